@@ -225,3 +225,13 @@ func (t *Tree) InstalledSize() int64 {
 	}
 	return n
 }
+
+// Clone returns a copy that can be extended for one format (a deb's
+// /usr/share/doc files) without touching the shared Tree.
+func (t *Tree) Clone() *Tree {
+	c := &Tree{entries: make(map[string]Entry, len(t.entries))}
+	for k, v := range t.entries {
+		c.entries[k] = v
+	}
+	return c
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wharf/internal/build"
+	"wharf/internal/target"
+)
+
+// BuildOptions are the flags of `wharf build`.
+type BuildOptions struct {
+	Formats        []string
+	Targets        []string
+	Python         string
+	Out            string
+	FindLinks      []string
+	IndexURL       string
+	ExtraIndexURLs []string
+	Offline        bool
+	Version        string
+	Iteration      string
+	JSON           bool
+}
+
+// AddFlags registers the flags on c.
+func (o *BuildOptions) AddFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringSliceVar(&o.Formats, "format", nil, "package formats: deb, rpm, tar (repeatable or comma list; default: the target's own)")
+	f.StringSliceVar(&o.Targets, "target", nil, "target profiles, e.g. debian-12 or rhel-9-aarch64 (repeatable or comma list; default: the host's; see 'wharf targets')")
+	f.StringVar(&o.Python, "python", "", "the target Python version when a profile offers several (e.g. 3.11)")
+	f.StringVar(&o.Out, "out", "", "output directory (default: DIR/dist)")
+	f.StringArrayVar(&o.FindLinks, "find-links", nil, "a directory or URL of wheels (repeatable)")
+	f.StringVar(&o.IndexURL, "index-url", "", "a PEP 503 simple index (file:// or http(s)://)")
+	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched after --index-url (repeatable)")
+	f.BoolVar(&o.Offline, "offline", false, "use no network: the cache, find-links directories and file:// indexes only")
+	f.StringVar(&o.Version, "version", "", "package version (PEP 440), overriding the project's")
+	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer")
+	f.BoolVar(&o.JSON, "json", false, "print the packages written as JSON on stdout")
+}
+
+func newBuildCommand(e env) *cobra.Command {
+	var opts BuildOptions
+	c := &cobra.Command{
+		Use:   "build [DIR]",
+		Short: "Build packages for the app in DIR (default .)",
+		Long: `Build packages for the app in DIR (default .).
+
+The app's settings come from [tool.wharf] in pyproject.toml or from wharf.toml;
+a plain app with requirements.txt and a Procfile needs none. Packages are written
+to DIR/dist (or --out) and their paths printed on stdout.`,
+		Args: maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runBuild(c, e, dir, opts)
+		},
+	}
+	opts.AddFlags(c)
+	return c
+}
+
+func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
+	osRelease, _ := os.ReadFile("/etc/os-release")
+	rep := newReporter(e)
+	defer rep.Done()
+	start := time.Now()
+	arts, err := build.Run(c.Context(), build.Options{
+		Dir:            dir,
+		OutDir:         opts.Out,
+		Formats:        opts.Formats,
+		Targets:        opts.Targets,
+		Python:         opts.Python,
+		FindLinks:      opts.FindLinks,
+		IndexURL:       opts.IndexURL,
+		ExtraIndexURLs: opts.ExtraIndexURLs,
+		Offline:        opts.Offline,
+		Version:        opts.Version,
+		Iteration:      opts.Iteration,
+		Getenv:         e.getenv,
+		HTTPClient:     &http.Client{Timeout: 5 * time.Minute},
+		HostOSRelease:  osRelease,
+		HostArch:       target.HostArch(runtime.GOARCH),
+		Progress:       rep,
+	})
+	if err != nil {
+		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {
+			return fmt.Errorf("interrupted: no package was written")
+		}
+		return err
+	}
+	rep.Step("built %d package(s) in %.1fs", len(arts), time.Since(start).Seconds())
+	if opts.JSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Packages []build.Artifact `json:"packages"`
+		}{arts})
+	}
+	for _, a := range arts {
+		fmt.Fprintln(e.stdout, a.Path)
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// wharfRun runs the CLI in-process.
+func wharfRun(t *testing.T, envVars map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return envVars[k] }
+	code = run(context.Background(), env{stdout: &out, stderr: &errb, getenv: getenv}, args)
+	return out.String(), errb.String(), code
+}
+
+// makeWheel writes a wheel with the given members (RECORD generated unless
+// given) and returns its path and sha256.
+func makeWheel(t *testing.T, dir, filename string, files map[string]string, tamper func(map[string]string)) (string, string) {
+	t.Helper()
+	parts := strings.Split(strings.TrimSuffix(filename, ".whl"), "-")
+	distInfo := parts[0] + "-" + parts[1] + ".dist-info"
+	all := map[string]string{
+		distInfo + "/METADATA": fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n", parts[0], parts[1]),
+		distInfo + "/WHEEL":    fmt.Sprintf("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: %s-%s-%s\n", parts[2], parts[3], parts[4]),
+	}
+	for k, v := range files {
+		all[k] = v
+	}
+	var record strings.Builder
+	names := make([]string, 0, len(all))
+	for k := range all {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		sum := sha256.Sum256([]byte(all[n]))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", n, base64.RawURLEncoding.EncodeToString(sum[:]), len(all[n]))
+	}
+	record.WriteString(distInfo + "/RECORD,,\n")
+	all[distInfo+"/RECORD"] = record.String()
+	if tamper != nil {
+		tamper(all)
+	}
+	path := filepath.Join(dir, filename)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	names = names[:0]
+	for k := range all {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(all[n]))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return path, hex.EncodeToString(sum[:])
+}
+
+// newApp writes a small app: app.py, a Procfile and the given files.
+func newApp(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "demo")
+	base := map[string]string{
+		"app.py":     "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n",
+		"Procfile":   "web: python -m http.server\n",
+		"wharf.toml": "version = \"1.0\"\nmaintainer = \"T <t@example.com>\"\n",
+	}
+	for k, v := range files {
+		base[k] = v
+	}
+	for name, content := range base {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func assertNoDist(t *testing.T, app string) {
+	t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(app, "dist"))
+	if len(entries) > 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("dist/ is not empty after a failed build: %v", names)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	wheels := t.TempDir()
+	_, goodSum := makeWheel(t, wheels, "good-1.0-py3-none-any.whl", map[string]string{"good/__init__.py": "x = 1\n"}, nil)
+	makeWheel(t, wheels, "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", map[string]string{"native/__init__.py": ""}, nil)
+	makeWheel(t, wheels, "evil-1.0-py3-none-any.whl", map[string]string{"../evil.py": "boom\n"}, nil)
+	makeWheel(t, wheels, "tampered-1.0-py3-none-any.whl", map[string]string{"tampered/__init__.py": "x = 1\n"}, func(m map[string]string) {
+		m["tampered/__init__.py"] = "x = 2\n"
+	})
+	wrongSum := strings.Repeat("0", 64)
+
+	tests := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		want  []string // substrings of stderr
+	}{
+		{"hash mismatch", map[string]string{"requirements.txt": "good==1.0 --hash=sha256:" + wrongSum + "\n"}, nil,
+			[]string{"requirements.txt", wrongSum, goodSum}},
+		{"missing wheel", map[string]string{"requirements.txt": "absent==1.0\n"}, nil,
+			[]string{"absent"}},
+		{"incompatible only", map[string]string{"requirements.txt": "native==1.0\n"}, nil,
+			[]string{"native", "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}},
+		{"path escape", map[string]string{"requirements.txt": "evil==1.0\n"}, nil,
+			[]string{"evil", "../evil.py"}},
+		{"record mismatch", map[string]string{"requirements.txt": "tampered==1.0\n"}, nil,
+			[]string{"tampered/__init__.py"}},
+		{"bad config key", map[string]string{"wharf.toml": "version = \"1.0\"\nsumary = \"x\"\n"}, nil,
+			[]string{"wharf.toml", "sumary", `did you mean "summary"`}},
+		{"bad version", map[string]string{"wharf.toml": "version = \"1.0-foo-bar\"\n"}, nil,
+			[]string{"1.0-foo-bar", "PEP 440"}},
+		{"newline in summary", map[string]string{"wharf.toml": "version = \"1.0\"\nsummary = \"a\\nDepends: evil\"\n"}, nil,
+			[]string{"wharf.toml", "summary", "newline"}},
+		{"bad version flag", nil, []string{"--version", "not a version"},
+			[]string{"--version", "not a version"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newApp(t, tt.files)
+			args := append([]string{"build", app, "--target", "debian-12", "--find-links", wheels}, tt.args...)
+			stdout, stderr, code := wharfRun(t, map[string]string{"WHARF_CACHE_DIR": t.TempDir()}, args...)
+			if code != 1 {
+				t.Fatalf("exit code %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if stdout != "" {
+				t.Errorf("stdout should be empty on failure: %q", stdout)
+			}
+			assertNoDist(t, app)
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"build", "--no-such-flag"}, {"frobnicate"}, {"inspect"}, {"build", "a", "b"}} {
+		_, stderr, code := wharfRun(t, nil, args...)
+		if code != 2 {
+			t.Errorf("wharf %v: exit %d, want 2 (stderr %s)", args, code, stderr)
+		}
+	}
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	for _, cmd := range []string{"build", "inspect", "version", "targets"} {
+		out, _, code := wharfRun(t, nil, cmd, "--help")
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("wharf %s --help: exit %d\n%s", cmd, code, out)
+		}
+	}
+}
+
+func TestBuildAndInspect(t *testing.T) {
+	wheels := t.TempDir()
+	_, sum := makeWheel(t, wheels, "good-1.0-py3-none-any.whl", map[string]string{"good/__init__.py": "x = 1\n"}, nil)
+	app := newApp(t, map[string]string{"requirements.txt": "good==1.0 --hash=sha256:" + sum + "\n"})
+	env := map[string]string{"WHARF_CACHE_DIR": t.TempDir(), "SOURCE_DATE_EPOCH": "1700000000"}
+	stdout, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--find-links", wheels)
+	if code != 0 {
+		t.Fatalf("build: exit %d\n%s", code, stderr)
+	}
+	pkg := strings.TrimSpace(stdout)
+	if filepath.Base(pkg) != "demo_1.0-1_all.deb" {
+		t.Fatalf("built %q", pkg)
+	}
+	first, _ := os.ReadFile(pkg)
+	// Same input, same SOURCE_DATE_EPOCH: byte-identical.
+	if _, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--find-links", wheels); code != 0 {
+		t.Fatalf("rebuild: %s", stderr)
+	}
+	second, _ := os.ReadFile(pkg)
+	if !bytes.Equal(first, second) {
+		t.Error("two builds with the same SOURCE_DATE_EPOCH differ")
+	}
+	out, stderr, code := wharfRun(t, nil, "inspect", pkg)
+	if code != 0 {
+		t.Fatalf("inspect: %s", stderr)
+	}
+	for _, want := range []string{"Package: demo", "Version: 1.0-1", "postinst", "demo.service", "/opt/demo/venv/lib/python3.11/site-packages/good/__init__.py", "ExecStart="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	js, _, code := wharfRun(t, nil, "inspect", "--json", pkg)
+	var rep pkgReport
+	if err := json.Unmarshal([]byte(js), &rep); code != 0 || err != nil {
+		t.Fatalf("inspect --json: exit %d, %v\n%s", code, err, js)
+	}
+	if rep.Format != "deb" || rep.Metadata[0] != (field{"Package", "demo"}) || rep.Scripts["postinst"] == "" ||
+		!strings.Contains(rep.Units["/lib/systemd/system/demo.service"], "User=demo") {
+		t.Errorf("inspect --json report: %+v", rep)
+	}
+}

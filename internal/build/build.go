@@ -1,0 +1,335 @@
+// Package build turns an app into packages: it plans (project, version,
+// targets, pins), stages one Tree per target Python and platform, and hands
+// the Tree to each format writer (DESIGN.md, "How data flows").
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"wharf/internal/config"
+	"wharf/internal/gitmeta"
+	"wharf/internal/pep440"
+	"wharf/internal/target"
+)
+
+// Progress receives what a build is doing; the CLI draws it on stderr.
+type Progress interface {
+	Step(format string, args ...any)
+	Warn(format string, args ...any)
+	// Count shows progress through a counted stage (wheels fetched).
+	Count(label string, done, total int)
+}
+
+// Options are the inputs of a build that do not come from the project.
+type Options struct {
+	Dir            string
+	OutDir         string   // default "<Dir>/dist"
+	Formats        []string // overrides the project's formats
+	Targets        []string // overrides the project's targets
+	Python         string   // overrides the project's python
+	FindLinks      []string
+	IndexURL       string
+	ExtraIndexURLs []string
+	Offline        bool
+	Version        string // overrides the project's version
+	Iteration      string // overrides the project's iteration
+	CacheDir       string
+	Getenv         func(string) string
+	HTTPClient     *http.Client
+	HostOSRelease  []byte // contents of /etc/os-release, for the default target
+	HostArch       string // "x86_64"
+	Now            func() time.Time
+	Progress       Progress
+}
+
+// Artifact is one package written.
+type Artifact struct {
+	Path    string `json:"path"`
+	Format  string `json:"format"`
+	Target  string `json:"target"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+}
+
+// ErrInput marks failures caused by the user's input (exit code 1 with a
+// message that says what to fix), as opposed to internal faults.
+var ErrInput = errors.New("invalid input")
+
+// Plan is everything decided before any file is fetched or written.
+type Plan struct {
+	Project   *config.Project
+	Version   pep440.Version
+	Iteration string
+	Git       gitmeta.Info
+	Epoch     time.Time // mtime of every archive entry
+	Targets   []target.Profile
+	Formats   []target.Format
+	OutDir    string
+}
+
+// Run builds every requested package and returns them in the order written.
+func Run(ctx context.Context, opts Options) ([]Artifact, error) {
+	plan, err := NewPlan(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Execute(ctx, opts)
+}
+
+// NewPlan reads the project and decides versions, targets and formats.
+func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	proj, err := config.Load(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Project: proj}
+	p.Git, err = gitmeta.Read(ctx, proj.Dir)
+	if err != nil && !errors.Is(err, gitmeta.ErrNotRepo) {
+		return nil, err
+	}
+
+	versionText, versionFrom := proj.Version, proj.File+": version"
+	if opts.Version != "" {
+		versionText, versionFrom = opts.Version, "--version"
+	}
+	if versionText == "git" {
+		if p.Git.Commit == "" {
+			return nil, fmt.Errorf("%w: version is \"git\" but %s is not a git repository with commits: set version in %s or pass --version", ErrInput, proj.Dir, proj.File)
+		}
+		versionText, err = gitmeta.Version(p.Git.Describe)
+		if err != nil {
+			return nil, fmt.Errorf("%w: version from git: %v", ErrInput, err)
+		}
+		versionFrom = "git describe --tags"
+	}
+	p.Version, err = pep440.Parse(versionText)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %q is not a PEP 440 version: %v", ErrInput, versionFrom, versionText, err)
+	}
+
+	p.Iteration = proj.Iteration
+	if opts.Iteration != "" {
+		p.Iteration = opts.Iteration
+	}
+	if p.Iteration == "auto" {
+		return nil, fmt.Errorf("%w: iteration \"auto\" needs a repository to count from (wharf build --repo DIR --channel C); pass --iteration N", ErrInput)
+	}
+	if !isPositiveInt(p.Iteration) {
+		return nil, fmt.Errorf("%w: --iteration %q must be a positive integer", ErrInput, p.Iteration)
+	}
+
+	p.Epoch, err = sourceDateEpoch(getenv, p.Git, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.chooseTargets(opts); err != nil {
+		return nil, err
+	}
+	p.OutDir = opts.OutDir
+	if p.OutDir == "" {
+		p.OutDir = filepath.Join(proj.Dir, "dist")
+	}
+	if p.OutDir, err = filepath.Abs(p.OutDir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func isPositiveInt(s string) bool {
+	if s == "" || s[0] == '0' {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// sourceDateEpoch fixes archive mtimes: SOURCE_DATE_EPOCH, else the commit
+// time, else now (not reproducible, but nothing better is known).
+func sourceDateEpoch(getenv func(string) string, git gitmeta.Info, now func() time.Time) (time.Time, error) {
+	if s := getenv("SOURCE_DATE_EPOCH"); s != "" {
+		var sec int64
+		if _, err := fmt.Sscanf(s, "%d", &sec); err != nil || sec < 0 || fmt.Sprint(sec) != s {
+			return time.Time{}, fmt.Errorf("%w: SOURCE_DATE_EPOCH=%q is not a non-negative integer", ErrInput, s)
+		}
+		return time.Unix(sec, 0).UTC(), nil
+	}
+	if !git.CommitTime.IsZero() {
+		return git.CommitTime, nil
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return now().UTC().Truncate(time.Second), nil
+}
+
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+func (p *Plan) chooseTargets(opts Options) error {
+	catalog := target.Builtin()
+	names := splitList(opts.Targets)
+	if len(names) == 0 {
+		names = p.Project.Targets
+	}
+	var host target.Distro
+	hostKnown := false
+	if len(opts.HostOSRelease) > 0 {
+		if d, err := catalog.FromOSRelease(opts.HostOSRelease); err == nil {
+			host, hostKnown = d, true
+		}
+	}
+	if len(names) == 0 {
+		if !hostKnown {
+			_, err := catalog.FromOSRelease(opts.HostOSRelease)
+			return fmt.Errorf("%w: %v", ErrInput, err)
+		}
+		names = []string{host.Name}
+	}
+	python := opts.Python
+	if python == "" {
+		python = p.Project.Python
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		prof, err := catalog.Resolve(n, opts.HostArch, python)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInput, err)
+		}
+		prof.Native = hostKnown && prof.Distro.Name == host.Name && prof.Arch == opts.HostArch
+		if seen[prof.Name()] {
+			continue
+		}
+		seen[prof.Name()] = true
+		p.Targets = append(p.Targets, prof)
+	}
+
+	formats := splitList(opts.Formats)
+	if len(formats) == 0 {
+		formats = p.Project.Formats
+	}
+	for _, f := range formats {
+		ff, err := target.ParseFormat(f)
+		if err != nil {
+			return fmt.Errorf("%w: --format: %v", ErrInput, err)
+		}
+		if !containsFormat(p.Formats, ff) {
+			p.Formats = append(p.Formats, ff)
+		}
+	}
+	return nil
+}
+
+func containsFormat(list []target.Format, f target.Format) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// formatsFor is the formats written for one target: the requested ones, or
+// the target's native format.
+func (p *Plan) formatsFor(t target.Profile) []target.Format {
+	if len(p.Formats) > 0 {
+		return p.Formats
+	}
+	return []target.Format{t.Format}
+}
+
+// Execute fetches, stages and writes.
+func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
+	deps, err := p.readLock(opts)
+	if err != nil {
+		return nil, err
+	}
+	finder, err := newFinder(p, opts, deps)
+	if err != nil {
+		return nil, err
+	}
+	defer finder.close()
+
+	var out []Artifact
+	byStage := groupTargets(p.Targets)
+	for _, group := range byStage {
+		st, err := p.stage(ctx, opts, finder, deps, group[0])
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range group {
+			for _, f := range p.formatsFor(t) {
+				a, err := p.write(ctx, opts, st, t, f, len(p.Targets) > 1)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, a)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// groupTargets puts together targets that share a staged Tree: same Python,
+// platform tags and layout. The Tree is built once per group.
+func groupTargets(ts []target.Profile) [][]target.Profile {
+	var keys []string
+	groups := map[string][]target.Profile{}
+	for _, t := range ts {
+		k := fmt.Sprintf("%s|%s|%s|%d.%d|%v|%s", t.Python.Version, t.Python.Path, t.Arch, t.GlibcMajor, t.GlibcMinor, t.Native, t.UnitDir)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], t)
+	}
+	out := make([][]target.Profile, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, groups[k])
+	}
+	return out
+}
+
+func progress(opts Options) Progress {
+	if opts.Progress != nil {
+		return opts.Progress
+	}
+	return quiet{}
+}
+
+type quiet struct{}
+
+func (quiet) Step(string, ...any)    {}
+func (quiet) Warn(string, ...any)    {}
+func (quiet) Count(string, int, int) {}
+
+func readFile(dir, rel string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+}

@@ -1,0 +1,262 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"wharf/internal/config"
+	"wharf/internal/maintscript"
+	"wharf/internal/stage"
+	"wharf/internal/systemd"
+	"wharf/internal/target"
+	"wharf/internal/venv"
+)
+
+// staged is the Tree of one target group plus what the writers derive from it.
+type staged struct {
+	tree   *stage.Tree
+	layout venv.Layout
+	pure   bool // every wheel is py-none-any: the package is arch-independent
+	units  []string
+	intent maintscript.Intent
+	wheels []string // "name version (file)" for the log and description
+}
+
+func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (*staged, error) {
+	proj := p.Project
+	pr := progress(opts)
+	st := &staged{tree: stage.New(), pure: true}
+	st.layout = venv.Layout{Prefix: proj.Prefix + "/venv", PythonVersion: t.Python.Version, PythonPath: t.Python.Path}
+	if err := venv.Create(st.tree, st.layout); err != nil {
+		return nil, err
+	}
+
+	wheels, err := finder.wheelsFor(ctx, deps, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range wheels {
+		inst, err := venv.Install(st.tree, st.layout, w.wheel)
+		if err != nil {
+			return nil, fmt.Errorf("install %s into the venv: %w", w.file, err)
+		}
+		if !inst.Pure {
+			st.pure = false
+		}
+		st.wheels = append(st.wheels, w.file)
+	}
+	pr.Step("installed %d wheels into %s (python %s)", len(wheels), st.layout.Prefix, t.Python.Version)
+
+	if proj.Install == config.InstallWheel {
+		return nil, fmt.Errorf("%w: install = \"wheel\" (building the app as a PEP 517 project) is not supported yet; use install = \"tree\"", ErrInput)
+	}
+	appDir := proj.Prefix + "/app"
+	n, err := stageApp(st.tree, proj.Dir, appDir, proj.Exclude, p.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	pr.Step("staged %d app files into %s", n, appDir)
+	// A .pth file puts the app on the venv's sys.path, so services and an
+	// operator's one-off `venv/bin/python -c 'import app'` find it anywhere.
+	if err := st.tree.AddFile(path.Join(st.layout.SitePackages(), "_"+strings.ReplaceAll(proj.Name, "-", "_")+"_app.pth"), 0o644, []byte(appDir+"\n")); err != nil {
+		return nil, err
+	}
+
+	if err := p.stageSystem(st, t); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// stageSystem adds the env file, config files, units, sysusers entry and
+// the maintainer-script intent.
+func (p *Plan) stageSystem(st *staged, t target.Profile) error {
+	proj := p.Project
+	tree := st.tree
+
+	// The env file is read by systemd (as root) before privileges drop, so
+	// it can hold secrets at 0640 root:root.
+	if err := tree.Add(stage.Entry{Path: proj.EnvFile(), Kind: stage.File, Mode: 0o640, Config: true, Size: int64(len(envFile(proj))), Open: stage.Bytes(envFile(proj))}); err != nil {
+		return err
+	}
+	if err := tree.AddDir("/etc/"+proj.Name, 0o755); err != nil {
+		return err
+	}
+	for _, src := range sortedKeys(proj.Config) {
+		data, err := readFile(proj.Dir, src)
+		if err != nil {
+			return fmt.Errorf("config file %s: %w", src, err)
+		}
+		if err := tree.Add(stage.Entry{Path: proj.Config[src], Kind: stage.File, Mode: 0o644, Config: true, Size: int64(len(data)), Open: stage.Bytes(data)}); err != nil {
+			return fmt.Errorf("config file %s -> %s: %w", src, proj.Config[src], err)
+		}
+	}
+
+	home := "/var/lib/" + proj.Name
+	for _, s := range proj.Services {
+		unit := proj.UnitName(s)
+		argv, err := execStart(s.Command, st.layout.Bin(), tree)
+		if err != nil {
+			return fmt.Errorf("%w: service %s: %v", ErrInput, s.Name, err)
+		}
+		desc := s.Description
+		if desc == "" {
+			desc = fmt.Sprintf("%s (%s)", proj.Summary, s.Name)
+		}
+		body, err := systemd.Unit(systemd.Service{
+			Unit:             unit,
+			Description:      desc,
+			ExecStart:        argv,
+			User:             proj.Name,
+			Group:            proj.Name,
+			WorkingDirectory: proj.Prefix + "/app",
+			EnvironmentFile:  proj.EnvFile(),
+			Environment: map[string]string{
+				"PATH":             st.layout.Bin() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				"PYTHONUNBUFFERED": "1",
+			},
+			StateDirectory: proj.Name,
+			Restart:        "on-failure",
+			Hardening:      s.Hardening,
+		})
+		if err != nil {
+			return fmt.Errorf("%w: service %s: %v", ErrInput, s.Name, err)
+		}
+		if err := tree.AddFile(path.Join(t.UnitDir, unit), 0o644, body); err != nil {
+			return err
+		}
+		st.units = append(st.units, unit)
+	}
+	sysusers := "/usr/lib/sysusers.d/" + proj.Name + ".conf"
+	if err := tree.AddFile(sysusers, 0o644, systemd.Sysusers(proj.Name, home, proj.Summary)); err != nil {
+		return err
+	}
+
+	hooks := map[maintscript.Phase]string{}
+	for h, file := range proj.Hooks {
+		data, err := readFile(proj.Dir, file)
+		if err != nil {
+			return fmt.Errorf("hook %s: %w", h, err)
+		}
+		hooks[maintscript.Phase(h)] = string(data)
+	}
+	st.intent = maintscript.Intent{
+		Package:      proj.Name,
+		User:         proj.Name,
+		Group:        proj.Name,
+		Home:         home,
+		SysusersFile: sysusers,
+		Units:        st.units,
+		PythonPath:   t.Python.Path,
+		CompileDirs:  []string{st.layout.SitePackages(), proj.Prefix + "/app"},
+		Prefix:       proj.Prefix,
+		PurgePaths:   []string{home, "/etc/" + proj.Name, "/var/log/" + proj.Name, "/var/cache/" + proj.Name},
+		Hooks:        hooks,
+	}
+	return nil
+}
+
+func envFile(proj *config.Project) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Environment of the %s services, read by systemd (EnvironmentFile=).\n", proj.Name)
+	b.WriteString("# Local edits are kept on upgrade. Restart the services after a change.\n")
+	for _, k := range sortedKeys(proj.Env) {
+		fmt.Fprintf(&b, "%s=%s\n", k, quoteEnv(proj.Env[k]))
+	}
+	return []byte(b.String())
+}
+
+// quoteEnv quotes a value for systemd's EnvironmentFile parser when it holds
+// anything but plain characters.
+func quoteEnv(v string) string {
+	if v != "" && strings.IndexFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_.:,@+-=", r))
+	}) < 0 {
+		return v
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(v) + `"`
+}
+
+// execStart turns a service command into ExecStart argv. A command with
+// shell syntax ($VAR, pipes, redirects) runs under /bin/sh with exec, as a
+// Procfile means it; otherwise the first word resolves in the venv's bin/.
+func execStart(command, venvBin string, tree *stage.Tree) ([]string, error) {
+	if strings.ContainsAny(command, "$`|&;<>(){}*?~") {
+		return []string{"/bin/sh", "-c", "exec " + command}, nil
+	}
+	argv, err := splitWords(command)
+	if err != nil {
+		return nil, err
+	}
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("empty command")
+	}
+	if !strings.Contains(argv[0], "/") {
+		if _, ok := tree.Get(path.Join(venvBin, argv[0])); ok {
+			argv[0] = path.Join(venvBin, argv[0])
+		}
+	}
+	return argv, nil
+}
+
+// splitWords splits a command line the way a POSIX shell splits words made
+// of plain, single-quoted, double-quoted and backslash-escaped characters.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed ' in %q", s)
+			}
+			cur.WriteString(s[i+1 : i+1+end])
+			i += end + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\`, s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, fmt.Errorf("unclosed \" in %q", s)
+			}
+			inWord = true
+		case c == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

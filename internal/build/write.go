@@ -1,0 +1,253 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"wharf/internal/deb"
+	"wharf/internal/stage"
+	"wharf/internal/target"
+)
+
+// write produces one package for target t in format f, through a temp file
+// renamed into place, so an interrupted build never leaves a partial file.
+func (p *Plan) write(ctx context.Context, opts Options, st *staged, t target.Profile, f target.Format, perTargetDir bool) (Artifact, error) {
+	outDir := p.OutDir
+	if perTargetDir {
+		outDir = filepath.Join(outDir, t.Name())
+	}
+	var (
+		name string
+		a    Artifact
+		gen  func(io.Writer) error
+	)
+	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
+	switch f {
+	case target.Deb:
+		pkg, err := p.debPackage(st, t)
+		if err != nil {
+			return a, err
+		}
+		name = deb.FileName(pkg.Control)
+		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
+		comp, err := debCompression(t.Compression)
+		if err != nil {
+			return a, err
+		}
+		gen = func(w io.Writer) error {
+			return deb.Write(w, pkg, deb.Options{Compression: comp, MTime: p.Epoch, TempDir: outDir})
+		}
+	default:
+		return a, fmt.Errorf("%w: format %s is not supported yet", ErrInput, f)
+	}
+	progress(opts).Step("writing %s", filepath.Join(outDir, name))
+	final := filepath.Join(outDir, name)
+	size, sum, err := writeAtomic(ctx, final, gen)
+	if err != nil {
+		return a, fmt.Errorf("write %s: %w", final, err)
+	}
+	a.Path, a.Size, a.SHA256 = final, size, sum
+	return a, nil
+}
+
+func debCompression(c target.Compression) (deb.Compression, error) {
+	switch c {
+	case target.Zstd:
+		return deb.Zstd, nil
+	case target.Xz:
+		return deb.Xz, nil
+	case target.Gzip:
+		return deb.Gzip, nil
+	}
+	return 0, fmt.Errorf("deb: unknown compression %q", c)
+}
+
+// writeAtomic streams gen into a temp file beside final, syncs it and
+// renames it into place; on any error (or a cancelled ctx) the temp file is
+// removed and final is untouched.
+func writeAtomic(ctx context.Context, final string, gen func(io.Writer) error) (int64, string, error) {
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return 0, "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
+	if err != nil {
+		return 0, "", err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	cw := &countingWriter{ctx: ctx, w: io.MultiWriter(tmp, h)}
+	if err := gen(cw); err != nil {
+		return 0, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, "", err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return 0, "", err
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, "", err
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return 0, "", err
+	}
+	done = true
+	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// countingWriter counts bytes and stops the write once ctx is cancelled
+// (Ctrl-C), so the writer unwinds and the temp file is removed.
+type countingWriter struct {
+	ctx context.Context
+	w   io.Writer
+	n   int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// buildNote is the line every package description ends with.
+func (p *Plan) buildNote() string {
+	switch {
+	case p.Git.Commit == "":
+		return "Built by wharf outside version control."
+	case p.Git.Branch == "":
+		return fmt.Sprintf("Built from a detached HEAD, commit %s.", p.Git.Commit)
+	}
+	dirty := ""
+	if p.Git.Dirty {
+		dirty = " with uncommitted changes"
+	}
+	return fmt.Sprintf("Built from branch %s, commit %s%s.", p.Git.Branch, p.Git.Commit, dirty)
+}
+
+func (p *Plan) description(python string) string {
+	var parts []string
+	if d := strings.TrimSpace(p.Project.Description); d != "" {
+		parts = append(parts, d)
+	}
+	parts = append(parts, fmt.Sprintf("The application and a Python %s virtualenv with every dependency, installed in %s.", python, p.Project.Prefix))
+	parts = append(parts, p.buildNote())
+	return strings.Join(parts, "\n\n")
+}
+
+func (p *Plan) maintainer() string {
+	if p.Project.Maintainer != "" {
+		return p.Project.Maintainer
+	}
+	return fmt.Sprintf("%s maintainers <%s@localhost>", p.Project.Name, p.Project.Name)
+}
+
+func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
+	proj := p.Project
+	version, err := deb.Version(p.Version, p.Iteration)
+	if err != nil {
+		return deb.Package{}, fmt.Errorf("%w: version %s: %v", ErrInput, p.Version, err)
+	}
+	arch := t.DebArch()
+	if st.pure {
+		arch = "all"
+	}
+	depends := append([]string{t.Python.Package}, proj.Depends...)
+	control := deb.Control{
+		Package:      proj.Name,
+		Version:      version,
+		Architecture: arch,
+		Maintainer:   p.maintainer(),
+		Section:      "web",
+		Priority:     "optional",
+		Homepage:     proj.Homepage,
+		Summary:      proj.Summary,
+		Description:  p.description(t.Python.Version),
+		Depends:      depends,
+	}
+	scripts, err := debScripts(st)
+	if err != nil {
+		return deb.Package{}, err
+	}
+	tree := st.tree.Clone()
+	if err := addDebDocs(tree, p, control); err != nil {
+		return deb.Package{}, err
+	}
+	return deb.Package{Control: control, Scripts: scripts, Tree: tree}, nil
+}
+
+// addDebDocs adds what Debian policy wants of every package: a copyright
+// file and a changelog, plus lintian overrides for what a self-contained app
+// under /opt does on purpose.
+func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
+	doc := "/usr/share/doc/" + c.Package
+	var cr strings.Builder
+	fmt.Fprintf(&cr, "%s\n\nPackaged by wharf for %s.\n\n", c.Summary, c.Maintainer)
+	license := p.Project.License
+	if license == "" {
+		license = "not stated by the project"
+	}
+	fmt.Fprintf(&cr, "License: %s\n\n", license)
+	fmt.Fprintf(&cr, "The Python distributions bundled under %s/venv carry their own\nlicense files in their .dist-info directories.\n", p.Project.Prefix)
+	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
+		if data, err := readFile(p.Project.Dir, lic); err == nil {
+			fmt.Fprintf(&cr, "\nThe project's %s:\n\n%s", lic, data)
+			break
+		}
+	}
+	if err := tree.AddFile(doc+"/copyright", 0o644, []byte(cr.String())); err != nil {
+		return err
+	}
+	changelog := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
+		c.Package, c.Version, p.buildNote(), c.Maintainer, p.Epoch.Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	gz, err := gzipBytes([]byte(changelog))
+	if err != nil {
+		return err
+	}
+	if err := tree.AddFile(doc+"/changelog.Debian.gz", 0o644, gz); err != nil {
+		return err
+	}
+	overrides := strings.Join([]string{
+		"# A self-contained application lives under /opt by design (FHS 3.13).",
+		c.Package + ": dir-or-file-in-opt",
+		"",
+	}, "\n")
+	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))
+}
+
+// gzipBytes compresses without a name or time in the header, so the result
+// is reproducible.
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,237 @@
+// Package target holds the distro profiles wharf builds for. A profile fixes
+// what a package must agree with on the server: the system Python (path,
+// version, dependency name), the glibc version (which manylinux wheels fit),
+// the architecture, the package format and the compressor its dpkg/rpm reads,
+// the systemd unit directory, the user-creation tool and the release tag.
+//
+// Profiles are data, kept in one table (profiles.go) with the source of every
+// figure beside it. The package is pure: detecting the build host is the
+// caller's job (FromOSRelease takes the file's bytes).
+package target
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"wharf/internal/pep508"
+	"wharf/internal/platformtag"
+)
+
+// Format is a package format.
+type Format string
+
+const (
+	Deb Format = "deb"
+	RPM Format = "rpm"
+	Tar Format = "tar"
+)
+
+// ParseFormat checks a format name.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.TrimSpace(s)); f {
+	case Deb, RPM, Tar:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q (known: deb, rpm, tar)", s)
+}
+
+// Compression names a payload compressor.
+type Compression string
+
+const (
+	Zstd Compression = "zstd"
+	Xz   Compression = "xz"
+	Gzip Compression = "gzip"
+)
+
+// UserTool is how a distro creates system users when systemd-sysusers is absent.
+type UserTool string
+
+const (
+	Adduser UserTool = "adduser" // Debian family
+	Useradd UserTool = "useradd" // RHEL family
+)
+
+// Python is one system interpreter a distro ships.
+type Python struct {
+	Version string // "3.11"
+	Full    string // a released patch level, for python_full_version markers
+	Path    string // "/usr/bin/python3.11"
+	Package string // the package to depend on: "python3.11"
+}
+
+// MajorMinor returns the numeric version.
+func (p Python) MajorMinor() (int, int) {
+	maj, min, _ := strings.Cut(p.Version, ".")
+	a, _ := strconv.Atoi(maj)
+	b, _ := strconv.Atoi(min)
+	return a, b
+}
+
+// Distro is a release of a distribution: every field but the arch.
+type Distro struct {
+	Name        string // "debian-12"
+	ID          string // os-release ID: "debian"
+	VersionID   string // os-release VERSION_ID: "12"
+	Pythons     []Python
+	GlibcMajor  int
+	GlibcMinor  int
+	Format      Format
+	Compression Compression
+	UnitDir     string
+	UserTool    UserTool
+	ReleaseTag  string // rpm dist tag, ".el9"; "" for Debian
+	Source      string // where the figures come from
+}
+
+// Profile is a Distro for one architecture with one chosen Python.
+type Profile struct {
+	Distro
+	Arch   string // "x86_64", "aarch64"
+	Python Python
+	// Native is set when the target is the build host's own distro and arch,
+	// which admits plain linux_<arch> wheels built there.
+	Native bool
+}
+
+// Name is the profile name as the user writes it: "debian-12" or "debian-12-aarch64".
+func (p Profile) Name() string { return p.Distro.Name + "-" + p.Arch }
+
+// DebArch is the Debian architecture name.
+func (p Profile) DebArch() string {
+	switch p.Arch {
+	case "x86_64":
+		return "amd64"
+	case "aarch64":
+		return "arm64"
+	}
+	return p.Arch
+}
+
+// Tags is the wheel tag set the target accepts, in pip's priority order.
+func (p Profile) Tags() platformtag.TagSet {
+	maj, min := p.Python.MajorMinor()
+	return platformtag.Compatible(platformtag.Python{Major: maj, Minor: min}, platformtag.Platform{
+		Arch:       p.Arch,
+		GlibcMajor: p.GlibcMajor,
+		GlibcMinor: p.GlibcMinor,
+		AllowLinux: p.Native,
+	})
+}
+
+// Environment is the PEP 508 marker environment of the target interpreter.
+func (p Profile) Environment() pep508.Environment {
+	return pep508.Environment{
+		ImplementationName:           "cpython",
+		ImplementationVersion:        p.Python.Full,
+		OSName:                       "posix",
+		PlatformMachine:              p.Arch,
+		PlatformPythonImplementation: "CPython",
+		PlatformSystem:               "Linux",
+		PythonFullVersion:            p.Python.Full,
+		PythonVersion:                p.Python.Version,
+		SysPlatform:                  "linux",
+	}
+}
+
+// Catalog is the set of known distros. Build it with Builtin.
+type Catalog struct {
+	distros []Distro
+}
+
+// Arches are the architectures every profile is offered for.
+var arches = [...]string{"x86_64", "aarch64"}
+
+// Names lists every profile name, sorted.
+func (c Catalog) Names() []string {
+	var out []string
+	for _, d := range c.distros {
+		out = append(out, d.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Distros returns the distros in table order.
+func (c Catalog) Distros() []Distro { return append([]Distro(nil), c.distros...) }
+
+// Resolve turns "debian-12" or "rhel-9-aarch64" into a profile. hostArch is
+// used when the name has no arch; python ("" for the distro default) selects
+// one of the distro's interpreters.
+func (c Catalog) Resolve(name, hostArch, python string) (Profile, error) {
+	name = strings.TrimSpace(name)
+	arch := hostArch
+	for _, a := range arches {
+		if base, ok := strings.CutSuffix(name, "-"+a); ok {
+			name, arch = base, a
+		}
+	}
+	for _, d := range c.distros {
+		if d.Name != name {
+			continue
+		}
+		if !validArch(arch) {
+			return Profile{}, fmt.Errorf("target %s: architecture %q is not supported (known: %s)", name, arch, strings.Join(arches[:], ", "))
+		}
+		py, err := d.pick(python)
+		if err != nil {
+			return Profile{}, err
+		}
+		return Profile{Distro: d, Arch: arch, Python: py}, nil
+	}
+	return Profile{}, fmt.Errorf("unknown target %q (known: %s)", name, strings.Join(c.Names(), ", "))
+}
+
+func validArch(a string) bool {
+	for _, k := range arches {
+		if a == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (d Distro) pick(version string) (Python, error) {
+	if version == "" {
+		return d.Pythons[0], nil
+	}
+	var have []string
+	for _, p := range d.Pythons {
+		if p.Version == version {
+			return p, nil
+		}
+		have = append(have, p.Version)
+	}
+	return Python{}, fmt.Errorf("target %s has no python %s (it offers %s)", d.Name, version, strings.Join(have, ", "))
+}
+
+// FromOSRelease finds the distro described by an /etc/os-release file.
+func (c Catalog) FromOSRelease(osRelease []byte) (Distro, error) {
+	fields := map[string]string{}
+	for _, line := range strings.Split(string(osRelease), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if ok {
+			fields[k] = strings.Trim(v, `"'`)
+		}
+	}
+	id, ver := fields["ID"], fields["VERSION_ID"]
+	for _, d := range c.distros {
+		if d.ID == id && (d.VersionID == ver || strings.HasPrefix(ver, d.VersionID+".")) {
+			return d, nil
+		}
+	}
+	return Distro{}, fmt.Errorf("the build host (%s %s) has no target profile; pass --target (known: %s)", id, ver, strings.Join(c.Names(), ", "))
+}
+
+// HostArch maps a Go GOARCH to the profile arch name.
+func HostArch(goarch string) string {
+	switch goarch {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	}
+	return goarch
+}

@@ -1,0 +1,269 @@
+// Package maintscript writes package maintainer scripts from an intent (which
+// user to create, which units to enable, what to byte-compile and purge) in two
+// dialects: Debian's preinst/postinst/prerm/postrm (Debian Policy ch. 6, with
+// the systemd handling dh_installsystemd and deb-systemd-helper(1) give
+// debhelper packages) and RPM's %pre/%post/%preun/%postun scriptlets (the
+// Fedora packaging guidelines' scriptlet ordering and %systemd_* macros).
+//
+// Scripts are POSIX sh: they pass "dash -n" and "shellcheck -s sh", quote
+// every value, and act on services only when systemd runs, so they work in a
+// chroot or an image build. The app's own hooks run after wharf's part, with
+// the script's arguments.
+package maintscript
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Phase names the maintainer script an app hook belongs to.
+type Phase string
+
+const (
+	PreInst   Phase = "preinst"   // deb preinst, rpm %pre
+	PostInst  Phase = "postinst"  // deb postinst, rpm %post
+	PreRm     Phase = "prerm"     // deb prerm, rpm %preun
+	PostRm    Phase = "postrm"    // deb postrm, rpm %postun
+	PostTrans Phase = "posttrans" // rpm %posttrans only
+)
+
+// Intent is what the scripts must achieve, independent of the dialect.
+type Intent struct {
+	Package      string
+	User, Group  string // the service user; Group "" or equal to User (sysusers "u" makes that group)
+	Home         string // the user's home and state directory: /var/lib/<name>
+	SysusersFile string // /usr/lib/sysusers.d/<name>.conf, installed by the package
+	Units        []string
+	PythonPath   string   // /usr/bin/python3.11
+	CompileDirs  []string // directories to byte-compile at install
+	Prefix       string   // /opt/<name>: byte-code under it is removed with the package
+	PurgePaths   []string // removed on purge: state, generated config, logs
+	Hooks        map[Phase]string
+}
+
+// ErrInvalid is wrapped by every error about an unusable Intent.
+var ErrInvalid = errors.New("invalid maintainer script intent")
+
+var (
+	packageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	userRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}$`)
+	unitRE    = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.(service|socket|timer|path|target)$`)
+	bareRE    = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+)
+
+func invalid(pkg, field, value, why string) error {
+	return fmt.Errorf("%w for %s: %s %q: %s", ErrInvalid, pkg, field, value, why)
+}
+
+func (in Intent) validate(phases ...Phase) error {
+	p := in.Package
+	if !packageRE.MatchString(p) {
+		return invalid(p, "package name", p, "want a Debian/RPM package name")
+	}
+	if in.User != "" && !userRE.MatchString(in.User) {
+		return invalid(p, "user", in.User, "not a system user name")
+	}
+	if in.Group != "" && in.Group != in.User {
+		return invalid(p, "group", in.Group, "must equal the user (the sysusers line creates a same-named group)")
+	}
+	if in.User == "" && (in.Home != "" || in.SysusersFile != "") {
+		return invalid(p, "user", "", "home or sysusers file given without a user")
+	}
+	if in.User != "" && in.Home == "" {
+		return invalid(p, "home", "", "a service user needs a home")
+	}
+	paths := []struct{ field, v string }{
+		{"home", in.Home}, {"sysusers file", in.SysusersFile}, {"python", in.PythonPath}, {"prefix", in.Prefix},
+	}
+	for _, d := range in.CompileDirs {
+		paths = append(paths, struct{ field, v string }{"compile dir", d})
+	}
+	for _, f := range paths {
+		if f.v == "" {
+			continue
+		}
+		if err := absPath(p, f.field, f.v); err != nil {
+			return err
+		}
+	}
+	if len(in.CompileDirs) > 0 && in.PythonPath == "" {
+		return invalid(p, "python", "", "compile dirs given without a python")
+	}
+	// rm -rf and find -delete act on these: each must name the package (or its
+	// user) somewhere, so a slip cannot purge /var/lib or /etc.
+	guarded := append([]string{in.Prefix}, in.PurgePaths...)
+	for i, d := range guarded {
+		if d == "" && i == 0 {
+			continue
+		}
+		if err := absPath(p, "purge path", d); err != nil {
+			return err
+		}
+		if !namesPackage(d, in.Package, in.User) {
+			return invalid(p, "purge path", d, "no path component names the package or its user")
+		}
+	}
+	for _, u := range in.Units {
+		if !unitRE.MatchString(u) {
+			return invalid(p, "unit", u, "not a systemd unit file name")
+		}
+	}
+	for ph, body := range in.Hooks {
+		if !slices.Contains(phases, ph) {
+			return invalid(p, "hook phase", string(ph), "not a phase of this dialect")
+		}
+		if _, err := hookInterpreter(body); err != nil {
+			return fmt.Errorf("%s hook of %s: %w", ph, p, err)
+		}
+	}
+	return nil
+}
+
+func absPath(pkg, field, v string) error {
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return invalid(pkg, field, v, "contains a control character")
+	}
+	if !path.IsAbs(v) || path.Clean(v) != v || v == "/" {
+		return invalid(pkg, field, v, "want a clean absolute path below /")
+	}
+	return nil
+}
+
+func namesPackage(p, pkg, user string) bool {
+	for _, c := range strings.Split(p, "/") {
+		if c != "" && (strings.Contains(c, pkg) || user != "" && strings.Contains(c, user)) {
+			return true
+		}
+	}
+	return false
+}
+
+// q quotes s for sh: bare when it holds only characters sh never treats
+// specially, else single-quoted.
+func q(s string) string {
+	if bareRE.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func qAll(ss []string) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = q(s)
+	}
+	return strings.Join(out, " ")
+}
+
+// hookInterpreter reads the "#!" line of a hook body as Linux does: the
+// interpreter path, then at most one argument (the rest of the line). A body
+// without one is a sh script. The hook is run through its interpreter rather
+// than executed, so a noexec /tmp does not matter.
+func hookInterpreter(body string) ([]string, error) {
+	if strings.TrimSpace(body) == "" {
+		return nil, fmt.Errorf("%w: empty hook", ErrInvalid)
+	}
+	if !utf8.ValidString(body) || strings.ContainsRune(body, 0) {
+		return nil, fmt.Errorf("%w: hook is not text", ErrInvalid)
+	}
+	line, _, _ := strings.Cut(body, "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return []string{"/bin/sh"}, nil
+	}
+	rest = strings.Trim(rest, " \t\r")
+	interp, arg := rest, ""
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		interp, arg = rest[:i], strings.Trim(rest[i:], " \t")
+	}
+	if !path.IsAbs(interp) || strings.ContainsFunc(rest, unicode.IsControl) {
+		return nil, fmt.Errorf("%w: hook interpreter %q is not an absolute path", ErrInvalid, interp)
+	}
+	if arg == "" {
+		return []string{interp}, nil
+	}
+	return []string{interp, arg}, nil
+}
+
+// runHook returns sh that writes the hook body to a temporary file, runs it
+// with the script's arguments and exits with its status. It goes last.
+func runHook(body string) string {
+	interp, _ := hookInterpreter(body) // validated by Intent.validate
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	sum := sha256.Sum256([]byte(body))
+	eof := "WHARF_HOOK_" + hex.EncodeToString(sum[:8])
+	var b strings.Builder
+	b.WriteString("\n# The app's own hook, after wharf's part, with the same arguments.\n")
+	b.WriteString("wharf_hook=$(mktemp)\n")
+	fmt.Fprintf(&b, "cat >\"$wharf_hook\" <<'%s'\n%s%s\n", eof, body, eof)
+	b.WriteString("wharf_status=0\n")
+	fmt.Fprintf(&b, "%s \"$wharf_hook\" \"$@\" || wharf_status=$?\n", qAll(interp))
+	b.WriteString("rm -f \"$wharf_hook\"\n")
+	b.WriteString("exit \"$wharf_status\"\n")
+	return b.String()
+}
+
+// compile returns the byte-compilation step. Byte-code is an optimisation: a
+// module that does not compile for the target Python (a py2-only test file,
+// say) must not leave the package half-installed, so failure only warns and
+// the module compiles on first import instead. -f rewrites every .pyc: after
+// an upgrade a source can keep its old mtime and size, and a stale .pyc would
+// win. CompileDirs therefore must not hold byte-code shipped in the payload.
+func (in Intent) compile(indent string) string {
+	if len(in.CompileDirs) == 0 {
+		return ""
+	}
+	py := q(in.PythonPath)
+	return fmt.Sprintf("%[1]s# Byte-compile for the installed Python; a failure only warns (modules then compile on import).\n"+
+		"%[1]sif [ -x %[2]s ]; then\n"+
+		"%[1]s\t%[2]s -m compileall -q -f -j0 %[3]s || echo %[4]s >&2\n"+
+		"%[1]sfi\n",
+		indent, py, qAll(in.CompileDirs), q(in.Package+": byte-compiling failed; Python compiles those modules on import"))
+}
+
+// removeBytecode deletes __pycache__ directories under the prefix, so that
+// the package manager can remove the then-empty directories.
+func (in Intent) removeBytecode(indent string) string {
+	if in.Prefix == "" {
+		return ""
+	}
+	return fmt.Sprintf("%[1]sif [ -d %[2]s ]; then\n"+
+		"%[1]s\tfind %[2]s -type d -name __pycache__ -prune -exec rm -rf {} +\n"+
+		"%[1]sfi\n", indent, q(in.Prefix))
+}
+
+// makeHome creates the state directory if it is missing, owned by the user;
+// an existing one keeps the owner and mode an administrator gave it.
+func (in Intent) makeHome(indent string) string {
+	if in.User == "" {
+		return ""
+	}
+	h, u := q(in.Home), q(in.User)
+	return fmt.Sprintf("%[1]sif [ ! -d %[2]s ]; then\n"+
+		"%[1]s\tmkdir -p %[2]s\n"+
+		"%[1]s\tchown %[3]s:%[3]s %[2]s\n"+
+		"%[1]s\tchmod 0750 %[2]s\n"+
+		"%[1]sfi\n", indent, h, u)
+}
+
+// unitsVar lists the units in $units. Unit names hold no blanks or glob
+// characters (validate checks), so "for unit in $units" splits them safely.
+func unitsVar(units []string) string {
+	return "units=" + q(strings.Join(units, " ")) + "\n\n"
+}
+
+const systemdRunning = `# Act on services only when systemd runs: not in a chroot, an image build or under dpkg --root.
+systemd_running() {
+	[ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]
+}
+`

@@ -1,0 +1,16 @@
+package systemd_test
+
+import (
+	"fmt"
+
+	"wharf/internal/systemd"
+)
+
+func ExampleSysusers() {
+	line, err := systemd.Sysusers("myapp", "/var/lib/myapp", "myapp service")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(string(line))
+	// Output: u myapp - "myapp service" /var/lib/myapp /usr/sbin/nologin
+}

@@ -1,0 +1,319 @@
+package systemd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// maxExposure is the highest "systemd-analyze security" score a rendered unit
+// may have: below 3.0 is "OK" or better.
+const maxExposure = 3.0
+
+func loadUnitCases(t testing.TB) map[string]Service {
+	t.Helper()
+	files, err := filepath.Glob("testdata/units/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no unit cases in testdata/units: %v", err)
+	}
+	cases := map[string]Service{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Service
+		if err := json.Unmarshal(data, &s); err != nil {
+			t.Fatalf("decode %s: %v", f, err)
+		}
+		cases[strings.TrimSuffix(filepath.Base(f), ".json")] = s
+	}
+	return cases
+}
+
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from output:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestUnit(t *testing.T) {
+	for name, s := range loadUnitCases(t) {
+		t.Run(name, func(t *testing.T) {
+			got, err := Unit(s)
+			if strings.HasPrefix(name, "bad-") {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Unit() error = %v, want ErrInvalid", err)
+				}
+				if !strings.Contains(err.Error(), s.Unit) {
+					t.Errorf("error %q does not name the unit %q", err, s.Unit)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Unit(): %v", err)
+			}
+			checkGolden(t, filepath.Join("testdata/units", name+".service"), got)
+		})
+	}
+}
+
+// requireTool returns the path of a real tool; a missing tool fails the test
+// under CI=true and skips it elsewhere.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true (apt-get install systemd): %v", name, err)
+		}
+		t.Skipf("%s not installed: %v", name, err)
+	}
+	return p
+}
+
+// writeUnit renders a valid case into a fresh directory, under its unit name.
+func writeUnit(t *testing.T, s Service) string {
+	t.Helper()
+	data, err := Unit(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), s.Unit)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func validCases(t *testing.T) map[string]Service {
+	cases := loadUnitCases(t)
+	for name := range cases {
+		if strings.HasPrefix(name, "bad-") {
+			delete(cases, name)
+		}
+	}
+	return cases
+}
+
+// TestUnitVerify runs the real "systemd-analyze verify": every directive must
+// be known and well-formed (the cases point ExecStart at /bin/true, which
+// verify requires to exist).
+func TestUnitVerify(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze")
+	for name, s := range validCases(t) {
+		t.Run(name, func(t *testing.T) {
+			p := writeUnit(t, s)
+			out, err := exec.Command(analyze, "verify", "--man=no", p).CombinedOutput()
+			if err != nil {
+				t.Fatalf("systemd-analyze verify %s: %v\n%s", name, err, out)
+			}
+			// Verify exits 0 on mere warnings, which still mean a bad directive.
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.Contains(l, s.Unit) {
+					t.Errorf("systemd-analyze verify warns: %s", l)
+				}
+			}
+		})
+	}
+}
+
+var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+) (\S+)`)
+
+// TestUnitSecurity records the real "systemd-analyze security" exposure score
+// of each unit and holds it below maxExposure.
+func TestUnitSecurity(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze")
+	for name, s := range validCases(t) {
+		t.Run(name, func(t *testing.T) {
+			p := writeUnit(t, s)
+			cmd := exec.Command(analyze, "security", "--offline=true", "--no-pager", p)
+			cmd.Dir = filepath.Dir(p)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("systemd-analyze security %s: %v\n%s", name, err, out)
+			}
+			m := exposureRE.FindStringSubmatch(string(out))
+			if m == nil {
+				t.Fatalf("no exposure level in output:\n%s", out)
+			}
+			score, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: exposure %.1f %s", s.Unit, score, m[2])
+			if score >= maxExposure {
+				t.Errorf("exposure %.1f %s, want below %.1f:\n%s", score, m[2], maxExposure, out)
+			}
+		})
+	}
+}
+
+type sysusersCase struct {
+	Name, User, Home, Description string
+	Err                           bool
+}
+
+func TestSysusers(t *testing.T) {
+	data, err := os.ReadFile("testdata/sysusers/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []sysusersCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			got, err := Sysusers(c.User, c.Home, c.Description)
+			if c.Err {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Sysusers() error = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, filepath.Join("testdata/sysusers", c.Name+".conf"), got)
+			checkSysusersApplies(t, c, got)
+		})
+	}
+}
+
+// checkSysusersApplies feeds the line to the real systemd-sysusers against an
+// empty root and reads the passwd entry it created back.
+func checkSysusersApplies(t *testing.T, c sysusersCase, conf []byte) {
+	tool := requireTool(t, "systemd-sysusers")
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	confPath := filepath.Join(t.TempDir(), c.User+".conf")
+	if err := os.WriteFile(confPath, conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tool, "--root="+root, confPath).CombinedOutput(); err != nil {
+		t.Fatalf("systemd-sysusers %s: %v\n%s", confPath, err, out)
+	}
+	passwd, err := os.ReadFile(filepath.Join(root, "etc/passwd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) != 7 || f[0] != c.User {
+			continue
+		}
+		wantHome := c.Home
+		if wantHome == "" {
+			wantHome = "/"
+		}
+		if f[4] != c.Description || f[5] != wantHome || f[6] != "/usr/sbin/nologin" {
+			t.Errorf("passwd entry %q, want description %q home %q shell /usr/sbin/nologin", l, c.Description, wantHome)
+		}
+		return
+	}
+	t.Errorf("systemd-sysusers created no user %s:\n%s", c.User, passwd)
+}
+
+// parseCommandLine reads an ExecStart= value back the way systemd does
+// (systemd.service(5), "Command lines"): words split on blanks, double quotes
+// grouping, backslash escapes, then "%%" and "$$" collapsed.
+func parseCommandLine(v string) ([]string, bool) {
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(v) {
+				return nil, false
+			}
+			i++
+			cur.WriteByte(v[i])
+			inWord = true
+		case c == '"':
+			quoted = !quoted
+			inWord = true
+		case (c == ' ' || c == '\t') && !quoted:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if quoted {
+		return nil, false
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	for i, w := range words {
+		words[i] = strings.NewReplacer("%%", "%", "$$", "$").Replace(w)
+	}
+	return words, true
+}
+
+// FuzzUnitExecStart checks that any accepted argument survives rendering: the
+// ExecStart= line reads back as the same argv and nothing leaks into other lines.
+func FuzzUnitExecStart(f *testing.F) {
+	for _, s := range loadUnitCases(f) {
+		for _, a := range s.ExecStart {
+			f.Add(a)
+		}
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		s := Service{Unit: "fuzz.service", ExecStart: []string{"/bin/true", arg, "end"}}
+		out, err := Unit(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error not ErrInvalid: %v", err)
+			}
+			return
+		}
+		ref, err := Unit(Service{Unit: "fuzz.service", ExecStart: []string{"/bin/true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Count(out, []byte("\n")) != bytes.Count(ref, []byte("\n")) {
+			t.Fatalf("argument %q changed the number of lines:\n%s", arg, out)
+		}
+		var line string
+		for _, l := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+				line = v
+			}
+		}
+		got, ok := parseCommandLine(line)
+		if !ok || len(got) != 3 || got[1] != arg || got[2] != "end" {
+			t.Fatalf("ExecStart=%s reads back as %q, want [/bin/true %q end]", line, got, arg)
+		}
+	})
+}

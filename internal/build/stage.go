@@ -120,6 +120,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 			},
 			StateDirectory: proj.Name,
 			Restart:        "on-failure",
+			Type:           serviceType(t),
 			Hardening:      s.Hardening,
 		})
 		if err != nil {
@@ -131,7 +132,11 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		st.units = append(st.units, unit)
 	}
 	sysusers := "/usr/lib/sysusers.d/" + proj.Name + ".conf"
-	if err := tree.AddFile(sysusers, 0o644, systemd.Sysusers(proj.Name, home, proj.Summary)); err != nil {
+	users, err := systemd.Sysusers(proj.Name, home, proj.Summary)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	if err := tree.AddFile(sysusers, 0o644, users); err != nil {
 		return err
 	}
 
@@ -157,6 +162,15 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		Hooks:        hooks,
 	}
 	return nil
+}
+
+// serviceType is exec where systemd knows it (240+: a failed exec fails the
+// start), simple on older ones (RHEL 8 has 239).
+func serviceType(t target.Profile) string {
+	if t.Systemd >= 240 {
+		return "exec"
+	}
+	return "simple"
 }
 
 func envFile(proj *config.Project) []byte {

@@ -81,6 +81,7 @@ type Distro struct {
 	Format      Format
 	Compression Compression
 	UnitDir     string
+	Systemd     int // systemd version: which unit directives it knows
 	UserTool    UserTool
 	ReleaseTag  string // rpm dist tag, ".el9"; "" for Debian
 	Source      string // where the figures come from

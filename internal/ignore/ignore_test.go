@@ -13,9 +13,9 @@ func TestMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		path  string
-		dir   bool
-		want  bool
+		path string
+		dir  bool
+		want bool
 	}{
 		{"x.log", false, true},
 		{"deep/x.log", false, true},

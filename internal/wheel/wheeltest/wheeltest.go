@@ -1,0 +1,139 @@
+// Package wheeltest writes small wheels (PEP 427) for tests: a payload, the
+// dist-info files and a RECORD computed from the content, with hooks to
+// tamper with RECORD or add members it does not list.
+package wheeltest
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"wharf/internal/pymeta"
+)
+
+// File is one zip member.
+type File struct {
+	Name string
+	Data string
+	// Mode is the Unix mode stored in the zip's external attributes, type
+	// bits included; 0 stores 0o100644. NoMode stores none at all.
+	Mode   uint32
+	NoMode bool
+}
+
+// Spec describes a wheel.
+type Spec struct {
+	Name         string // "demo"
+	Version      string // "1.0"
+	Tag          string // default "py3-none-any"
+	Platlib      bool   // Root-Is-Purelib: false
+	WheelVersion string // default "1.0"
+	EntryPoints  string // entry_points.txt content; none when empty
+	Files        []File // payload, listed in RECORD
+	// Unlisted members are added after RECORD is computed.
+	Unlisted []File
+	// EditRecord may change the RECORD rows before they are written.
+	EditRecord func([]pymeta.RecordEntry) []pymeta.RecordEntry
+	// Filename overrides the file name (default from Name, Version, Tag).
+	Filename string
+	// Omit leaves out the named dist-info files ("RECORD", "METADATA").
+	Omit []string
+}
+
+// Write writes the wheel into dir and returns its path.
+func Write(dir string, s Spec) (string, error) {
+	if s.Tag == "" {
+		s.Tag = "py3-none-any"
+	}
+	if s.WheelVersion == "" {
+		s.WheelVersion = "1.0"
+	}
+	stem := strings.ReplaceAll(s.Name, "-", "_") + "-" + s.Version
+	info := stem + ".dist-info/"
+	files := append([]File(nil), s.Files...)
+	files = append(files,
+		File{Name: info + "METADATA", Data: fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n\nA test wheel.\n", s.Name, s.Version)},
+		File{Name: info + "WHEEL", Data: fmt.Sprintf("Wheel-Version: %s\nGenerator: wheeltest\nRoot-Is-Purelib: %t\nTag: %s\n", s.WheelVersion, !s.Platlib, s.Tag)},
+	)
+	if s.EntryPoints != "" {
+		files = append(files, File{Name: info + "entry_points.txt", Data: s.EntryPoints})
+	}
+	var rows []pymeta.RecordEntry
+	for _, f := range files {
+		rows = append(rows, pymeta.RecordEntry{Path: f.Name, Hash: pymeta.SHA256([]byte(f.Data)), Size: int64(len(f.Data))})
+	}
+	rows = append(rows, pymeta.RecordEntry{Path: info + "RECORD", Size: -1})
+	if s.EditRecord != nil {
+		rows = s.EditRecord(rows)
+	}
+	var record bytes.Buffer
+	if err := pymeta.WriteRecord(&record, rows); err != nil {
+		return "", err
+	}
+	files = append(files, s.Unlisted...)
+	files = append(files, File{Name: info + "RECORD", Data: record.String()})
+	files = slices.DeleteFunc(files, func(f File) bool {
+		return strings.HasPrefix(f.Name, info) && slices.Contains(s.Omit, strings.TrimPrefix(f.Name, info))
+	})
+
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		h := &zip.FileHeader{Name: f.Name, Method: zip.Deflate}
+		h.CreatorVersion = 3<<8 | 20 // made by Unix
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o100644
+		}
+		if !f.NoMode {
+			h.ExternalAttrs = mode << 16
+		}
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			return "", err
+		}
+		if _, err := w.Write([]byte(f.Data)); err != nil {
+			return "", err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	name := s.Filename
+	if name == "" {
+		name = stem + "-" + s.Tag + ".whl"
+	}
+	p := filepath.Join(dir, name)
+	return p, os.WriteFile(p, buf.Bytes(), 0o644)
+}
+
+// Wheelhouse finds the shared wheelhouse: $WHARF_WHEELHOUSE, else
+// "../shared/wheelhouse" beside the directory holding go.mod, found by
+// walking up from the working directory.
+func Wheelhouse() (string, error) {
+	if dir := os.Getenv("WHARF_WHEELHOUSE"); dir != "" {
+		return dir, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			wh := filepath.Join(dir, "..", "shared", "wheelhouse")
+			if _, err := os.Stat(wh); err != nil {
+				return "", fmt.Errorf("wheelhouse: %w", err)
+			}
+			return wh, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("wheelhouse: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

@@ -87,6 +87,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		Version:        opts.Version,
 		Iteration:      opts.Iteration,
 		Getenv:         e.getenv,
+		Environ:        os.Environ(),
 		HTTPClient:     &http.Client{Timeout: 5 * time.Minute},
 		HostOSRelease:  osRelease,
 		HostArch:       target.HostArch(runtime.GOARCH),

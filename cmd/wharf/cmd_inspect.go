@@ -83,7 +83,11 @@ func isUnit(p string) bool {
 }
 
 func inspectDeb(p string) (*pkgReport, error) {
-	info, err := deb.InspectWith(p, isUnit)
+	info, err := deb.Inspect(p)
+	if err != nil {
+		return nil, err
+	}
+	units, err := deb.ReadFiles(p, isUnit)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +105,7 @@ func inspectDeb(p string) (*pkgReport, error) {
 	for _, f := range info.Files {
 		rep.Files = append(rep.Files, fileRow{Path: f.Path, Kind: f.Kind.String(), Mode: fmt.Sprintf("%04o", uint32(f.Mode.Perm())), Owner: f.Owner, Group: f.Group, Size: f.Size, Target: f.Target, Config: conf[f.Path]})
 	}
-	for path, body := range info.Contents {
+	for path, body := range units {
 		rep.Units[path] = string(body)
 	}
 	return rep, nil

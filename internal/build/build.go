@@ -43,6 +43,7 @@ type Options struct {
 	Iteration      string // overrides the project's iteration
 	CacheDir       string
 	Getenv         func(string) string
+	Environ        []string // KEY=value pairs for ${VAR} in requirements files
 	HTTPClient     *http.Client
 	HostOSRelease  []byte // contents of /etc/os-release, for the default target
 	HostArch       string // "x86_64"
@@ -62,9 +63,18 @@ type Artifact struct {
 	SHA256  string `json:"sha256"`
 }
 
-// ErrInput marks failures caused by the user's input (exit code 1 with a
-// message that says what to fix), as opposed to internal faults.
+// ErrInput marks failures caused by the user's input (a message that says
+// what to fix), as opposed to internal faults; errors.Is finds it.
 var ErrInput = errors.New("invalid input")
+
+type inputError struct{ error }
+
+func (e inputError) Is(target error) bool { return target == ErrInput }
+func (e inputError) Unwrap() error        { return e.error }
+
+func inputf(format string, args ...any) error {
+	return inputError{fmt.Errorf(format, args...)}
+}
 
 // Plan is everything decided before any file is fetched or written.
 type Plan struct {
@@ -109,17 +119,17 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	if versionText == "git" {
 		if p.Git.Commit == "" {
-			return nil, fmt.Errorf("%w: version is \"git\" but %s is not a git repository with commits: set version in %s or pass --version", ErrInput, proj.Dir, proj.File)
+			return nil, inputf("version is \"git\" but %s is not a git repository with commits: set version in %s or pass --version", proj.Dir, proj.File)
 		}
 		versionText, err = gitmeta.Version(p.Git.Describe)
 		if err != nil {
-			return nil, fmt.Errorf("%w: version from git: %v", ErrInput, err)
+			return nil, inputf("version from git: %v", err)
 		}
 		versionFrom = "git describe --tags"
 	}
 	p.Version, err = pep440.Parse(versionText)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %q is not a PEP 440 version: %v", ErrInput, versionFrom, versionText, err)
+		return nil, inputf("%s: %q is not a PEP 440 version: %v", versionFrom, versionText, err)
 	}
 
 	p.Iteration = proj.Iteration
@@ -127,10 +137,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		p.Iteration = opts.Iteration
 	}
 	if p.Iteration == "auto" {
-		return nil, fmt.Errorf("%w: iteration \"auto\" needs a repository to count from (wharf build --repo DIR --channel C); pass --iteration N", ErrInput)
+		return nil, inputf("iteration \"auto\" needs a repository to count from (wharf build --repo DIR --channel C); pass --iteration N")
 	}
 	if !isPositiveInt(p.Iteration) {
-		return nil, fmt.Errorf("%w: --iteration %q must be a positive integer", ErrInput, p.Iteration)
+		return nil, inputf("--iteration %q must be a positive integer", p.Iteration)
 	}
 
 	p.Epoch, err = sourceDateEpoch(getenv, p.Git, opts.Now)
@@ -168,7 +178,7 @@ func sourceDateEpoch(getenv func(string) string, git gitmeta.Info, now func() ti
 	if s := getenv("SOURCE_DATE_EPOCH"); s != "" {
 		var sec int64
 		if _, err := fmt.Sscanf(s, "%d", &sec); err != nil || sec < 0 || fmt.Sprint(sec) != s {
-			return time.Time{}, fmt.Errorf("%w: SOURCE_DATE_EPOCH=%q is not a non-negative integer", ErrInput, s)
+			return time.Time{}, inputf("SOURCE_DATE_EPOCH=%q is not a non-negative integer", s)
 		}
 		return time.Unix(sec, 0).UTC(), nil
 	}
@@ -209,7 +219,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 	if len(names) == 0 {
 		if !hostKnown {
 			_, err := catalog.FromOSRelease(opts.HostOSRelease)
-			return fmt.Errorf("%w: %v", ErrInput, err)
+			return inputError{err}
 		}
 		names = []string{host.Name}
 	}
@@ -221,7 +231,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 	for _, n := range names {
 		prof, err := catalog.Resolve(n, opts.HostArch, python)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInput, err)
+			return inputError{err}
 		}
 		prof.Native = hostKnown && prof.Distro.Name == host.Name && prof.Arch == opts.HostArch
 		if seen[prof.Name()] {
@@ -238,7 +248,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 	for _, f := range formats {
 		ff, err := target.ParseFormat(f)
 		if err != nil {
-			return fmt.Errorf("%w: --format: %v", ErrInput, err)
+			return inputf("--format: %v", err)
 		}
 		if !containsFormat(p.Formats, ff) {
 			p.Formats = append(p.Formats, ff)

@@ -35,20 +35,17 @@ func (p *Plan) readLock(opts Options) (*lockDeps, error) {
 	switch base := filepath.Base(d.file); {
 	case strings.HasSuffix(base, ".txt") || strings.HasSuffix(base, ".in"):
 	default:
-		return nil, fmt.Errorf("%w: %s: lock format not supported yet; use a requirements.txt", ErrInput, d.file)
+		return nil, inputf("%s: lock format not supported yet; use a requirements.txt", d.file)
 	}
-	getenv := opts.Getenv
 	env := map[string]string{}
-	if getenv != nil {
-		for _, kv := range os.Environ() {
-			if k, _, ok := strings.Cut(kv, "="); ok {
-				env[k] = getenv(k)
-			}
+	for _, kv := range opts.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
 		}
 	}
 	lock, err := requirements.Parse(d.file, requirements.FS(os.DirFS(proj.Dir)), requirements.Options{Env: env})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+		return nil, inputError{err}
 	}
 	d.lock = lock
 	return d, nil
@@ -109,7 +106,7 @@ func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 		sources = append(sources, &simpleindex.Index{URL: ix, Client: client})
 	}
 	if len(sources) == 0 && len(deps.lock.Pins) > 0 {
-		return nil, fmt.Errorf("%w: %s lists %d requirements but no wheel source is given: pass --find-links DIR or --index-url URL (wharf has no default index)", ErrInput, deps.file, len(deps.lock.Pins))
+		return nil, inputf("%s lists %d requirements but no wheel source is given: pass --find-links DIR or --index-url URL (wharf has no default index)", deps.file, len(deps.lock.Pins))
 	}
 	pr := progress(opts)
 	return &finder{
@@ -144,25 +141,25 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 	for i, pin := range pins {
 		f.pr.Count("fetching "+pin.Name, i, len(pins))
 		if pin.Version == "" && pin.URL == "" {
-			return nil, fmt.Errorf("%w: %s: %s is not pinned with ==: wharf installs exact versions (pin it, e.g. %s==X.Y)", ErrInput, pin.Origin, pin.Name, pin.Name)
+			return nil, inputf("%s: %s is not pinned with ==: wharf installs exact versions (pin it, e.g. %s==X.Y)", pin.Origin, pin.Name, pin.Name)
 		}
 		choice, err := f.f.Select(ctx, pin, tags, py)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s (target %s): %v", ErrInput, pin.Origin, t.Name(), err)
+			return nil, inputf("target %s: %v", t.Name(), err)
 		}
 		file, err := f.f.Fetch(ctx, choice, pin.Hashes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrInput, pin.Origin, err)
+			return nil, inputError{err}
 		}
 		w, ok := f.opened[file]
 		if !ok {
 			w, err = wheel.Open(file)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrInput, choice.Filename, err)
+				return nil, inputf("%s: %v", choice.Candidate.Filename, err)
 			}
 			f.opened[file] = w
 		}
-		out = append(out, pickedWheel{file: choice.Filename, wheel: w})
+		out = append(out, pickedWheel{file: choice.Candidate.Filename, wheel: w})
 	}
 	f.pr.Count("fetched", len(pins), len(pins))
 	sort.Slice(out, func(i, j int) bool { return out[i].file < out[j].file })

@@ -51,7 +51,7 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 	pr.Step("installed %d wheels into %s (python %s)", len(wheels), st.layout.Prefix, t.Python.Version)
 
 	if proj.Install == config.InstallWheel {
-		return nil, fmt.Errorf("%w: install = \"wheel\" (building the app as a PEP 517 project) is not supported yet; use install = \"tree\"", ErrInput)
+		return nil, inputf("install = \"wheel\" (building the app as a PEP 517 project) is not supported yet; use install = \"tree\"")
 	}
 	appDir := proj.Prefix + "/app"
 	n, err := stageApp(st.tree, proj.Dir, appDir, proj.Exclude, p.OutDir)
@@ -100,7 +100,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		unit := proj.UnitName(s)
 		argv, err := execStart(s.Command, st.layout.Bin(), tree)
 		if err != nil {
-			return fmt.Errorf("%w: service %s: %v", ErrInput, s.Name, err)
+			return inputf("service %s: %v", s.Name, err)
 		}
 		desc := s.Description
 		if desc == "" {
@@ -124,7 +124,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 			Hardening:      s.Hardening,
 		})
 		if err != nil {
-			return fmt.Errorf("%w: service %s: %v", ErrInput, s.Name, err)
+			return inputf("service %s: %v", s.Name, err)
 		}
 		if err := tree.AddFile(path.Join(t.UnitDir, unit), 0o644, body); err != nil {
 			return err
@@ -134,7 +134,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 	sysusers := "/usr/lib/sysusers.d/" + proj.Name + ".conf"
 	users, err := systemd.Sysusers(proj.Name, home, proj.Summary)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInput, err)
+		return inputError{err}
 	}
 	if err := tree.AddFile(sysusers, 0o644, users); err != nil {
 		return err

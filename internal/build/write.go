@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"wharf/internal/deb"
+	"wharf/internal/maintscript"
 	"wharf/internal/stage"
 	"wharf/internal/target"
 )
@@ -47,7 +48,7 @@ func (p *Plan) write(ctx context.Context, opts Options, st *staged, t target.Pro
 			return deb.Write(w, pkg, deb.Options{Compression: comp, MTime: p.Epoch, TempDir: outDir})
 		}
 	default:
-		return a, fmt.Errorf("%w: format %s is not supported yet", ErrInput, f)
+		return a, inputf("format %s is not supported yet", f)
 	}
 	progress(opts).Step("writing %s", filepath.Join(outDir, name))
 	final := filepath.Join(outDir, name)
@@ -130,6 +131,21 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// debScripts renders the maintainer scripts in the Debian dialect.
+func debScripts(st *staged) (map[deb.Script]string, error) {
+	bodies, err := maintscript.Debian(st.intent)
+	if err != nil {
+		return nil, err
+	}
+	out := map[deb.Script]string{}
+	for _, s := range deb.Scripts() {
+		if body, ok := bodies[s.String()]; ok {
+			out[s] = body
+		}
+	}
+	return out, nil
+}
+
 // buildNote is the line every package description ends with.
 func (p *Plan) buildNote() string {
 	switch {
@@ -166,7 +182,7 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 	proj := p.Project
 	version, err := deb.Version(p.Version, p.Iteration)
 	if err != nil {
-		return deb.Package{}, fmt.Errorf("%w: version %s: %v", ErrInput, p.Version, err)
+		return deb.Package{}, inputf("version %s: %v", p.Version, err)
 	}
 	arch := t.DebArch()
 	if st.pure {

@@ -1,0 +1,96 @@
+// Package lockfile is the neutral model of a locked dependency set: the pins
+// that every lock reader (requirements.txt, pylock.toml, uv.lock, ...) produces
+// and that the wheel finder consumes. Hashes follow pip's hash-checking mode
+// (sha256, sha384, sha512, written "algo:hex").
+package lockfile
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"wharf/internal/pep440"
+	"wharf/internal/pep508"
+)
+
+// Hash is one expected digest of a distribution file.
+type Hash struct {
+	Algo string // "sha256", "sha384" or "sha512"
+	Hex  string // lower-case hex
+}
+
+// hashSizes lists the algorithms pip accepts in hash-checking mode, with
+// their digest size in bytes.
+var hashSizes = map[string]int{"sha256": 32, "sha384": 48, "sha512": 64}
+
+// ParseHash parses "sha256:<hex>".
+func ParseHash(s string) (Hash, error) {
+	algo, hx, ok := strings.Cut(s, ":")
+	if !ok {
+		return Hash{}, fmt.Errorf("hash %q: want algo:hex, e.g. sha256:<64 hex digits>", s)
+	}
+	algo = strings.ToLower(algo)
+	size, ok := hashSizes[algo]
+	if !ok {
+		return Hash{}, fmt.Errorf("hash %q: unsupported algorithm %q (want sha256, sha384 or sha512)", s, algo)
+	}
+	hx = strings.ToLower(hx)
+	b, err := hex.DecodeString(hx)
+	if err != nil || len(b) != size {
+		return Hash{}, fmt.Errorf("hash %q: want %d hex digits for %s", s, 2*size, algo)
+	}
+	return Hash{Algo: algo, Hex: hx}, nil
+}
+
+func (h Hash) String() string { return h.Algo + ":" + h.Hex }
+
+// Pin is one requirement of the lock.
+type Pin struct {
+	Name      string // normalized (PEP 503)
+	Version   string // exact pinned version, "" if not pinned
+	Specifier pep440.SpecifierSet
+	Extras    []string
+	Hashes    []Hash
+	Marker    pep508.Marker
+	URL       string // direct reference ("name @ URL" or a wheel path), "" if none
+	Origin    string // where it was read, "requirements.txt:12"
+}
+
+func (p Pin) String() string {
+	if p.URL != "" {
+		return p.Name + " @ " + p.URL
+	}
+	return p.Name + p.Specifier.String()
+}
+
+// Lock is a set of pins and where to look for their files.
+type Lock struct {
+	Pins []Pin
+	// Constraints restrict pins that are not requested directly (pip's -c);
+	// those that matched a pin were already merged into it.
+	Constraints []Pin
+	// IndexURLs lists the package indexes, the primary (--index-url) first
+	// when one was given.
+	IndexURLs    []string
+	FindLinks    []string
+	NoIndex      bool
+	TrustedHosts []string
+	// HashMode is pip's all-or-nothing hash checking: once any pin carries
+	// hashes (or --require-hashes is given) every pin must.
+	HashMode     bool
+	OnlyBinary   []string // normalized names, or ":all:"
+	NoBinary     []string
+	PreferBinary bool
+	Prereleases  bool // pip's --pre
+}
+
+// ForTarget returns the pins whose markers hold in env, in lock order.
+func (l Lock) ForTarget(env pep508.Environment) []Pin {
+	var out []Pin
+	for _, p := range l.Pins {
+		if p.Marker.IsZero() || p.Marker.Evaluate(env) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

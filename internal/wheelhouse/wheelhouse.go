@@ -1,0 +1,440 @@
+// Package wheelhouse picks, for each pinned requirement, the wheel that pip
+// would install on the target (PEP 425 tag priority, PEP 440 versions, PEP
+// 592 yanking, Requires-Python) from simple indexes and find-links, fetches
+// it once into the content-addressed cache and checks it against the hashes
+// of pip's hash-checking mode and of the index (PEP 503 "#sha256=").
+package wheelhouse
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"wharf/internal/cas"
+	"wharf/internal/distname"
+	"wharf/internal/lockfile"
+	"wharf/internal/pep440"
+	"wharf/internal/platformtag"
+	"wharf/internal/simpleindex"
+)
+
+// Finder finds and fetches wheels.
+type Finder struct {
+	Sources []simpleindex.Source
+	Cache   *cas.Cache
+	Client  *http.Client
+	// Offline refuses the network: remote sources are skipped and remote
+	// files must already be cached.
+	Offline bool
+	Log     func(format string, args ...any) // progress; nil for none
+}
+
+// Choice is the file selected for a pin.
+type Choice struct {
+	Pin       lockfile.Pin
+	Candidate simpleindex.Candidate
+	Wheel     distname.Wheel
+	Version   pep440.Version
+	Rank      int // tag priority in the target's tag set, 0 is best
+}
+
+// Sentinels callers branch on.
+var (
+	ErrNoWheel      = errors.New("no suitable wheel")
+	ErrHashMismatch = errors.New("hash mismatch")
+	ErrOffline      = errors.New("offline")
+)
+
+// Rejection is a file that was seen and why it was not chosen.
+type Rejection struct {
+	Candidate simpleindex.Candidate
+	Reason    string
+}
+
+// NoWheelError lists every file seen for a pin and why each was rejected.
+type NoWheelError struct {
+	Pin      lockfile.Pin
+	Python   string
+	Sources  []string
+	Skipped  []string // remote sources not asked in offline mode
+	Rejected []Rejection
+}
+
+func (e *NoWheelError) Error() string {
+	var b strings.Builder
+	if e.Pin.Origin != "" {
+		b.WriteString(e.Pin.Origin + ": ")
+	}
+	switch {
+	case len(e.Sources) == 0:
+		fmt.Fprintf(&b, "%v for %s: no sources to look in (give --find-links or --index-url)", ErrNoWheel, e.Pin)
+	case len(e.Rejected) == 0:
+		fmt.Fprintf(&b, "%v for %s: no files of %s in %s", ErrNoWheel, e.Pin, e.Pin.Name, strings.Join(e.Sources, ", "))
+	}
+	if len(e.Skipped) > 0 {
+		fmt.Fprintf(&b, " (offline: did not ask %s)", strings.Join(e.Skipped, ", "))
+	}
+	if len(e.Sources) == 0 || len(e.Rejected) == 0 {
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%v for %s on python %s; files seen:", ErrNoWheel, e.Pin, e.Python)
+	for _, r := range e.Rejected {
+		fmt.Fprintf(&b, "\n  %s (%s): %s", r.Candidate.Filename, r.Candidate.Source, r.Reason)
+	}
+	return b.String()
+}
+
+func (e *NoWheelError) Unwrap() error { return ErrNoWheel }
+
+func (f *Finder) logf(format string, args ...any) {
+	if f.Log != nil {
+		f.Log(format, args...)
+	}
+}
+
+// Select picks the best wheel for pin on a target with tags and python.
+func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.TagSet, python pep440.Version) (Choice, error) {
+	cands, sources, skipped, err := f.candidates(ctx, pin)
+	if err != nil {
+		return Choice{}, err
+	}
+	var ok []Choice
+	var rejected []Rejection
+	for _, c := range cands {
+		ch, reason := judge(pin, c, tags, python, f.logf)
+		if reason != "" {
+			rejected = append(rejected, Rejection{Candidate: c, Reason: reason})
+			continue
+		}
+		ok = append(ok, ch)
+	}
+	if len(ok) == 0 {
+		return Choice{}, &NoWheelError{Pin: pin, Python: python.String(), Sources: sources, Skipped: skipped, Rejected: rejected}
+	}
+	allowed := sha256Set(pin.Hashes)
+	sort.SliceStable(ok, func(i, j int) bool { return better(ok[i], ok[j], allowed) })
+	best := ok[0]
+	if best.Candidate.Yanked {
+		f.logf("warning: %s: %s is yanked (%s) but pinned exactly", pin.Origin, best.Candidate.Filename, best.Candidate.YankedReason)
+	}
+	return best, nil
+}
+
+// candidates gathers files from the pin's URL or from every source; it
+// also returns the sources asked and those skipped offline.
+func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simpleindex.Candidate, asked, skipped []string, err error) {
+	if pin.URL != "" {
+		c, err := simpleindex.FromURL(pin.URL, pin.Origin)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", pin.Origin, err)
+		}
+		return []simpleindex.Candidate{c}, []string{pin.URL}, nil, nil
+	}
+	for _, s := range f.Sources {
+		if f.Offline && s.Remote() {
+			skipped = append(skipped, s.Location())
+			continue
+		}
+		asked = append(asked, s.Location())
+		cs, err := s.Candidates(ctx, pin.Name)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: find %s: %w", pin.Origin, pin.Name, err)
+		}
+		all = append(all, cs...)
+	}
+	return all, asked, skipped, nil
+}
+
+// judge returns the choice c makes for pin, or why it is rejected.
+func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, python pep440.Version, logf func(string, ...any)) (Choice, string) {
+	w, werr := distname.ParseWheel(c.Filename)
+	name, version := w.Name, w.Version
+	if werr != nil {
+		s, serr := distname.ParseSdist(c.Filename)
+		if serr != nil {
+			return Choice{}, fmt.Sprintf("not a wheel or sdist file name: %v", werr)
+		}
+		name, version = s.Name, s.Version
+	}
+	if name != pin.Name && pin.URL == "" {
+		return Choice{}, fmt.Sprintf("project %s, not %s", name, pin.Name)
+	}
+	v, err := pep440.Parse(version)
+	if err != nil {
+		return Choice{}, fmt.Sprintf("version %q: %v", version, err)
+	}
+	if pin.URL == "" {
+		if reason := versionMismatch(pin, v); reason != "" {
+			return Choice{}, reason
+		}
+	}
+	if werr != nil {
+		return Choice{}, "sdist only: wharf installs wheels; build a wheel of it and add its directory to --find-links"
+	}
+	if c.Yanked && !exactPin(pin) {
+		reason := "yanked"
+		if c.YankedReason != "" {
+			reason += " (" + c.YankedReason + ")"
+		}
+		return Choice{}, reason + ": only an exact == pin may select a yanked file"
+	}
+	if c.RequiresPython != "" {
+		spec, err := pep440.ParseSpecifierSet(c.RequiresPython)
+		switch {
+		case err != nil: // pip ignores an invalid Requires-Python too
+			logf("warning: %s: ignoring invalid requires-python %q: %v", c.Filename, c.RequiresPython, err)
+		case !spec.Contains(python, true):
+			return Choice{}, fmt.Sprintf("requires-python %s excludes python %s", c.RequiresPython, python)
+		}
+	}
+	rank, err := w.Fit(tags)
+	if err != nil {
+		return Choice{}, fmt.Sprintf("tag does not fit the target: %v", err)
+	}
+	return Choice{Pin: pin, Candidate: c, Wheel: w, Version: v, Rank: rank}, ""
+}
+
+func versionMismatch(pin lockfile.Pin, v pep440.Version) string {
+	if len(pin.Specifier.Specs) > 0 {
+		if !pin.Specifier.Contains(v, exactPin(pin)) {
+			return fmt.Sprintf("version %s does not match %s", v, pin.Specifier)
+		}
+		return ""
+	}
+	if pin.Version != "" {
+		want, err := pep440.Parse(pin.Version)
+		if err != nil || want.Compare(v) != 0 {
+			return fmt.Sprintf("version %s is not the pinned %s", v, pin.Version)
+		}
+	}
+	return ""
+}
+
+func exactPin(pin lockfile.Pin) bool { return pin.Version != "" }
+
+// better orders choices as pip does: a file whose index hash the pin allows,
+// then not yanked, then the newest version, the best tag, the highest build.
+func better(a, b Choice, allowed map[string]bool) bool {
+	if len(allowed) > 0 {
+		ha, hb := allowed[a.Candidate.Hashes["sha256"]], allowed[b.Candidate.Hashes["sha256"]]
+		if ha != hb {
+			return ha
+		}
+	}
+	if a.Candidate.Yanked != b.Candidate.Yanked {
+		return !a.Candidate.Yanked
+	}
+	if c := a.Version.Compare(b.Version); c != 0 {
+		return c > 0
+	}
+	if a.Rank != b.Rank {
+		return a.Rank < b.Rank
+	}
+	return a.Wheel.BuildNum > b.Wheel.BuildNum
+}
+
+func sha256Set(hs []lockfile.Hash) map[string]bool {
+	m := map[string]bool{}
+	for _, h := range hs {
+		if h.Algo == "sha256" {
+			m[h.Hex] = true
+		}
+	}
+	return m
+}
+
+// Fetch returns the cached path of c's file, fetching it first when the cache
+// lacks it, and verifies it against the index hash and pinHashes.
+func (f *Finder) Fetch(ctx context.Context, c Choice, pinHashes []lockfile.Hash) (string, error) {
+	if f.Cache == nil {
+		return "", errors.New("fetch: no cache configured")
+	}
+	cand := c.Candidate
+	what := cand.Filename
+	if c.Pin.Origin != "" {
+		what = c.Pin.Origin + ": " + cand.Filename
+	}
+	var indexD cas.Digest
+	if hx, ok := cand.Hashes["sha256"]; ok {
+		d, err := cas.NewDigest("sha256", hx)
+		if err != nil {
+			return "", fmt.Errorf("%s: index hash from %s: %w", what, cand.Source, err)
+		}
+		indexD = d
+	}
+	remote := isRemote(cand.URL)
+	var d cas.Digest
+	var p string
+	hit := false
+	switch {
+	case !indexD.IsZero():
+		d = indexD
+		p, hit = f.Cache.Path(d)
+	case remote:
+		if rd, ok := f.Cache.Ref(cand.URL); ok {
+			d = rd
+			p, hit = f.Cache.Path(rd)
+		}
+	}
+	if hit {
+		f.logf("cached %s", cand.Filename)
+	} else {
+		if remote && f.Offline {
+			return "", fmt.Errorf("%s: %w: %s (%s) is not in the cache %s; run once online or put it in a --find-links directory", what, ErrOffline, cand.Filename, cand.URL, f.Cache.Dir())
+		}
+		allowed := []cas.Digest{}
+		if !indexD.IsZero() {
+			allowed = append(allowed, indexD)
+		}
+		var err error
+		d, p, err = f.download(ctx, cand, allowed)
+		var mm *cas.MismatchError
+		if errors.As(err, &mm) {
+			return "", fmt.Errorf("%s: %w: the index %s gives %s, the file is %s", what, ErrHashMismatch, cand.Source, indexD, mm.Got)
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		if remote {
+			if err := f.Cache.SetRef(cand.URL, d); err != nil {
+				f.logf("warning: %v", err)
+			}
+		}
+	}
+	if err := verifyIndexHashes(p, d, cand.Hashes); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if err := verifyPin(p, d, pinHashes); err != nil {
+		return "", fmt.Errorf("%s: %s: %w", what, c.Pin.Name, err)
+	}
+	return p, nil
+}
+
+// download streams the candidate's file into the cache.
+func (f *Finder) download(ctx context.Context, c simpleindex.Candidate, allowed []cas.Digest) (cas.Digest, string, error) {
+	var r io.ReadCloser
+	u, err := url.Parse(c.URL)
+	switch {
+	case err == nil && (u.Scheme == "http" || u.Scheme == "https"):
+		if f.Client == nil {
+			return cas.Digest{}, "", fmt.Errorf("get %s: no HTTP client configured", c.URL)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+		if err != nil {
+			return cas.Digest{}, "", err
+		}
+		resp, err := f.Client.Do(req)
+		if err != nil {
+			return cas.Digest{}, "", err
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return cas.Digest{}, "", fmt.Errorf("get %s: %s", c.URL, resp.Status)
+		}
+		f.logf("downloading %s", c.URL)
+		r = resp.Body
+	case err == nil && u.Scheme == "file":
+		r, err = os.Open(filepath.FromSlash(u.Path))
+		if err != nil {
+			return cas.Digest{}, "", err
+		}
+	case err == nil && (u.Scheme == "" || len(u.Scheme) == 1):
+		r, err = os.Open(c.URL)
+		if err != nil {
+			return cas.Digest{}, "", err
+		}
+	default:
+		return cas.Digest{}, "", fmt.Errorf("unsupported URL %s", c.URL)
+	}
+	defer r.Close()
+	return f.Cache.PutAny(r, allowed)
+}
+
+func isRemote(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+var newHash = map[string]func() hash.Hash{"sha256": sha256.New, "sha384": sha512.New384, "sha512": sha512.New}
+
+// fileDigest is the hex digest of the cached file p; sha256 is its address.
+func fileDigest(p string, d cas.Digest, algo string) (string, error) {
+	if algo == "sha256" {
+		return d.Hex, nil
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := newHash[algo]()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verifyIndexHashes checks the strong hashes the index gave besides sha256.
+func verifyIndexHashes(p string, d cas.Digest, hashes map[string]string) error {
+	for _, algo := range []string{"sha384", "sha512"} {
+		want, ok := hashes[algo]
+		if !ok {
+			continue
+		}
+		got, err := fileDigest(p, d, algo)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("%w: the index gives %s:%s, the file is %s:%s", ErrHashMismatch, algo, want, algo, got)
+		}
+	}
+	return nil
+}
+
+// verifyPin passes when the file matches any of the pin's hashes, as pip's
+// hash-checking mode does; no hashes means nothing to check.
+func verifyPin(p string, d cas.Digest, hashes []lockfile.Hash) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	var got []string
+	seen := map[string]bool{}
+	for _, h := range hashes {
+		if _, ok := newHash[h.Algo]; !ok {
+			return fmt.Errorf("unsupported hash algorithm %s", h.Algo)
+		}
+		if seen[h.Algo] {
+			continue
+		}
+		seen[h.Algo] = true
+		hx, err := fileDigest(p, d, h.Algo)
+		if err != nil {
+			return err
+		}
+		got = append(got, h.Algo+":"+hx)
+	}
+	for _, h := range hashes {
+		for _, g := range got {
+			if h.String() == g {
+				return nil
+			}
+		}
+	}
+	want := make([]string, len(hashes))
+	for i, h := range hashes {
+		want[i] = h.String()
+	}
+	return fmt.Errorf("%w: requirements expect %s, the file is %s", ErrHashMismatch, strings.Join(want, " or "), strings.Join(got, ", "))
+}

@@ -13,11 +13,12 @@ import (
 	"wharf/internal/stage"
 )
 
-// defaultExcludes are never part of an app's payload: version control,
+// defaultExcludes are never part of an app's payload: version control and
+// its control files,
 // editor leftovers, byte-code (compiled on the server for its Python), the
 // build output and local virtualenvs or tool caches.
 var defaultExcludes = []string{
-	".git/", ".hg/", ".svn/", "*.bak", "*.orig", "*.rej", "*~", ".*.swp",
+	".git/", ".hg/", ".svn/", ".gitignore", ".gitattributes", ".gitmodules", "*.bak", "*.orig", "*.rej", "*~", ".*.swp",
 	"__pycache__/", "*.py[co]", "/dist/", ".venv/", ".tox/", ".nox/",
 	".mypy_cache/", ".pytest_cache/", ".ruff_cache/",
 }

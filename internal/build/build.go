@@ -35,6 +35,7 @@ type Options struct {
 	Formats        []string // overrides the project's formats
 	Targets        []string // overrides the project's targets
 	Python         string   // overrides the project's python
+	Compression    string   // overrides the project's and the target's compressor
 	FindLinks      []string
 	IndexURL       string
 	ExtraIndexURLs []string
@@ -85,7 +86,9 @@ type Plan struct {
 	Epoch     time.Time // mtime of every archive entry
 	Targets   []target.Profile
 	Formats   []target.Format
-	OutDir    string
+	// Compression overrides every target's default compressor when set.
+	Compression target.Compression
+	OutDir      string
 }
 
 // Run builds every requested package and returns them in the order written.
@@ -149,6 +152,16 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	if err := p.chooseTargets(opts); err != nil {
 		return nil, err
+	}
+	comp := proj.Compression
+	if opts.Compression != "" {
+		comp = opts.Compression
+	}
+	switch c := target.Compression(comp); c {
+	case "", target.Zstd, target.Xz, target.Gzip:
+		p.Compression = c
+	default:
+		return nil, inputf("--compression %q must be zstd, xz or gzip", comp)
 	}
 	p.OutDir = opts.OutDir
 	if p.OutDir == "" {

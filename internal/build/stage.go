@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"wharf/internal/config"
+	"wharf/internal/elfdeps"
 	"wharf/internal/maintscript"
 	"wharf/internal/stage"
 	"wharf/internal/systemd"
@@ -22,7 +23,8 @@ type staged struct {
 	pure   bool // every wheel is py-none-any: the package is arch-independent
 	units  []string
 	intent maintscript.Intent
-	wheels []string // "name version (file)" for the log and description
+	wheels []string // wheel files installed, for the log
+	elf    elfdeps.Needs
 }
 
 func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (*staged, error) {
@@ -49,6 +51,14 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		st.wheels = append(st.wheels, w.file)
 	}
 	pr.Step("installed %d wheels into %s (python %s)", len(wheels), st.layout.Prefix, t.Python.Version)
+	if !st.pure {
+		if st.elf, err = scanELF(st.tree, st.layout.Prefix); err != nil {
+			return nil, err
+		}
+		if _, unknown := st.elf.Debian(); len(unknown) > 0 {
+			pr.Warn("extension modules link %s, which no known system package provides: add it to depends", strings.Join(unknown, ", "))
+		}
+	}
 
 	if proj.Install == config.InstallWheel {
 		return nil, inputf("install = \"wheel\" (building the app as a PEP 517 project) is not supported yet; use install = \"tree\"")

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
 
 	"wharf/internal/deb"
 	"wharf/internal/maintscript"
@@ -40,7 +39,7 @@ func (p *Plan) write(ctx context.Context, opts Options, st *staged, t target.Pro
 		}
 		name = deb.FileName(pkg.Control)
 		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
-		comp, err := debCompression(t.Compression)
+		comp, err := debCompression(p.compression(t))
 		if err != nil {
 			return a, err
 		}
@@ -58,6 +57,14 @@ func (p *Plan) write(ctx context.Context, opts Options, st *staged, t target.Pro
 	}
 	a.Path, a.Size, a.SHA256 = final, size, sum
 	return a, nil
+}
+
+// compression is the payload compressor for target t.
+func (p *Plan) compression(t target.Profile) target.Compression {
+	if p.Compression != "" {
+		return p.Compression
+	}
+	return t.Compression
 }
 
 func debCompression(c target.Compression) (deb.Compression, error) {
@@ -168,7 +175,32 @@ func (p *Plan) description(python string) string {
 	}
 	parts = append(parts, fmt.Sprintf("The application and a Python %s virtualenv with every dependency, installed in %s.", python, p.Project.Prefix))
 	parts = append(parts, p.buildNote())
+	for i, part := range parts {
+		parts[i] = wrap(part, 78)
+	}
 	return strings.Join(parts, "\n\n")
+}
+
+// wrap folds each line of text at spaces so no line passes width columns
+// (Debian descriptions are read on 80-column terminals).
+func wrap(text string, width int) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		var cur string
+		for _, word := range strings.Fields(line) {
+			switch {
+			case cur == "":
+				cur = word
+			case len(cur)+1+len(word) > width:
+				out = append(out, cur)
+				cur = word
+			default:
+				cur += " " + word
+			}
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
 }
 
 func (p *Plan) maintainer() string {
@@ -188,7 +220,8 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 	if st.pure {
 		arch = "all"
 	}
-	depends := append([]string{t.Python.Package}, proj.Depends...)
+	libs, _ := st.elf.Debian()
+	depends := append(append([]string{t.Python.Package}, libs...), proj.Depends...)
 	control := deb.Control{
 		Package:      proj.Name,
 		Version:      version,
@@ -246,6 +279,8 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 	overrides := strings.Join([]string{
 		"# A self-contained application lives under /opt by design (FHS 3.13).",
 		c.Package + ": dir-or-file-in-opt",
+		"# The package is built for a fleet, not uploaded to Debian: no bug to close.",
+		c.Package + ": initial-upload-closes-no-bugs",
 		"",
 	}, "\n")
 	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))

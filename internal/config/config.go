@@ -22,6 +22,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"wharf/internal/ignore"
 )
 
 // Install says how the app itself goes into the package.
@@ -74,6 +76,7 @@ type Project struct {
 	Formats       []string
 	Targets       []string
 	Python        string // "3.11" to pick one of a target's interpreters
+	Compression   string // "zstd", "xz", "gzip"; "" for the target's default
 	Env           map[string]string
 	Config        map[string]string // source (relative to Dir) -> absolute destination
 	Services      []Service         // "web" first, then by name
@@ -129,6 +132,7 @@ type rawConfig struct {
 	Formats      []string              `toml:"formats"`
 	Targets      []string              `toml:"targets"`
 	Python       *string               `toml:"python"`
+	Compression  *string               `toml:"compression"`
 	Env          map[string]any        `toml:"env"`
 	Config       map[string]string     `toml:"config"`
 	Services     map[string]rawService `toml:"services"`
@@ -139,7 +143,7 @@ type rawConfig struct {
 // schema lists the keys each table accepts; "*" stands for any user-chosen
 // name (a service, an env var) whose value is checked by its own schema.
 var schema = map[string][]string{
-	"":           {"name", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "env", "config", "services", "hooks", "build"},
+	"":           {"name", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "env", "config", "services", "hooks", "build"},
 	"services.*": {"command", "description", "hardening"},
 	"hooks":      {"preinst", "postinst", "prerm", "postrm"},
 	"build":      {"commands"},
@@ -277,13 +281,12 @@ func joinKey(a, b string) string {
 }
 
 func checkKeys(file, table, rel string, m map[string]any) error {
-	known, ok := schema[schemaKey(rel)]
-	if !ok {
-		return nil
-	}
 	keys := sortedKeys(m)
-	for _, k := range keys {
-		if !contains(known, k) {
+	if known, ok := schema[schemaKey(rel)]; ok {
+		for _, k := range keys {
+			if contains(known, k) {
+				continue
+			}
 			msg := "unknown key"
 			if s := suggest(k, known); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
@@ -294,18 +297,10 @@ func checkKeys(file, table, rel string, m map[string]any) error {
 		}
 	}
 	for _, k := range keys {
-		child, ok := m[k].(map[string]any)
-		if !ok {
-			continue
-		}
-		if rel == "services" {
-			if err := checkKeys(file, table, "services."+k, child); err != nil {
+		if child, ok := m[k].(map[string]any); ok {
+			if err := checkKeys(file, table, joinKey(rel, k), child); err != nil {
 				return err
 			}
-			continue
-		}
-		if err := checkKeys(file, table, joinKey(rel, k), child); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -338,6 +333,11 @@ func contains(list []string, s string) bool {
 
 // suggest returns the known key nearest to k, if near enough to be a typo.
 func suggest(k string, known []string) string {
+	for _, c := range known {
+		if len(c) >= 4 && (strings.HasPrefix(k, c) || strings.HasPrefix(c, k) && len(k) >= 4) {
+			return c
+		}
+	}
 	best, bestDist := "", 3
 	for _, c := range known {
 		if d := editDistance(k, c); d < bestDist {
@@ -455,6 +455,10 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 		return p.fail("install", "%q must be \"tree\" or \"wheel\"", p.Install)
 	}
 	p.Exclude = raw.Exclude
+	var m ignore.Matcher
+	if err := m.Add("", "exclude", p.Exclude); err != nil {
+		return p.fail("exclude", "%v", err)
+	}
 	p.Depends = raw.Depends
 	for i, d := range p.Depends {
 		if err := checkText(d); err != nil || strings.TrimSpace(d) == "" {
@@ -471,6 +475,12 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	p.Python = str(raw.Python, "")
 	if p.Python != "" && !regexp.MustCompile(`^3\.[0-9]+$`).MatchString(p.Python) {
 		return p.fail("python", "%q must be a Python version such as \"3.11\"", p.Python)
+	}
+	p.Compression = str(raw.Compression, "")
+	switch p.Compression {
+	case "", "zstd", "xz", "gzip":
+	default:
+		return p.fail("compression", "%q must be \"zstd\", \"xz\" or \"gzip\"", p.Compression)
 	}
 	if err := p.applyEnv(raw.Env); err != nil {
 		return err

@@ -4,9 +4,11 @@ package target
 // Python and glibc versions from each release's package lists (Debian and
 // Ubuntu: packages.debian.org / packages.ubuntu.com; RHEL: the RHEL release
 // notes and AppStream module lists; Amazon Linux 2023: its release notes).
-// dpkg reads zstd from 1.21.18 (Debian 12) and Ubuntu patched it in from
-// 18.04, so Debian 11 gets xz; rpm reads zstd payloads from 4.14 as shipped
-// in RHEL 8.4+, but RHEL 8 itself still builds xz, which stays the safe pick.
+// Debian's dpkg reads zstd members from 1.21.18 (Debian 12), but Debian's
+// own archive tools and lintian still refuse them (malformed-deb-archive),
+// so Debian profiles use xz, dpkg-deb's default; Ubuntu builds its archive
+// with zstd since 21.10. rpm reads zstd payloads from 4.14 as shipped in
+// RHEL 8.4+, but RHEL 8 itself still builds xz, which stays the safe pick.
 func Builtin() Catalog {
 	return Catalog{distros: []Distro{
 		{
@@ -19,14 +21,14 @@ func Builtin() Catalog {
 		{
 			Name: "debian-12", ID: "debian", VersionID: "12",
 			Pythons:    []Python{{"3.11", "3.11.2", "/usr/bin/python3.11", "python3.11"}},
-			GlibcMajor: 2, GlibcMinor: 36, Format: Deb, Compression: Zstd,
+			GlibcMajor: 2, GlibcMinor: 36, Format: Deb, Compression: Xz,
 			Systemd: 252, UnitDir: "/lib/systemd/system", UserTool: Adduser,
 			Source: "bookworm: python3.11 3.11.2-6, libc6 2.36-9, dpkg 1.21.22",
 		},
 		{
 			Name: "debian-13", ID: "debian", VersionID: "13",
 			Pythons:    []Python{{"3.13", "3.13.5", "/usr/bin/python3.13", "python3.13"}},
-			GlibcMajor: 2, GlibcMinor: 41, Format: Deb, Compression: Zstd,
+			GlibcMajor: 2, GlibcMinor: 41, Format: Deb, Compression: Xz,
 			Systemd: 257, UnitDir: "/usr/lib/systemd/system", UserTool: Adduser,
 			Source: "trixie: python3.13 3.13.5-2, libc6 2.41-12, dpkg 1.22.21; units moved to /usr/lib",
 		},

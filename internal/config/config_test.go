@@ -1,0 +1,188 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeApp(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "My_App")
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestZeroConfig(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"requirements.txt": "flask==2.2.2\n",
+		"Procfile":         "# processes\nworker: python worker.py\nweb: gunicorn app:app\n\n",
+	})
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "my-app" || p.Version != "git" || p.Iteration != "1" || p.Prefix != "/opt/my-app" ||
+		p.Requirements != "requirements.txt" || p.Install != InstallTree {
+		t.Errorf("defaults: %+v", p)
+	}
+	if len(p.Services) != 2 || p.Services[0].Name != "web" || p.Services[1].Name != "worker" {
+		t.Fatalf("services: %+v", p.Services)
+	}
+	if got := p.UnitName(p.Services[0]); got != "my-app.service" {
+		t.Errorf("web unit = %s", got)
+	}
+	if got := p.UnitName(p.Services[1]); got != "my-app-worker.service" {
+		t.Errorf("worker unit = %s", got)
+	}
+	if p.EnvFile() != "/etc/my-app/my-app.env" {
+		t.Errorf("env file %s", p.EnvFile())
+	}
+}
+
+func TestOnlyServiceGetsPlainUnitName(t *testing.T) {
+	p, err := Load(writeApp(t, map[string]string{"Procfile": "worker: python w.py\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.UnitName(p.Services[0]); got != "my-app.service" {
+		t.Errorf("only service unit = %s", got)
+	}
+}
+
+func TestPyproject(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"pyproject.toml": `
+[project]
+name = "Quality_Reports"
+version = "1.4.2"
+description = "Quality reports"
+authors = [{name = "Ops", email = "ops@example.com"}]
+
+[tool.black]
+line-length = 100
+
+[tool.wharf]
+iteration = 3
+depends = ["libpq5"]
+exclude = ["tests/**"]
+targets = ["debian-12"]
+formats = ["deb"]
+
+[tool.wharf.env]
+FLASK_ENV = "production"
+WORKERS = 4
+
+[tool.wharf.config]
+"config.yaml" = "/etc/quality-reports/config.yaml"
+
+[tool.wharf.services.web]
+command = "gunicorn -b 127.0.0.1:8000 app:app"
+
+[tool.wharf.services.web.hardening]
+ProtectHome = "read-only"
+
+[tool.wharf.hooks]
+postinst = "packaging/postinst"
+`,
+		"config.yaml":        "a: 1\n",
+		"packaging/postinst": "#!/bin/sh\n",
+		"debian/prerm":       "#!/bin/sh\n",
+	})
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "quality-reports" || p.Version != "1.4.2" || p.Iteration != "3" || p.Summary != "Quality reports" ||
+		p.Maintainer != "Ops <ops@example.com>" || p.Env["WORKERS"] != "4" || p.Env["FLASK_ENV"] != "production" ||
+		p.Config["config.yaml"] != "/etc/quality-reports/config.yaml" || p.Services[0].Hardening["ProtectHome"] != "read-only" ||
+		p.Hooks[Postinst] != "packaging/postinst" || p.Hooks[Prerm] != "debian/prerm" || p.Depends[0] != "libpq5" {
+		t.Errorf("project: %+v", p)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"unknown key with suggestion", map[string]string{"wharf.toml": "sumary = \"x\"\n"}, []string{"wharf.toml", "sumary", `did you mean "summary"`}},
+		{"unknown key in pyproject", map[string]string{"pyproject.toml": "[tool.wharf]\ndepend = [\"x\"]\n"}, []string{"pyproject.toml", "tool.wharf.depend", `"depends"`}},
+		{"unknown service key", map[string]string{"wharf.toml": "[services.web]\ncomand = \"x\"\n"}, []string{"services.web.comand", `"command"`}},
+		{"unknown far key", map[string]string{"wharf.toml": "zzzzzz = 1\n"}, []string{"zzzzzz", "known:"}},
+		{"wrong type", map[string]string{"wharf.toml": "depends = \"libpq5\"\n"}, []string{"wharf.toml", "depends"}},
+		{"newline in summary", map[string]string{"wharf.toml": "summary = \"a\\nb\"\n"}, []string{"summary", "newline"}},
+		{"bad name", map[string]string{"wharf.toml": "name = \"Bad Name\"\n"}, []string{"name", "not a valid package name"}},
+		{"bad iteration", map[string]string{"wharf.toml": "iteration = \"x1\"\n"}, []string{"iteration", "positive integer"}},
+		{"zero iteration", map[string]string{"wharf.toml": "iteration = 0\n"}, []string{"iteration"}},
+		{"relative prefix", map[string]string{"wharf.toml": "prefix = \"opt/x\"\n"}, []string{"prefix", "absolute"}},
+		{"missing requirements", map[string]string{"wharf.toml": "requirements = \"reqs.txt\"\n"}, []string{"requirements", "reqs.txt", "not found"}},
+		{"bad install", map[string]string{"wharf.toml": "install = \"copy\"\n"}, []string{"install", "tree"}},
+		{"bad format", map[string]string{"wharf.toml": "formats = [\"zip\"]\n"}, []string{"formats[0]", "zip"}},
+		{"bad env name", map[string]string{"wharf.toml": "[env]\n\"1BAD\" = \"x\"\n"}, []string{"env.1BAD"}},
+		{"config outside etc", map[string]string{"wharf.toml": "[config]\n\"a.ini\" = \"/opt/a.ini\"\n", "a.ini": ""}, []string{"/opt/a.ini", "/etc"}},
+		{"config missing source", map[string]string{"wharf.toml": "[config]\n\"a.ini\" = \"/etc/a.ini\"\n"}, []string{"a.ini", "not found"}},
+		{"service without command", map[string]string{"wharf.toml": "[services.web]\ndescription = \"x\"\n"}, []string{"services.web.command"}},
+		{"missing hook", map[string]string{"wharf.toml": "[hooks]\npostinst = \"nope.sh\"\n"}, []string{"hooks.postinst", "nope.sh"}},
+		{"unknown hook", map[string]string{"wharf.toml": "[hooks]\npostinstall = \"x\"\n"}, []string{"hooks.postinstall", `"postinst"`}},
+		{"bad procfile", map[string]string{"Procfile": "web gunicorn\n"}, []string{"Procfile", "line 1"}},
+		{"duplicate procfile", map[string]string{"Procfile": "web: a\nweb: b\n"}, []string{"Procfile", "twice"}},
+		{"bad toml", map[string]string{"wharf.toml": "name = \n"}, []string{"wharf.toml", "line 1"}},
+		{"bad exclude", map[string]string{"wharf.toml": "exclude = [\"[abc\"]\n"}, []string{"exclude", "[abc"}},
+		{"bad python", map[string]string{"wharf.toml": "python = \"three\"\n"}, []string{"python", "three"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeApp(t, tt.files))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	known := schema[""]
+	for in, want := range map[string]string{"sumary": "summary", "maintaner": "maintainer", "service": "services", "xyzzy-long": ""} {
+		if got := suggest(in, known); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzLoadWharfToml(f *testing.F) {
+	f.Add("name = \"x1\"\nversion = \"1.0\"\n[services.web]\ncommand = \"a b\"\n")
+	f.Add("[env]\nA = 1\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "wharf.toml"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := Load(dir)
+		if err == nil && (p.Name == "" || strings.ContainsAny(p.Summary, "\n\r")) {
+			t.Fatalf("accepted an invalid project: %+v", p)
+		}
+	})
+}

@@ -1,0 +1,227 @@
+package deb
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"wharf/internal/stage"
+)
+
+// Control is the binary package paragraph of DEBIAN/control (Debian Policy
+// 5.3). Empty optional fields are left out.
+type Control struct {
+	Package      string // required; Policy 5.6.7: [a-z0-9][a-z0-9+.-]+
+	Version      string // required; Policy 5.6.12, see Version
+	Architecture string // required: "amd64", "arm64", "all"
+	Maintainer   string // required: "Name <email>"
+	Section      string
+	Priority     string
+	Homepage     string
+	Summary      string // required: the one-line synopsis of Description
+	Description  string // the extended description, formatted by Write
+
+	// Relationship fields (Policy 7.1), one relation per element:
+	// "libpq5", "python3 (>= 3.11)", "default-mta | mail-transport-agent".
+	PreDepends []string
+	Depends    []string
+	Recommends []string
+	Suggests   []string
+	Conflicts  []string
+	Breaks     []string
+	Replaces   []string
+	Provides   []string
+}
+
+// ErrInvalidControl is wrapped by every control field rejection.
+var ErrInvalidControl = errors.New("invalid control field")
+
+var (
+	packageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	archRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	// Policy 5.6.12: [epoch:]upstream[-revision]; upstream starts with a digit.
+	versionRE = regexp.MustCompile(`^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$`)
+	revisonRE = regexp.MustCompile(`^[A-Za-z0-9.+~]+$`)
+)
+
+func fieldErr(field, format string, args ...any) error {
+	return fmt.Errorf("%w %s: %s", ErrInvalidControl, field, fmt.Sprintf(format, args...))
+}
+
+// checkLine rejects an empty required value and any control character, so
+// a value can never end its field or inject another one.
+func checkLine(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return fieldErr(field, "is required")
+		}
+		return nil
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return fieldErr(field, "value %q holds control character %U", v, r)
+		}
+	}
+	if strings.TrimSpace(v) != v {
+		return fieldErr(field, "value %q has leading or trailing space", v)
+	}
+	return nil
+}
+
+func checkVersion(v string) error {
+	if err := checkLine("Version", v, true); err != nil {
+		return err
+	}
+	if !versionRE.MatchString(v) {
+		return fieldErr("Version", "%q is not [epoch:]upstream[-revision] with a digit first", v)
+	}
+	upstream := v
+	if i := strings.IndexByte(v, ':'); i >= 0 {
+		if _, err := strconv.ParseUint(v[:i], 10, 31); err != nil {
+			return fieldErr("Version", "epoch of %q is out of range", v)
+		}
+		upstream = v[i+1:]
+	}
+	if i := strings.LastIndexByte(upstream, '-'); i >= 0 && !revisonRE.MatchString(upstream[i+1:]) {
+		return fieldErr("Version", "revision of %q is empty or malformed", v)
+	}
+	return nil
+}
+
+// Validate checks every field and returns the first problem, naming the
+// field.
+func (c Control) Validate() error {
+	if err := checkLine("Package", c.Package, true); err != nil {
+		return err
+	}
+	if !packageRE.MatchString(c.Package) {
+		return fieldErr("Package", "%q must be lower-case letters, digits, '+', '-', '.', at least two long, starting with a letter or digit", c.Package)
+	}
+	if err := checkVersion(c.Version); err != nil {
+		return err
+	}
+	if err := checkLine("Architecture", c.Architecture, true); err != nil {
+		return err
+	}
+	if !archRE.MatchString(c.Architecture) {
+		return fieldErr("Architecture", "%q is not an architecture name", c.Architecture)
+	}
+	for _, f := range []struct {
+		name, value string
+		required    bool
+	}{
+		{"Maintainer", c.Maintainer, true},
+		{"Section", c.Section, false},
+		{"Priority", c.Priority, false},
+		{"Homepage", c.Homepage, false},
+		{"Description (summary)", c.Summary, true},
+	} {
+		if err := checkLine(f.name, f.value, f.required); err != nil {
+			return err
+		}
+	}
+	for _, r := range c.Description {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f {
+			return fieldErr("Description", "extended description holds control character %U", r)
+		}
+	}
+	for _, rel := range c.relations() {
+		for _, v := range rel.values {
+			if err := checkLine(rel.name, v, true); err != nil {
+				return fmt.Errorf("%w (an empty relation in the list?)", err)
+			}
+			if strings.Contains(v, ",") {
+				return fieldErr(rel.name, "relation %q holds a comma; give one relation per element", v)
+			}
+		}
+	}
+	return nil
+}
+
+type relation struct {
+	name   string
+	values []string
+}
+
+func (c Control) relations() []relation {
+	return []relation{
+		{"Pre-Depends", c.PreDepends},
+		{"Depends", c.Depends},
+		{"Recommends", c.Recommends},
+		{"Suggests", c.Suggests},
+		{"Conflicts", c.Conflicts},
+		{"Breaks", c.Breaks},
+		{"Replaces", c.Replaces},
+		{"Provides", c.Provides},
+	}
+}
+
+// InstalledSize is the Installed-Size of a tree in KiB, computed as
+// dpkg-gencontrol does: each file and symlink rounded up to whole KiB, each
+// directory (the package root "./" included) counted as 1 KiB.
+func InstalledSize(t *stage.Tree) int64 { return installedSize(t.Entries()) }
+
+func installedSize(entries []stage.Entry) int64 {
+	kib := int64(1) // the root directory
+	for _, e := range entries {
+		switch e.Kind {
+		case stage.File:
+			kib += (e.Size + 1023) / 1024
+		case stage.Symlink:
+			kib += (int64(len(e.Target)) + 1023) / 1024
+		default:
+			kib++
+		}
+	}
+	return kib
+}
+
+// render writes the control file in dpkg-deb's usual field order.
+func (c Control) render(installedKiB int64) []byte {
+	var b strings.Builder
+	field := func(name, v string) {
+		if v != "" {
+			b.WriteString(name + ": " + v + "\n")
+		}
+	}
+	field("Package", c.Package)
+	field("Version", c.Version)
+	field("Architecture", c.Architecture)
+	field("Maintainer", c.Maintainer)
+	field("Installed-Size", strconv.FormatInt(installedKiB, 10))
+	for _, rel := range c.relations() {
+		field(rel.name, strings.Join(rel.values, ", "))
+	}
+	field("Section", c.Section)
+	field("Priority", c.Priority)
+	field("Homepage", c.Homepage)
+	b.WriteString("Description: " + c.Summary + "\n")
+	b.WriteString(formatDescription(c.Description))
+	return []byte(b.String())
+}
+
+// formatDescription renders the extended description per Policy 5.6.13:
+// every line indented by one space, a blank line as " .". Leading and
+// trailing blank lines and trailing spaces are dropped.
+func formatDescription(d string) string {
+	lines := strings.Split(d, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	for len(lines) > 0 && lines[0] == "" {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		if l == "" {
+			l = "."
+		}
+		b.WriteString(" " + l + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,352 @@
+// Package deb writes and reads Debian binary packages as specified by
+// deb(5): an ar archive holding "debian-binary" ("2.0\n"), "control.tar.*"
+// (control per Debian Policy chapter 5, md5sums, conffiles, maintainer
+// scripts) and "data.tar.*" (the payload, GNU tar with "./" names, as
+// dpkg-deb writes it).
+//
+// Write streams: the compressed data.tar is spooled once to a temp file
+// while the md5sums are computed in the same pass, so memory grows with the
+// number of files, never with their size.
+package deb
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"wharf/internal/archive/ar"
+	"wharf/internal/stage"
+)
+
+// Script is a maintainer script (Policy chapter 6).
+type Script uint8
+
+const (
+	Preinst Script = iota + 1
+	Postinst
+	Prerm
+	Postrm
+)
+
+// Scripts lists every Script in control.tar order.
+func Scripts() []Script { return []Script{Postinst, Postrm, Preinst, Prerm} }
+
+func (s Script) String() string {
+	switch s {
+	case Preinst:
+		return "preinst"
+	case Postinst:
+		return "postinst"
+	case Prerm:
+		return "prerm"
+	case Postrm:
+		return "postrm"
+	}
+	return fmt.Sprintf("script(%d)", uint8(s))
+}
+
+// Package is everything a .deb holds.
+type Package struct {
+	Control Control
+	Scripts map[Script]string // script text, starting with "#!"
+	Tree    *stage.Tree
+}
+
+// Options are the format knobs of Write.
+type Options struct {
+	Compression Compression // of control.tar and data.tar; zero is Zstd
+	MTime       time.Time   // of every member and entry (SOURCE_DATE_EPOCH)
+	TempDir     string      // where data.tar is spooled; "" is os.TempDir()
+}
+
+// FileName is the conventional file name: package_version_arch.deb, with
+// the epoch left out of the version.
+func FileName(c Control) string {
+	v := c.Version
+	if i := strings.IndexByte(v, ':'); i >= 0 {
+		v = v[i+1:]
+	}
+	return c.Package + "_" + v + "_" + c.Architecture + ".deb"
+}
+
+// Write writes p as a .deb to w. The same input always gives the same
+// bytes. Write reads p but never changes it.
+func Write(w io.Writer, p Package, opts Options) (err error) {
+	if p.Tree == nil {
+		return fmt.Errorf("deb %s: no tree", p.Control.Package)
+	}
+	entries := p.Tree.Entries() // sorted once: it is O(n log n)
+	if err := check(p, entries); err != nil {
+		return err
+	}
+	name := p.Control.Package
+	mtime := opts.MTime.Truncate(time.Second)
+	if opts.MTime.IsZero() {
+		mtime = time.Unix(0, 0)
+	}
+
+	spool, err := os.CreateTemp(opts.TempDir, "wharf-deb-data-*")
+	if err != nil {
+		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
+	}
+	defer func() {
+		cerr := spool.Close()
+		rerr := os.Remove(spool.Name())
+		if err == nil {
+			err = errors.Join(cerr, rerr)
+		}
+	}()
+	sums, err := writeData(spool, entries, opts.Compression, mtime)
+	if err != nil {
+		return fmt.Errorf("deb %s: data.tar: %w", name, err)
+	}
+	dataSize, err := spool.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
+	}
+	control, err := controlTar(p, entries, sums, opts.Compression, mtime)
+	if err != nil {
+		return fmt.Errorf("deb %s: control.tar: %w", name, err)
+	}
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	aw := ar.NewWriter(bw)
+	ext := opts.Compression.Ext()
+	member := func(n string, size int64, r io.Reader) error {
+		h := &ar.Header{Name: n, ModTime: mtime, Mode: 0o100644, Size: size}
+		if err := aw.WriteHeader(h); err != nil {
+			return fmt.Errorf("deb %s: %s: %w", name, n, err)
+		}
+		if _, err := io.Copy(aw, r); err != nil {
+			return fmt.Errorf("deb %s: %s: %w", name, n, err)
+		}
+		return nil
+	}
+	if err := member("debian-binary", 4, strings.NewReader("2.0\n")); err != nil {
+		return err
+	}
+	if err := member("control.tar."+ext, int64(len(control)), bytes.NewReader(control)); err != nil {
+		return err
+	}
+	if err := member("data.tar."+ext, dataSize, spool); err != nil {
+		return err
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("deb %s: %w", name, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("deb %s: %w", name, err)
+	}
+	return nil
+}
+
+// check validates everything before a byte is written.
+func check(p Package, entries []stage.Entry) error {
+	if err := p.Control.Validate(); err != nil {
+		return fmt.Errorf("deb %s: %w", p.Control.Package, err)
+	}
+	for s, text := range p.Scripts {
+		if !slices.Contains(Scripts(), s) {
+			return fmt.Errorf("deb %s: unknown maintainer script %v", p.Control.Package, s)
+		}
+		if !strings.HasPrefix(text, "#!") {
+			return fmt.Errorf("deb %s: %v does not start with \"#!\"", p.Control.Package, s)
+		}
+	}
+	for _, e := range entries {
+		if e.Config && e.Kind != stage.File {
+			return fmt.Errorf("deb %s: conffile %s is a %v, not a file", p.Control.Package, e.Path, e.Kind)
+		}
+		if e.Kind == stage.File && e.Open == nil {
+			return fmt.Errorf("deb %s: file %s has no content", p.Control.Package, e.Path)
+		}
+		if strings.ContainsAny(e.Path, "\n\r") {
+			return fmt.Errorf("deb %s: path %q holds a newline", p.Control.Package, e.Path)
+		}
+	}
+	return nil
+}
+
+// fileSum is one md5sums line.
+type fileSum struct {
+	path string // without the leading "/"
+	sum  [md5.Size]byte
+}
+
+// writeData writes the compressed data.tar to w and returns the md5 of each
+// file, computed while its bytes go by.
+func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Time) ([]fileSum, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	zw, err := c.compressor(bw)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(zw)
+	root := &tar.Header{Typeflag: tar.TypeDir, Name: "./", Mode: 0o755, ModTime: mtime,
+		Uname: "root", Gname: "root", Format: tar.FormatGNU}
+	if err := tw.WriteHeader(root); err != nil {
+		return nil, err
+	}
+	var sums []fileSum
+	h := md5.New()
+	buf := make([]byte, 64<<10)
+	for _, e := range entries {
+		hdr := tarHeader(e, mtime)
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Path, err)
+		}
+		if e.Kind != stage.File {
+			continue
+		}
+		h.Reset()
+		if err := copyFile(io.MultiWriter(tw, h), e, buf); err != nil {
+			return nil, err
+		}
+		s := fileSum{path: e.Path[1:]}
+		h.Sum(s.sum[:0])
+		sums = append(sums, s)
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return sums, bw.Flush()
+}
+
+// copyFile copies exactly e.Size bytes of e's content to w.
+func copyFile(w io.Writer, e stage.Entry, buf []byte) (err error) {
+	rc, err := e.Open()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", e.Path, err)
+	}
+	defer func() {
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", e.Path, cerr)
+		}
+	}()
+	n, err := io.CopyBuffer(w, io.LimitReader(rc, e.Size), buf)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", e.Path, err)
+	}
+	if n < e.Size {
+		return fmt.Errorf("file %s yielded %d bytes, its entry says %d", e.Path, n, e.Size)
+	}
+	var one [1]byte
+	if m, _ := io.ReadFull(rc, one[:]); m > 0 {
+		return fmt.Errorf("file %s yields more than the %d bytes its entry says", e.Path, e.Size)
+	}
+	return nil
+}
+
+func tarHeader(e stage.Entry, mtime time.Time) *tar.Header {
+	h := &tar.Header{
+		Name:    "." + e.Path,
+		Mode:    tarMode(e.Mode),
+		ModTime: mtime,
+		Uname:   e.OwnerName(),
+		Gname:   e.GroupName(),
+		Format:  tar.FormatGNU,
+	}
+	switch e.Kind {
+	case stage.File:
+		h.Typeflag, h.Size = tar.TypeReg, e.Size
+	case stage.Dir:
+		h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+	case stage.Symlink:
+		h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Target, 0o777
+	}
+	return h
+}
+
+// tarMode converts permission and special bits to their tar (octal) form.
+func tarMode(m fs.FileMode) int64 {
+	mode := int64(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		mode |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	return mode
+}
+
+// controlTar builds the compressed control.tar in memory: its size grows
+// with the number of files (md5sums), not with their bytes.
+func controlTar(p Package, entries []stage.Entry, sums []fileSum, c Compression, mtime time.Time) ([]byte, error) {
+	type file struct {
+		name string
+		mode int64
+		data []byte
+	}
+	var files []file
+	var conffiles bytes.Buffer
+	for _, e := range entries {
+		if e.Config {
+			conffiles.WriteString(e.Path + "\n")
+		}
+	}
+	if conffiles.Len() > 0 {
+		files = append(files, file{"conffiles", 0o644, conffiles.Bytes()})
+	}
+	files = append(files, file{"control", 0o644, p.Control.render(installedSize(entries))})
+	if len(sums) > 0 {
+		var b bytes.Buffer
+		for _, s := range sums {
+			b.WriteString(hex.EncodeToString(s.sum[:]) + "  " + s.path + "\n")
+		}
+		files = append(files, file{"md5sums", 0o644, b.Bytes()})
+	}
+	for _, s := range Scripts() {
+		if text, ok := p.Scripts[s]; ok {
+			files = append(files, file{s.String(), 0o755, []byte(text)})
+		}
+	}
+
+	var out bytes.Buffer
+	zw, err := c.compressor(&out)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(zw)
+	hdr := func(h *tar.Header) *tar.Header {
+		h.ModTime, h.Uname, h.Gname, h.Format = mtime, "root", "root", tar.FormatGNU
+		return h
+	}
+	if err := tw.WriteHeader(hdr(&tar.Header{Typeflag: tar.TypeDir, Name: "./", Mode: 0o755})); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		h := hdr(&tar.Header{Typeflag: tar.TypeReg, Name: "./" + f.name, Mode: f.mode, Size: int64(len(f.data))})
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}

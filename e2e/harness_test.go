@@ -136,6 +136,20 @@ func copyTree(t *testing.T, src string) string {
 	return dst
 }
 
+// gitInit makes dir a git repository with one commit on branch trunk, so
+// builds record a branch and a commit.
+func gitInit(t *testing.T, dir string) {
+	t.Helper()
+	requireTools(t, "git")
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "trunk"},
+		{"add", "-A"},
+		{"-c", "user.name=Wharf Tests", "-c", "user.email=tests@example.com", "commit", "-qm", "import"},
+	} {
+		run(t, "git", append([]string{"-C", dir}, args...)...)
+	}
+}
+
 // rootfsCache is where root filesystem tarballs are kept between runs.
 func rootfsCache() string {
 	if d := os.Getenv("WHARF_E2E_CACHE"); d != "" {
@@ -163,7 +177,8 @@ func rootfsTarball(t *testing.T, packages []string) string {
 		t.Fatal(err)
 	}
 	sources := hostAptSources(t)
-	tmp := path + ".tmp"
+	// mmdebstrap picks the output format from the name: keep ".tar" last.
+	tmp := strings.TrimSuffix(path, ".tar") + ".tmp.tar"
 	args := []string{"--variant=apt", "--include=" + strings.Join(packages, ","),
 		"--skip=cleanup/apt/lists",
 		`--aptopt=Acquire::Check-Valid-Until "false"`,

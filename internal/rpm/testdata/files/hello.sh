@@ -1,0 +1,2 @@
+#!/bin/sh
+exec /opt/hello/venv/bin/python -m hello "$@"

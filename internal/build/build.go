@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -300,24 +299,42 @@ func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 	}
 	defer finder.close()
 
-	var out []Artifact
-	byStage := groupTargets(p.Targets)
-	for _, group := range byStage {
+	// Stage every target group, then derive every package, so that file
+	// names can be checked for collisions before anything is written.
+	var jobs []job
+	for _, group := range groupTargets(p.Targets) {
 		st, err := p.stage(ctx, opts, finder, deps, group[0])
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range group {
 			for _, f := range p.formatsFor(t) {
-				a, err := p.write(ctx, opts, st, t, f, len(p.Targets) > 1)
+				j, err := p.prepare(st, t, f)
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, a)
+				jobs = append(jobs, j)
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	// Debian names do not name the distro, and rpm names of targets sharing
+	// a dist tag collide too: such packages go to a directory per target.
+	count := map[string]int{}
+	for _, j := range jobs {
+		count[j.name]++
+	}
+	out := make([]Artifact, 0, len(jobs))
+	for _, j := range jobs {
+		dir := p.OutDir
+		if count[j.name] > 1 {
+			dir = filepath.Join(dir, j.art.Target)
+		}
+		a, err := p.commit(ctx, opts, j, dir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
 	return out, nil
 }
 

@@ -14,47 +14,71 @@ import (
 
 	"wharf/internal/deb"
 	"wharf/internal/maintscript"
+	"wharf/internal/rpm"
 	"wharf/internal/stage"
 	"wharf/internal/target"
 )
 
-// write produces one package for target t in format f, through a temp file
-// renamed into place, so an interrupted build never leaves a partial file.
-func (p *Plan) write(ctx context.Context, opts Options, st *staged, t target.Profile, f target.Format, perTargetDir bool) (Artifact, error) {
-	outDir := p.OutDir
-	if perTargetDir {
-		outDir = filepath.Join(outDir, t.Name())
-	}
+// job is one package to write: its file name and how to generate it.
+type job struct {
+	art  Artifact
+	name string
+	gen  func(w io.Writer, tempDir string) error
+}
+
+// prepare derives the package for target t in format f without writing it.
+func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, error) {
 	var (
 		name string
 		a    Artifact
-		gen  func(io.Writer) error
+		gen  func(io.Writer, string) error
 	)
 	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
 	switch f {
 	case target.Deb:
 		pkg, err := p.debPackage(st, t)
 		if err != nil {
-			return a, err
+			return job{}, err
 		}
 		name = deb.FileName(pkg.Control)
 		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
 		comp, err := debCompression(p.compression(t))
 		if err != nil {
-			return a, err
+			return job{}, err
 		}
-		gen = func(w io.Writer) error {
-			return deb.Write(w, pkg, deb.Options{Compression: comp, MTime: p.Epoch, TempDir: outDir})
+		gen = func(w io.Writer, tempDir string) error {
+			return deb.Write(w, pkg, deb.Options{Compression: comp, MTime: p.Epoch, TempDir: tempDir})
+		}
+	case target.RPM:
+		pkg, err := p.rpmPackage(st, t)
+		if err != nil {
+			return job{}, err
+		}
+		name = rpm.FileName(pkg)
+		a.Version, a.Arch = pkg.Version+"-"+pkg.Release, pkg.Arch
+		comp, err := rpmCompression(p.compression(t))
+		if err != nil {
+			return job{}, err
+		}
+		gen = func(w io.Writer, tempDir string) error {
+			return rpm.Write(w, pkg, rpm.Options{Compression: comp, TempDir: tempDir})
 		}
 	default:
-		return a, inputf("format %s is not supported yet", f)
+		return job{}, inputf("format %s is not supported yet", f)
 	}
-	progress(opts).Step("writing %s", filepath.Join(outDir, name))
-	final := filepath.Join(outDir, name)
-	size, sum, err := writeAtomic(ctx, final, gen)
+	return job{art: a, name: name, gen: gen}, nil
+}
+
+// commit writes a prepared package into dir through a temp file renamed
+// into place, so an interrupted build never leaves a partial file.
+func (p *Plan) commit(ctx context.Context, opts Options, j job, dir string) (Artifact, error) {
+	final := filepath.Join(dir, j.name)
+	progress(opts).Step("writing %s", final)
+	size, sum, err := writeAtomic(ctx, final, func(w io.Writer) error { return j.gen(w, dir) })
 	if err != nil {
-		return a, fmt.Errorf("write %s: %w", final, err)
+		return j.art, fmt.Errorf("write %s: %w", final, err)
 	}
+	a := j.art
 	a.Path, a.Size, a.SHA256 = final, size, sum
 	return a, nil
 }

@@ -119,8 +119,10 @@ func TestDebLifecycle(t *testing.T) {
 	if code, body := httpGet(t, "http://127.0.0.1:18741/health"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("GET /health = %d %q", code, body)
 	}
-	if out := c.exec("ps", "-o", "user=", "-C", "gunicorn"); !strings.Contains(out, "flaskapp") {
-		t.Errorf("gunicorn does not run as flaskapp: %q", out)
+	for _, unit := range []string{"flaskapp.service", "flaskapp-worker.service"} {
+		if out := c.exec("sh", "-c", "stat -c %U /proc/$(systemctl show -P MainPID "+unit+")"); strings.TrimSpace(out) != "flaskapp" {
+			t.Errorf("%s runs as %q, want flaskapp", unit, out)
+		}
 	}
 	c.exec("test", "-s", "/var/lib/flaskapp/worker-heartbeat")
 	c.exec("test", "-f", "/var/lib/flaskapp/hook-postinst-ran")

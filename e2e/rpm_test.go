@@ -87,7 +87,7 @@ func TestRPMQueries(t *testing.T) {
 		want = append(want, fi.Name)
 	}
 	sort.Strings(want)
-	listed := strings.Fields(run(t, "rpm", "-qlp", pkg))
+	listed := strings.Split(strings.TrimSuffix(run(t, "rpm", "-qlp", pkg), "\n"), "\n")
 	sort.Strings(listed)
 	if strings.Join(listed, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rpm -qlp lists %d files, the header %d", len(listed), len(want))
@@ -129,7 +129,7 @@ func TestRPMInstallDebianRoot(t *testing.T) {
 	rpmIn := func(args ...string) string {
 		return run(t, "rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "--nodeps"}, args...)...)
 	}
-	rpmIn("--initdb")
+	run(t, "rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb")
 	rpmIn("-i", v1)
 	passwd, _ := os.ReadFile(filepath.Join(root, "etc/passwd"))
 	if !regexp.MustCompile(`(?m)^flaskapp:x:\d+:\d+:.*:/var/lib/flaskapp:`).Match(passwd) {

@@ -66,6 +66,7 @@ func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 		URL:         proj.Homepage,
 		Vendor:      proj.Vendor,
 		Packager:    p.maintainer(),
+		Group:       "Applications/Internet", // rpmlint treats "Unspecified" as missing
 		BuildTime:   p.Epoch,
 		BuildHost:   "localhost",
 		Requires:    requires,

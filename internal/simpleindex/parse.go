@@ -53,11 +53,55 @@ func ParseHTML(data []byte, base *url.URL, source string) ([]Candidate, error) {
 			if c, ok := candidateFromLink(base, href, source); ok {
 				c.RequiresPython = attrs["data-requires-python"]
 				c.YankedReason, c.Yanked = attrs["data-yanked"]
+				meta := attrs["data-core-metadata"]
+				if meta == "" { // PEP 714: the PEP 658 name is the fallback
+					meta = attrs["data-dist-info-metadata"]
+				}
+				c.CoreMetadata, c.CoreMetadataHashes = htmlMetadata(meta)
 				out = append(out, c)
 			}
 		}
 	}
 	return out, nil
+}
+
+// htmlMetadata reads a data-core-metadata value: "true" or "<algo>=<hex>"
+// (PEP 658). Like pip, any other non-empty value but "false" still means
+// the file exists, without a usable hash.
+func htmlMetadata(v string) (bool, map[string]string) {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.EqualFold(v, "false") {
+		return false, nil
+	}
+	algo, hx, ok := strings.Cut(v, "=")
+	algo = strings.ToLower(algo)
+	if !ok || !hashAlgos[algo] || hx == "" {
+		return true, nil
+	}
+	return true, map[string]string{algo: strings.ToLower(hx)}
+}
+
+// jsonMetadata reads a PEP 691/714 "core-metadata" value: a boolean or a
+// map of hashes. Other values are ignored, as the PEP lets clients do.
+func jsonMetadata(raw json.RawMessage) (bool, map[string]string) {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b, nil
+	}
+	var m map[string]string
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return false, nil
+	}
+	var hs map[string]string
+	for algo, hx := range m {
+		if algo = strings.ToLower(algo); hashAlgos[algo] && hx != "" {
+			if hs == nil {
+				hs = map[string]string{}
+			}
+			hs[algo] = strings.ToLower(hx)
+		}
+	}
+	return true, hs
 }
 
 // parseTag reads a tag's lower-cased name and attributes starting after
@@ -170,6 +214,8 @@ type jsonPage struct {
 		Hashes         map[string]string `json:"hashes"`
 		RequiresPython *string           `json:"requires-python"`
 		Yanked         json.RawMessage   `json:"yanked"`
+		CoreMetadata   json.RawMessage   `json:"core-metadata"`
+		DistInfoMeta   json.RawMessage   `json:"dist-info-metadata"`
 	} `json:"files"`
 }
 
@@ -213,6 +259,13 @@ func ParseJSON(data []byte, base *url.URL, source string) ([]Candidate, error) {
 				return nil, fmt.Errorf("parse PEP 691 page %s: %s: yanked must be a boolean or a string", source, f.Filename)
 			}
 			c.Yanked, c.YankedReason = true, reason
+		}
+		meta := f.CoreMetadata
+		if len(meta) == 0 { // PEP 714: the PEP 658 key is the fallback
+			meta = f.DistInfoMeta
+		}
+		if len(meta) > 0 {
+			c.CoreMetadata, c.CoreMetadataHashes = jsonMetadata(meta)
 		}
 		out = append(out, c)
 	}

@@ -1,8 +1,10 @@
 // Package simpleindex lists the candidate files of a Python project from the
 // places pip looks: PEP 503 "simple" repository pages (HTML, with PEP 592
-// data-yanked and data-requires-python), PEP 691 JSON pages (chosen by Accept
-// negotiation), find-links directories and find-links HTML pages. Pages are
-// read from http(s):// through an injected *http.Client, or from file://.
+// data-yanked and data-requires-python, PEP 658/714 data-core-metadata), PEP
+// 691 JSON pages (chosen by Accept negotiation), find-links directories and
+// find-links HTML pages. Pages are read from file:// or from http(s)://
+// through a Fetcher: an injected *http.Client with basic auth (URL userinfo,
+// environment, .netrc; see internal/netauth), retries and a stall timeout.
 package simpleindex
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strings"
 
 	"wharf/internal/distname"
+	"wharf/internal/netauth"
 	"wharf/internal/pyname"
 )
 
@@ -30,7 +33,13 @@ type Candidate struct {
 	RequiresPython string            // PEP 345 specifier, "" when absent
 	Yanked         bool
 	YankedReason   string
-	Source         string // the page or directory that listed it
+	Source         string // the page or directory that listed it, userinfo redacted
+	// CoreMetadata reports that the index serves the file's METADATA at
+	// URL + ".metadata" (PEP 658, attribute renamed by PEP 714);
+	// CoreMetadataHashes are that file's digests (algo -> lower-case hex),
+	// empty when the index gave none.
+	CoreMetadata       bool
+	CoreMetadataHashes map[string]string
 }
 
 // Source lists candidate files for a project.
@@ -53,13 +62,25 @@ const acceptSimple = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.
 const jsonType = "application/vnd.pypi.simple.v1+json"
 
 // Index is a PEP 503/691 repository; project pages live at URL/<name>/.
+// URL may carry credentials ("https://user:pass@host/simple"); they are
+// sent to that host only and never shown.
 type Index struct {
 	URL    string
-	Client *http.Client
+	Client *http.Client // used when Fetcher is nil
+	// Fetcher performs the requests; share one between the sources and the
+	// wheel finder so credentials from URLs reach the file downloads.
+	Fetcher *Fetcher
 }
 
-// Location implements Source.
-func (ix *Index) Location() string { return ix.URL }
+func fetcherOf(f *Fetcher, c *http.Client) *Fetcher {
+	if f != nil {
+		return f
+	}
+	return &Fetcher{Client: c}
+}
+
+// Location implements Source; userinfo is redacted.
+func (ix *Index) Location() string { return netauth.Redact(ix.URL) }
 
 // Remote implements Source.
 func (ix *Index) Remote() bool { return isRemote(ix.URL) }
@@ -68,7 +89,7 @@ func (ix *Index) Remote() bool { return isRemote(ix.URL) }
 func (ix *Index) Candidates(ctx context.Context, project string) ([]Candidate, error) {
 	base, err := url.Parse(ix.URL)
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", ix.URL, err)
+		return nil, fmt.Errorf("index %s: invalid URL", ix.Location())
 	}
 	if base.Scheme == "" {
 		base = fileURL(ix.URL)
@@ -77,21 +98,22 @@ func (ix *Index) Candidates(ctx context.Context, project string) ([]Candidate, e
 		base.Path += "/"
 	}
 	page := base.ResolveReference(&url.URL{Path: pyname.Normalize(project) + "/"})
-	data, ctype, final, err := fetchPage(ctx, ix.Client, page)
-	if errors.Is(err, errNotFound) {
+	shown := netauth.Redact(page.String())
+	data, ctype, final, err := fetchPage(ctx, fetcherOf(ix.Fetcher, ix.Client), page)
+	if errors.Is(err, errNotFound) || IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", ix.URL, err)
+		return nil, fmt.Errorf("index %s: %w", ix.Location(), err)
 	}
 	var cands []Candidate
 	if ctype == jsonType {
-		cands, err = ParseJSON(data, final, page.String())
+		cands, err = ParseJSON(data, final, shown)
 	} else {
-		cands, err = ParseHTML(data, final, page.String())
+		cands, err = ParseHTML(data, final, shown)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("index page %s: %w", page, err)
+		return nil, fmt.Errorf("index page %s: %w", shown, err)
 	}
 	return cands, nil
 }
@@ -109,6 +131,15 @@ func FindLinks(location string, client *http.Client) Source {
 		}
 	}
 	return &LinksPage{URL: location, Client: client}
+}
+
+// FindLinksWith is FindLinks with pages read through f.
+func FindLinksWith(location string, f *Fetcher) Source {
+	s := FindLinks(location, nil)
+	if p, ok := s.(*LinksPage); ok {
+		p.Fetcher = f
+	}
+	return s
 }
 
 // LinksDir is a find-links directory: every file in it is a candidate.
@@ -147,29 +178,31 @@ func (d *LinksDir) Candidates(ctx context.Context, project string) ([]Candidate,
 // LinksPage is a find-links HTML page: its links to the project's files are
 // candidates.
 type LinksPage struct {
-	URL    string
-	Client *http.Client
+	URL     string
+	Client  *http.Client // used when Fetcher is nil
+	Fetcher *Fetcher
 }
 
-// Location implements Source.
-func (p *LinksPage) Location() string { return p.URL }
+// Location implements Source; userinfo is redacted.
+func (p *LinksPage) Location() string { return netauth.Redact(p.URL) }
 
 // Remote implements Source.
 func (p *LinksPage) Remote() bool { return isRemote(p.URL) }
 
 // Candidates implements Source.
 func (p *LinksPage) Candidates(ctx context.Context, project string) ([]Candidate, error) {
+	shown := p.Location()
 	u, err := url.Parse(p.URL)
 	if err != nil {
-		return nil, fmt.Errorf("find-links page %s: %w", p.URL, err)
+		return nil, fmt.Errorf("find-links page %s: invalid URL", shown)
 	}
-	data, _, final, err := fetchPage(ctx, p.Client, u)
+	data, _, final, err := fetchPage(ctx, fetcherOf(p.Fetcher, p.Client), u)
 	if err != nil {
-		return nil, fmt.Errorf("find-links page %s: %w", p.URL, err)
+		return nil, fmt.Errorf("find-links page %s: %w", shown, err)
 	}
-	all, err := ParseHTML(data, final, p.URL)
+	all, err := ParseHTML(data, final, shown)
 	if err != nil {
-		return nil, fmt.Errorf("find-links page %s: %w", p.URL, err)
+		return nil, fmt.Errorf("find-links page %s: %w", shown, err)
 	}
 	var out []Candidate
 	for _, c := range all {
@@ -212,8 +245,9 @@ func fileURL(p string) *url.URL {
 var errNotFound = errors.New("not found")
 
 // fetchPage reads a page; it returns the PEP 691 content type when the
-// server chose JSON, and the final URL (after redirects) to resolve links.
-func fetchPage(ctx context.Context, client *http.Client, u *url.URL) (data []byte, ctype string, final *url.URL, err error) {
+// server chose JSON, and the final URL (after redirects, without userinfo)
+// to resolve links.
+func fetchPage(ctx context.Context, f *Fetcher, u *url.URL) (data []byte, ctype string, final *url.URL, err error) {
 	switch u.Scheme {
 	case "file":
 		p := filepath.FromSlash(u.Path)
@@ -230,36 +264,24 @@ func fetchPage(ctx context.Context, client *http.Client, u *url.URL) (data []byt
 		return data, "text/html", u, nil
 	case "http", "https":
 	default:
-		return nil, "", nil, fmt.Errorf("unsupported URL scheme %q in %s", u.Scheme, u)
+		return nil, "", nil, fmt.Errorf("unsupported URL scheme %q in %s", u.Scheme, netauth.Redact(u.String()))
 	}
-	if client == nil {
-		return nil, "", nil, fmt.Errorf("get %s: no HTTP client configured", u)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	err = f.Get(ctx, u.String(), acceptSimple, func(resp *http.Response) error {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
+		if err != nil {
+			return err
+		}
+		if len(b) > maxPage {
+			return fmt.Errorf("page larger than %d bytes", maxPage)
+		}
+		data, final = b, resp.Request.URL
+		ctype, _, _ = mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		return nil
+	})
 	if err != nil {
 		return nil, "", nil, err
 	}
-	req.Header.Set("Accept", acceptSimple)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, "", nil, fmt.Errorf("get %s: %w", u, errNotFound)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", nil, fmt.Errorf("get %s: %s", u, resp.Status)
-	}
-	data, err = io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("get %s: %w", u, err)
-	}
-	if len(data) > maxPage {
-		return nil, "", nil, fmt.Errorf("get %s: page larger than %d bytes", u, maxPage)
-	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return data, mt, resp.Request.URL, nil
+	return data, ctype, final, nil
 }
 
 // sortedAlgos is for stable rendering of hashes in messages and goldens.
@@ -286,6 +308,18 @@ func (c Candidate) String() string {
 	}
 	if c.Yanked {
 		fmt.Fprintf(&b, " yanked=%q", c.YankedReason)
+	}
+	if c.CoreMetadata {
+		b.WriteString(" core-metadata=")
+		if len(c.CoreMetadataHashes) == 0 {
+			b.WriteString("true")
+		}
+		for i, k := range sortedAlgos(c.CoreMetadataHashes) {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "%s:%s", k, c.CoreMetadataHashes[k])
+		}
 	}
 	return b.String()
 }

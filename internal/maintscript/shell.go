@@ -1,0 +1,516 @@
+package maintscript
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"wharf/internal/stage"
+)
+
+// Shell returns install.sh and uninstall.sh for a tarball of the package:
+// plain POSIX sh scripts that do what dpkg and the Debian maintainer scripts
+// do, for hosts where installing packages is not allowed. tree is the payload
+// the tarball carries under root/ and version is recorded for upgrades.
+//
+// install.sh [--root DIR], run as root from the unpacked tarball (DESTDIR
+// works as --root, for a staging root):
+//   - checks that the target Python exists, naming the package to install;
+//   - runs the preinst hook ("install", or "upgrade OLD");
+//   - copies root/ into place with tar: each file replaced by a new inode (a
+//     running service keeps the old one), modes and symlinks kept, owner
+//     root, existing directories untouched. A config file the administrator
+//     changed is never overwritten: the new one goes beside it as PATH.new,
+//     as rpm writes .rpmnew. Changes are detected with the SHA-256 recorded
+//     at install, as dpkg does for conffiles;
+//   - records what it installed in /var/lib/wharf/<package>.files and, on
+//     upgrade, removes what the old version had and the new one does not;
+//   - creates the user (systemd-sysusers, useradd, adduser), its home,
+//     byte-compiles, enables the units on first install and, when systemd
+//     runs, starts them (restarts them once on upgrade). Under --root or in
+//     a chroot it only enables them;
+//   - runs the postinst hook ("configure", or "configure OLD"), last.
+//
+// uninstall.sh [--purge] [--root DIR] (also copied to
+// /var/lib/wharf/<package>.uninstall): runs the prerm hook ("remove"), stops
+// and disables the units, removes the byte-code and the recorded paths but
+// keeps changed config files (noting them in <package>.conffiles); --purge
+// removes those too and the purge paths. The user stays, as on Debian. The
+// postrm hook ("remove" or "purge") runs last.
+func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall string, err error) {
+	if err := in.validate(PreInst, PostInst, PreRm, PostRm); err != nil {
+		return "", "", fmt.Errorf("tarball scripts: %w", err)
+	}
+	if version == "" || strings.ContainsFunc(version, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "", "", fmt.Errorf("tarball scripts: %w", invalid(in.Package, "version", version, "want a non-empty version without blanks"))
+	}
+	if tree == nil {
+		return "", "", fmt.Errorf("tarball scripts of %s: no payload tree", in.Package)
+	}
+	d := shellData{Intent: in, Version: version}
+	var manifest strings.Builder
+	for _, e := range tree.Entries() {
+		t := "f"
+		switch {
+		case e.Kind == stage.Dir:
+			t = "d"
+		case e.Kind == stage.Symlink:
+			t = "l"
+		case e.Config:
+			t = "c"
+		}
+		manifest.WriteString(t + " " + e.Path + "\n")
+		if e.OwnerName() != "root" || e.GroupName() != "root" {
+			for _, id := range []string{e.OwnerName(), e.GroupName()} {
+				if !userRE.MatchString(id) {
+					return "", "", fmt.Errorf("tarball scripts: %w", invalid(in.Package, "owner of "+e.Path, id, "not a user or group name"))
+				}
+			}
+			d.Owners = append(d.Owners, owner{e.OwnerName(), e.GroupName(), e.Path})
+		}
+	}
+	d.Manifest = manifest.String()
+
+	tmpl, err := template.New("shell").Funcs(template.FuncMap{
+		"q":    q,
+		"qAll": qAll,
+		"r":    func(p string) string { return `"$root"` + q(p) },
+		"rAll": func(ps []string) string {
+			out := make([]string, len(ps))
+			for i, p := range ps {
+				out[i] = `"$root"` + q(p)
+			}
+			return strings.Join(out, " ")
+		},
+		"base": path.Base,
+		"hook": func(ph Phase) string {
+			body, ok := in.Hooks[ph]
+			if !ok {
+				return ""
+			}
+			if ph == PreInst || ph == PreRm {
+				// A hook before the work must stop it on failure, not end the script.
+				s, _ := strings.CutSuffix(runHook(body), "exit \"$wharf_status\"\n")
+				return s + "if [ \"$wharf_status\" -ne 0 ]; then\n\texit \"$wharf_status\"\nfi\n"
+			}
+			return runHook(body)
+		},
+	}).Parse(shellTemplate)
+	if err != nil {
+		return "", "", fmt.Errorf("tarball scripts: %w", err)
+	}
+	var ib, ub strings.Builder
+	if err := tmpl.ExecuteTemplate(&ib, "install", d); err != nil {
+		return "", "", fmt.Errorf("install.sh of %s: %w", in.Package, err)
+	}
+	if err := tmpl.ExecuteTemplate(&ub, "uninstall", d); err != nil {
+		return "", "", fmt.Errorf("uninstall.sh of %s: %w", in.Package, err)
+	}
+	return ib.String(), ub.String(), nil
+}
+
+type owner struct{ User, Group, Path string }
+
+type shellData struct {
+	Intent
+	Version  string
+	Manifest string  // "T PATH" lines: d(ir), f(ile), l(ink), c(onfig file)
+	Owners   []owner // payload paths not owned by root
+}
+
+// UnitList is the units for $units (unitsVar's rule: no blanks in names).
+func (d shellData) UnitList() string { return strings.Join(d.Units, " ") }
+
+// The shared part of both scripts. Records in <package>.files are lines
+// "TYPE SUM PATH": SUM is the SHA-256 of a config file ("c"), "-" otherwise.
+const shellTemplate = `
+{{- define "head"}}
+die() {
+	echo "$0: $pkg: $*" >&2
+	exit 1
+}
+
+# Under --root, paths are prefixed with $root ("" for /).
+root=${DESTDIR:-}
+purge=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--root)
+		[ $# -ge 2 ] || die "--root needs a directory"
+		root=$2
+		shift 2
+		;;
+	--root=*)
+		root=${1#--root=}
+		shift
+		;;
+{{- if .Uninstall}}
+	--purge)
+		purge=1
+		shift
+		;;
+{{- end}}
+	-h | --help)
+		echo "usage: $usage"
+		exit 0
+		;;
+	*)
+		echo "usage: $usage" >&2
+		exit 2
+		;;
+	esac
+done
+if [ -n "$root" ]; then
+	[ -d "$root" ] || die "root $root is not a directory"
+	root=$(cd "$root" && pwd -P)
+	if [ "$root" = / ]; then
+		root=
+	fi
+fi
+[ "$(id -u)" -eq 0 ] || die "run me as root (sudo sh $0)"
+db="$root/var/lib/wharf"
+list="$db/$pkg.files"
+conffiles="$db/$pkg.conffiles"
+{{- if .Units}}
+
+units={{q .UnitList}}
+{{- end}}
+
+# Services are started only when systemd runs here: not under --root, in a
+# chroot or an image build (there the units are only enabled).
+systemd_running() {
+	[ -z "$root" ] && [ -d /run/systemd/system ]
+}
+
+# sum FILE: the SHA-256 of FILE.
+sum() {
+	wharf_sum=$(sha256sum <"$1")
+	echo "${wharf_sum%% *}"
+}
+
+# remove_paths: removes the recorded paths read from stdin (deepest first):
+# files and links, config files unless changed (all with --purge; a changed
+# one is kept, as dpkg keeps a conffile, and listed in $kept), directories
+# left empty.
+remove_paths() {
+	while IFS= read -r line; do
+		t=${line%% *}
+		rest=${line#* }
+		h=${rest%% *}
+		p=$root${rest#* }
+		case $t in
+		f | l)
+			rm -f "$p"
+			;;
+		c)
+			if [ -n "$purge" ]; then
+				rm -f "$p" "$p.new"
+			elif [ -f "$p" ] && [ "$(sum "$p")" != "$h" ]; then
+				echo "$pkg: kept ${rest#* }: it was changed" >&2
+				printf '%s\n' "$line" >>"$kept"
+			else
+				rm -f "$p"
+			fi
+			;;
+		d)
+			rmdir "$p" 2>/dev/null || true
+			;;
+		esac
+	done
+}
+{{- end}}
+
+{{- define "install" -}}
+#!/bin/sh
+# install.sh of {{.Package}} {{.Version}}, generated by wharf. Run as root from
+# the unpacked tarball, it installs root/ into / as the package would, or into
+# a staging root with --root DIR (or DESTDIR=DIR).
+set -e
+
+pkg={{q .Package}}
+version={{q .Version}}
+usage="install.sh [--root DIR]"
+{{- template "head" .}}
+
+src=$(cd "$(dirname "$0")" && pwd -P)/root
+[ -d "$src" ] || die "$src is missing: run install.sh from the unpacked tarball"
+{{- if .PythonPath}}
+[ -x {{r .PythonPath}} ] || die "needs {{.PythonPath}}${root:+ in $root}: install the {{base .PythonPath}} package first (apt-get install {{base .PythonPath}}, or dnf install {{base .PythonPath}})"
+{{- end}}
+
+old=
+upgrade=
+if [ -f "$list" ]; then
+	upgrade=1
+	old=$(sed -n '1s/^# wharf [^ ]* //p' "$list")
+fi
+mkdir -p "$db"
+tmp=$(mktemp -d "$db/.$pkg.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+# What root/ holds: d(irectory), f(ile), l(ink), c(onfig file), by path.
+cat >"$tmp/paths" <<'WHARF_PATHS'
+{{.Manifest -}}
+WHARF_PATHS
+{{- if .Hooks.preinst}}
+
+if [ -n "$upgrade" ]; then
+	set -- upgrade "$old"
+else
+	set -- install
+fi
+{{- hook "preinst"}}
+{{- end}}
+
+# Directories that exist already are not ours to remove later. A config file
+# changed since it was installed (its sum differs from the recorded one) and
+# from the new version is set aside, to be put back after the copy.
+: >"$tmp/created"
+: >"$tmp/keep"
+: >"$tmp/sums"
+while IFS= read -r line; do
+	p=${line#? }
+	case $line in
+	d\ *)
+		[ -d "$root$p" ] || printf '%s\n' "$p" >>"$tmp/created"
+		;;
+	c\ *)
+		# An interrupted run left the administrator's file aside.
+		if [ -e "$root$p.wharf-keep" ]; then
+			mv -f "$root$p.wharf-keep" "$root$p"
+		fi
+		new=$(sum "$src$p")
+		printf '%s %s\n' "$new" "$p" >>"$tmp/sums"
+		if [ -f "$root$p" ]; then
+			cur=$(sum "$root$p")
+			was=
+			if [ -f "$list" ]; then
+				was=$(P=$p awk '$1 == "c" && substr($0, length($2) + 4) == ENVIRON["P"] { print $2 }' "$list")
+			fi
+			if [ "$cur" != "$new" ] && [ "$cur" != "$was" ]; then
+				cp -a "$root$p" "$root$p.wharf-keep"
+				printf '%s\n' "$p" >>"$tmp/keep"
+			fi
+		fi
+		;;
+	esac
+done <"$tmp/paths"
+
+# Copy with tar: it replaces each file by a new one (a running service keeps
+# the old), keeps modes and symlinks, makes root the owner and leaves the
+# directories that exist (/, /etc, /usr) as they are.
+(cd "$src" && tar -cf - .) | (cd "$root/" && tar -xpf - --no-same-owner --no-overwrite-dir)
+while IFS= read -r p; do
+	mv -f "$root$p" "$root$p.new"
+	mv -f "$root$p.wharf-keep" "$root$p"
+	echo "$pkg: kept your $p; the new version is $p.new" >&2
+done <"$tmp/keep"
+
+# Record what is installed: config files with their sum, directories this
+# package created (now or by an earlier version).
+old_list=/dev/null
+if [ -f "$list" ]; then
+	old_list=$list
+fi
+{
+	echo "# wharf $pkg $version"
+	awk 'function path(s) { sub(/^[^ ]+ [^ ]+ /, "", s); return s }
+	FILENAME == ARGV[1] { created[$0] = 1; next }
+	FILENAME == ARGV[2] { if ($1 == "d") had[path($0)] = 1; next }
+	FILENAME == ARGV[3] { h = $1; sub(/^[^ ]+ /, ""); sums[$0] = h; next }
+	{
+		t = $1; p = substr($0, 3)
+		if (t == "c") print "c " sums[p] " " p
+		else if (t != "d") print t " - " p
+		else if ((p in created) || (p in had)) print "d - " p
+	}' "$tmp/created" "$old_list" "$tmp/sums" "$tmp/paths"
+} >"$tmp/files"
+if [ -n "$upgrade" ]; then
+	# What the old version installed and this one does not.
+	kept=/dev/null
+	awk 'function path(s) { sub(/^[^ ]+ [^ ]+ /, "", s); return s }
+	FILENAME == ARGV[1] { if ($1 != "#") now[path($0)] = 1; next }
+	$1 != "#" && !(path($0) in now)' "$tmp/files" "$list" | sort -r -k3 | remove_paths
+fi
+mv -f "$tmp/files" "$list"
+rm -f "$conffiles"
+cp "$(dirname "$src")/uninstall.sh" "$db/$pkg.uninstall"
+chmod 0755 "$db/$pkg.uninstall"
+{{- if .User}}
+
+# The service user, once.
+if [ -n "$root" ]; then
+	grep -q {{q (print "^" .User ":")}} "$root/etc/passwd" 2>/dev/null || need_user=1
+else
+	getent passwd {{q .User}} >/dev/null || need_user=1
+fi
+if [ -n "${need_user:-}" ]; then
+	{{if .SysusersFile}}if [ -f {{r .SysusersFile}} ] && command -v systemd-sysusers >/dev/null 2>&1; then
+		systemd-sysusers ${root:+"--root=$root"} {{r .SysusersFile}}
+	el{{end}}if command -v useradd >/dev/null 2>&1; then
+		useradd ${root:+"--root=$root"} --system --user-group --home-dir {{q .Home}} --no-create-home --shell /usr/sbin/nologin {{q .User}}
+	elif [ -z "$root" ]; then
+		adduser --system --group --home {{q .Home}} --no-create-home --shell /usr/sbin/nologin {{q .User}}
+	else
+		die "cannot create the user {{.User}} in $root: install systemd or passwd (useradd)"
+	fi
+fi
+{{- end}}
+{{- if or .User .Owners}}
+
+# chown_to USER GROUP PATH: by name here, by number from the root's own
+# passwd and group under --root.
+chown_to() {
+	if [ -z "$root" ]; then
+		chown -h "$1:$2" "$3"
+	else
+		wharf_uid=$(N=$1 awk -F: '$1 == ENVIRON["N"] { print $3; f = 1; exit } END { exit !f }' "$root/etc/passwd")
+		wharf_gid=$(N=$2 awk -F: '$1 == ENVIRON["N"] { print $3; f = 1; exit } END { exit !f }' "$root/etc/group")
+		chown -h "$wharf_uid:$wharf_gid" "$3"
+	fi
+}
+{{- end}}
+{{- range .Owners}}
+chown_to {{q .User}} {{q .Group}} {{r .Path}}
+{{- end}}
+{{- if .User}}
+if [ ! -d {{r .Home}} ]; then
+	mkdir -p {{r .Home}}
+	chown_to {{q .User}} {{q .User}} {{r .Home}}
+	chmod 0750 {{r .Home}}
+fi
+{{- end}}
+{{- if .CompileDirs}}
+
+# Byte-compile for the installed Python; a failure only warns (modules then
+# compile on import). Under --root, with the root's own Python.
+if [ -z "$root" ]; then
+	{{q .PythonPath}} -m compileall -q -f -j0 {{qAll .CompileDirs}} || compile_failed=1
+else
+	chroot "$root" {{q .PythonPath}} -m compileall -q -f {{qAll .CompileDirs}} || compile_failed=1
+fi
+if [ -n "${compile_failed:-}" ]; then
+	echo "$pkg: byte-compiling failed; Python compiles those modules on import" >&2
+fi
+{{- end}}
+{{- if .Units}}
+
+# Enable on first install (an administrator's "disable" survives upgrades);
+# when systemd runs, start, or restart once on upgrade.
+if ! command -v systemctl >/dev/null 2>&1; then
+	echo "$pkg: systemctl not found: enable $units yourself" >&2
+else
+	if systemd_running; then
+		systemctl daemon-reload >/dev/null || true
+	fi
+	if [ -z "$upgrade" ]; then
+		for unit in $units; do
+			systemctl ${root:+"--root=$root"} enable "$unit" >/dev/null 2>&1 || echo "$pkg: enabling $unit failed" >&2
+		done
+	fi
+	if systemd_running; then
+		action=start
+		if [ -n "$upgrade" ]; then
+			action=restart
+		fi
+		for unit in $units; do
+			if systemctl --quiet is-enabled "$unit"; then
+				systemctl "$action" "$unit" || echo "$pkg: $action $unit failed; see journalctl -u $unit" >&2
+			fi
+		done
+	fi
+fi
+{{- end}}
+
+echo "$pkg $version installed${root:+ in $root}${old:+ (was $old)}"
+{{- if .Hooks.postinst}}
+
+set -- configure ${old:+"$old"}
+{{- hook "postinst"}}
+{{- end}}
+{{end}}
+
+{{- define "uninstall" -}}
+#!/bin/sh
+# uninstall.sh of {{.Package}} {{.Version}}, generated by wharf: removes what
+# install.sh installed. --purge also removes changed config files and the
+# package's state; --root DIR (or DESTDIR=DIR) acts on a staging root.
+set -e
+
+pkg={{q .Package}}
+usage="uninstall.sh [--purge] [--root DIR]"
+{{- template "head" (uninstallData .)}}
+
+if [ ! -f "$list" ] && [ -z "$purge" ]; then
+	die "not installed${root:+ in $root} (no $list)"
+fi
+if [ -n "$purge" ]; then
+	action=purge
+else
+	action=remove
+fi
+{{- if .Hooks.prerm}}
+
+set -- remove
+{{- hook "prerm"}}
+{{- end}}
+{{- if .Units}}
+
+if command -v systemctl >/dev/null 2>&1; then
+	for unit in $units; do
+		if systemd_running; then
+			systemctl disable --now "$unit" >/dev/null 2>&1 || true
+		else
+			systemctl ${root:+"--root=$root"} disable "$unit" >/dev/null 2>&1 || true
+		fi
+	done
+fi
+{{- end}}
+{{- if .Prefix}}
+
+# Byte-code is not in the records.
+if [ -d {{r .Prefix}} ]; then
+	find {{r .Prefix}} -type d -name __pycache__ -prune -exec rm -rf {} +
+fi
+{{- end}}
+
+# Deepest paths first, so directories are empty when their turn comes.
+kept=$db/.$pkg.kept
+: >"$kept"
+for f in "$list" "$conffiles"; do
+	if [ -f "$f" ]; then
+		grep -v '^#' "$f" | sort -r -k3 | remove_paths
+	fi
+done
+if [ -s "$kept" ]; then
+	mv -f "$kept" "$conffiles"
+else
+	rm -f "$kept" "$conffiles"
+fi
+rm -f "$list"
+{{- if .Units}}
+if systemd_running; then
+	systemctl daemon-reload >/dev/null || true
+fi
+{{- end}}
+if [ -n "$purge" ]; then
+{{- if .PurgePaths}}
+	rm -rf {{rAll .PurgePaths}}
+{{- end}}
+{{- if .Prefix}}
+	if [ -d {{r .Prefix}} ]; then
+		find {{r .Prefix}} -depth -type d -empty -delete
+	fi
+{{- end}}
+	rm -f "$db/$pkg.uninstall"
+fi
+echo "$pkg ${action}d${root:+ from $root}"
+{{- if .Hooks.postrm}}
+
+set -- "$action"
+{{- hook "postrm"}}
+{{- end}}
+{{end}}`

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"wharf/internal/deb"
 )
 
 // wharfRun runs the CLI in-process.
@@ -225,5 +226,84 @@ func TestBuildAndInspect(t *testing.T) {
 	if rep.Format != "deb" || rep.Metadata[0] != (field{"Package", "demo"}) || rep.Scripts["postinst"] == "" ||
 		!strings.Contains(rep.Units["/lib/systemd/system/demo.service"], "User=demo") {
 		t.Errorf("inspect --json report: %+v", rep)
+	}
+}
+
+// TestTargetWheelChoice builds one app for two targets from wheels made
+// here: each target gets the wheel pip would choose for it.
+func TestTargetWheelChoice(t *testing.T) {
+	wheels := t.TempDir()
+	for _, name := range []string{
+		"native-1.0-py2.py3-none-any.whl",
+		"native-1.0-cp39-abi3-manylinux_2_17_x86_64.whl",
+		"native-1.0-cp39-cp39-manylinux_2_28_x86_64.whl",
+		"native-1.0-cp39-cp39-manylinux_2_35_x86_64.whl", // glibc too new for rhel-9
+		"native-1.0-cp311-cp311-manylinux2014_x86_64.whl",
+		"native-1.0-1-cp311-cp311-manylinux2014_x86_64.whl", // build tag 1 beats none
+		"native-1.0-cp311-cp311-musllinux_1_1_x86_64.whl",
+	} {
+		makeWheel(t, wheels, name, map[string]string{"native/__init__.py": "tag = " + fmt.Sprintf("%q", name) + "\n"}, nil)
+	}
+	app := newApp(t, map[string]string{"requirements.txt": "native==1.0\n"})
+	env := map[string]string{"WHARF_CACHE_DIR": t.TempDir(), "SOURCE_DATE_EPOCH": "1700000000"}
+	stdout, stderr, code := wharfRun(t, env, "build", app, "--target", "rhel-9,debian-12", "--format", "rpm,deb", "--find-links", wheels, "--json")
+	if code != 0 {
+		t.Fatalf("build: exit %d\n%s", code, stderr)
+	}
+	var res struct {
+		Packages []struct{ Path, Format, Target string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Packages) != 4 {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	want := map[string]string{
+		"rhel-9-x86_64":    "native-1.0-cp39-cp39-manylinux_2_28_x86_64.whl",
+		"debian-12-x86_64": "native-1.0-1-cp311-cp311-manylinux2014_x86_64.whl",
+	}
+	for _, p := range res.Packages {
+		if p.Format != "deb" {
+			continue
+		}
+		info, err := deb.ReadFiles(p.Path, func(path string) bool { return strings.HasSuffix(path, "/native/__init__.py") })
+		if err != nil || len(info) != 1 {
+			t.Fatalf("%s: %v %v", p.Path, err, info)
+		}
+		for _, body := range info {
+			if !strings.Contains(string(body), want[p.Target]) {
+				t.Errorf("%s got %s, want %s", p.Target, body, want[p.Target])
+			}
+		}
+	}
+	// The rpm of each target exists with its dist tag and arch.
+	for _, name := range []string{"demo-1.0-1.el9.x86_64.rpm", "demo-1.0-1.x86_64.rpm"} {
+		if _, err := os.Stat(filepath.Join(app, "dist", name)); err != nil {
+			t.Errorf("missing %s: %v", name, err)
+		}
+	}
+}
+
+// TestReproducibleFormats: same input and SOURCE_DATE_EPOCH, same bytes.
+func TestReproducibleFormats(t *testing.T) {
+	wheels := t.TempDir()
+	_, sum := makeWheel(t, wheels, "good-1.0-py3-none-any.whl", map[string]string{"good/__init__.py": "x = 1\n"}, nil)
+	app := newApp(t, map[string]string{"requirements.txt": "good==1.0 --hash=sha256:" + sum + "\n"})
+	for _, format := range []string{"deb", "rpm"} {
+		var first []byte
+		for i := 0; i < 2; i++ {
+			env := map[string]string{"WHARF_CACHE_DIR": t.TempDir(), "SOURCE_DATE_EPOCH": "1700000000"}
+			out, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--format", format, "--find-links", wheels, "--out", filepath.Join(t.TempDir(), "out"))
+			if code != 0 {
+				t.Fatalf("%s build: %s", format, stderr)
+			}
+			b, err := os.ReadFile(strings.TrimSpace(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = b
+			} else if !bytes.Equal(first, b) {
+				t.Errorf("%s: two builds differ", format)
+			}
+		}
 	}
 }

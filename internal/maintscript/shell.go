@@ -105,6 +105,7 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 	if err := tmpl.ExecuteTemplate(&ib, "install", d); err != nil {
 		return "", "", fmt.Errorf("install.sh of %s: %w", in.Package, err)
 	}
+	d.Uninstall = true
 	if err := tmpl.ExecuteTemplate(&ub, "uninstall", d); err != nil {
 		return "", "", fmt.Errorf("uninstall.sh of %s: %w", in.Package, err)
 	}
@@ -117,7 +118,8 @@ type shellData struct {
 	Intent
 	Version  string
 	Manifest string  // "T PATH" lines: d(ir), f(ile), l(ink), c(onfig file)
-	Owners   []owner // payload paths not owned by root
+	Owners    []owner // payload paths not owned by root
+	Uninstall bool    // rendering uninstall.sh
 }
 
 // UnitList is the units for $units (unitsVar's rule: no blanks in names).
@@ -255,14 +257,14 @@ trap 'exit 1' HUP INT TERM
 cat >"$tmp/paths" <<'WHARF_PATHS'
 {{.Manifest -}}
 WHARF_PATHS
-{{- if .Hooks.preinst}}
+{{- with hook "preinst"}}
 
 if [ -n "$upgrade" ]; then
 	set -- upgrade "$old"
 else
 	set -- install
 fi
-{{- hook "preinst"}}
+{{- .}}
 {{- end}}
 
 # Directories that exist already are not ours to remove later. A config file
@@ -333,7 +335,7 @@ if [ -n "$upgrade" ]; then
 	kept=/dev/null
 	awk 'function path(s) { sub(/^[^ ]+ [^ ]+ /, "", s); return s }
 	FILENAME == ARGV[1] { if ($1 != "#") now[path($0)] = 1; next }
-	$1 != "#" && !(path($0) in now)' "$tmp/files" "$list" | sort -r -k3 | remove_paths
+	$1 != "#" && !(path($0) in now)' "$tmp/files" "$list" | LC_ALL=C sort -r -k3 | remove_paths
 fi
 mv -f "$tmp/files" "$list"
 rm -f "$conffiles"
@@ -426,10 +428,10 @@ fi
 {{- end}}
 
 echo "$pkg $version installed${root:+ in $root}${old:+ (was $old)}"
-{{- if .Hooks.postinst}}
+{{- with hook "postinst"}}
 
 set -- configure ${old:+"$old"}
-{{- hook "postinst"}}
+{{- .}}
 {{- end}}
 {{end}}
 
@@ -442,7 +444,7 @@ set -e
 
 pkg={{q .Package}}
 usage="uninstall.sh [--purge] [--root DIR]"
-{{- template "head" (uninstallData .)}}
+{{- template "head" .}}
 
 if [ ! -f "$list" ] && [ -z "$purge" ]; then
 	die "not installed${root:+ in $root} (no $list)"
@@ -452,10 +454,10 @@ if [ -n "$purge" ]; then
 else
 	action=remove
 fi
-{{- if .Hooks.prerm}}
+{{- with hook "prerm"}}
 
 set -- remove
-{{- hook "prerm"}}
+{{- .}}
 {{- end}}
 {{- if .Units}}
 
@@ -478,19 +480,21 @@ fi
 {{- end}}
 
 # Deepest paths first, so directories are empty when their turn comes.
-kept=$db/.$pkg.kept
-: >"$kept"
-for f in "$list" "$conffiles"; do
-	if [ -f "$f" ]; then
-		grep -v '^#' "$f" | sort -r -k3 | remove_paths
+if [ -d "$db" ]; then
+	kept=$db/.$pkg.kept
+	: >"$kept"
+	for f in "$list" "$conffiles"; do
+		if [ -f "$f" ]; then
+			grep -v '^#' "$f" | LC_ALL=C sort -r -k3 | remove_paths
+		fi
+	done
+	if [ -s "$kept" ]; then
+		mv -f "$kept" "$conffiles"
+	else
+		rm -f "$kept" "$conffiles"
 	fi
-done
-if [ -s "$kept" ]; then
-	mv -f "$kept" "$conffiles"
-else
-	rm -f "$kept" "$conffiles"
+	rm -f "$list"
 fi
-rm -f "$list"
 {{- if .Units}}
 if systemd_running; then
 	systemctl daemon-reload >/dev/null || true
@@ -508,9 +512,9 @@ if [ -n "$purge" ]; then
 	rm -f "$db/$pkg.uninstall"
 fi
 echo "$pkg ${action}d${root:+ from $root}"
-{{- if .Hooks.postrm}}
+{{- with hook "postrm"}}
 
 set -- "$action"
-{{- hook "postrm"}}
+{{- .}}
 {{- end}}
 {{end}}`

@@ -130,11 +130,10 @@ func checkConsistent(t *testing.T, files []File, suite string) {
 		}
 	}
 	for p, f := range fsys {
-		if dir, h, ok := strings.Cut(p, "/by-hash/SHA256/"); ok {
+		if _, h, ok := strings.Cut(p, "/by-hash/SHA256/"); ok {
 			if sum := sha256.Sum256(f.Data); hex.EncodeToString(sum[:]) != h {
 				t.Errorf("%s holds data of another digest", p)
 			}
-			_ = dir
 		}
 	}
 	last := files[len(files)-1].Path
@@ -235,10 +234,16 @@ func TestRenderInvalid(t *testing.T) {
 		{"arch all listed", func(r *Repo) { r.Architectures = []string{"all"} }, `"all" is not`},
 		{"arch twice", func(r *Repo) { r.Architectures = []string{"amd64", "amd64"} }, "listed twice"},
 		{"unknown component", func(r *Repo) { r.Packages["other"] = nil }, `component "other"`},
-		{"foreign arch", func(r *Repo) { r.Packages["main"] = []Stanza{stanza(append(good[:4:4], "Architecture", "s390x", "Filename", "p", "Size", "1", "SHA256", "00")...)} }, "architecture s390x"},
+		{"foreign arch", func(r *Repo) {
+			r.Packages["main"] = []Stanza{stanza(append(good[:4:4], "Architecture", "s390x", "Filename", "p", "Size", "1", "SHA256", "00")...)}
+		}, "architecture s390x"},
 		{"no sha256", func(r *Repo) { r.Packages["main"] = []Stanza{stanza(good[:10]...)} }, "no SHA256"},
-		{"bad size", func(r *Repo) { r.Packages["main"] = []Stanza{stanza(append(good[:8:8], "Size", "-1", "SHA256", "00")...)} }, `Size "-1"`},
-		{"escaping filename", func(r *Repo) { r.Packages["main"] = []Stanza{stanza(append(good[:6:6], "Filename", "../x.deb", "Size", "1", "SHA256", "00")...)} }, `Filename "../x.deb"`},
+		{"bad size", func(r *Repo) {
+			r.Packages["main"] = []Stanza{stanza(append(good[:8:8], "Size", "-1", "SHA256", "00")...)}
+		}, `Size "-1"`},
+		{"escaping filename", func(r *Repo) {
+			r.Packages["main"] = []Stanza{stanza(append(good[:6:6], "Filename", "../x.deb", "Size", "1", "SHA256", "00")...)}
+		}, `Filename "../x.deb"`},
 		{"duplicate", func(r *Repo) { r.Packages["main"] = []Stanza{stanza(good...), stanza(good...)} }, "a 1 amd64 listed twice"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

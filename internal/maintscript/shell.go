@@ -93,7 +93,8 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 			if ph == PreInst || ph == PreRm {
 				// A hook before the work must stop it on failure, not end the script.
 				s, _ := strings.CutSuffix(runHook(body), "exit \"$wharf_status\"\n")
-				return s + "if [ \"$wharf_status\" -ne 0 ]; then\n\texit \"$wharf_status\"\nfi\n"
+				s = strings.Replace(s, "after wharf's part", "before wharf's part", 1)
+				return s + "if [ \"$wharf_status\" -ne 0 ]; then\n\texit \"$wharf_status\"\nfi"
 			}
 			return runHook(body)
 		},
@@ -116,8 +117,8 @@ type owner struct{ User, Group, Path string }
 
 type shellData struct {
 	Intent
-	Version  string
-	Manifest string  // "T PATH" lines: d(ir), f(ile), l(ink), c(onfig file)
+	Version   string
+	Manifest  string  // "T PATH" lines: d(ir), f(ile), l(ink), c(onfig file)
 	Owners    []owner // payload paths not owned by root
 	Uninstall bool    // rendering uninstall.sh
 }

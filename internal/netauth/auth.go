@@ -16,10 +16,9 @@ type Credentials struct {
 	Source string
 }
 
-// String names the user and the source, never the password.
-func (c Credentials) String() string {
-	return "user " + c.Username + " (from " + c.Source + ")"
-}
+// String names where the credentials came from; never the user name (it
+// may be a token) nor the password.
+func (c Credentials) String() string { return "credentials from " + c.Source }
 
 // EnvName is the environment variable prefix for host: "WHARF_INDEX_"
 // followed by the host name (without port) upper-cased, every character

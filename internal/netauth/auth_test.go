@@ -71,7 +71,7 @@ func TestKeyringPrecedence(t *testing.T) {
 		if !ok || c.Username != tt.user || c.Password != tt.pass || c.Source != tt.source {
 			t.Errorf("Lookup(%s) = %+v, %v; want %s/%s from %s", tt.url, c, ok, tt.user, tt.pass, tt.source)
 		}
-		if strings.Contains(c.String(), tt.pass) {
+		if strings.Contains(c.String(), tt.pass) || tt.user != "" && strings.Contains(c.String(), tt.user) {
 			t.Errorf("Credentials.String() %q shows the password", c)
 		}
 	}

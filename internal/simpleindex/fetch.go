@@ -322,7 +322,7 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 		b.timer.Reset(b.stall)
 	}
 	switch {
-	case err == io.EOF && b.want >= 0 && b.n != b.want:
+	case (err == io.EOF || err == io.ErrUnexpectedEOF) && b.want >= 0 && b.n != b.want:
 		err = fmt.Errorf("got %d of %d bytes: %w", b.n, b.want, io.ErrUnexpectedEOF)
 		b.err = err
 	case err != nil && err != io.EOF && b.err == nil:

@@ -183,13 +183,19 @@ func TestIndexSources(t *testing.T) {
 }
 
 func TestIndexErrors(t *testing.T) {
+	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
 		http.Error(w, "boom", http.StatusInternalServerError)
 	}))
 	defer srv.Close()
-	_, err := (&Index{URL: srv.URL + "/simple/", Client: srv.Client()}).Candidates(context.Background(), "demo")
-	if err == nil || !strings.Contains(err.Error(), "500 Internal Server Error") || !strings.Contains(err.Error(), "/simple/demo/") {
-		t.Errorf("err = %v, want the status and the page URL", err)
+	var s sleeps
+	_, err := (&Index{URL: srv.URL + "/simple/", Fetcher: testFetcher(srv.Client(), &s)}).Candidates(context.Background(), "demo")
+	if err == nil || !strings.Contains(err.Error(), "500 Internal Server Error") || !strings.Contains(err.Error(), "/simple/demo/") || !strings.Contains(err.Error(), "after 4 attempts") {
+		t.Errorf("err = %v, want the status, the page URL and the attempts", err)
+	}
+	if hits.Load() != 4 || len(s.d) != 3 {
+		t.Errorf("%d requests, slept %v; want 4 requests and 3 waits", hits.Load(), s.d)
 	}
 	_, err = (&Index{URL: "ftp://example.org/simple/"}).Candidates(context.Background(), "demo")
 	if err == nil || !strings.Contains(err.Error(), `unsupported URL scheme "ftp"`) {

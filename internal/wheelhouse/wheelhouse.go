@@ -2,7 +2,16 @@
 // would install on the target (PEP 425 tag priority, PEP 440 versions, PEP
 // 592 yanking, Requires-Python) from simple indexes and find-links, fetches
 // it once into the content-addressed cache and checks it against the hashes
-// of pip's hash-checking mode and of the index (PEP 503 "#sha256=").
+// of pip's hash-checking mode and of the index (PEP 503 "#sha256="). It
+// reads a file's core metadata from the index (PEP 658/714) or, failing
+// that, from the cached wheel.
+//
+// Several sources are searched in order (the caller lists --index-url, each
+// --extra-index-url, then the find-links). With FirstIndex, the default, a
+// project's files all come from the FIRST source that lists any file of it,
+// as uv's "first-index" does: a public index cannot shadow a private
+// project (dependency confusion). MergeIndexes pools the files of every
+// source, as pip does.
 package wheelhouse
 
 import (
@@ -24,16 +33,39 @@ import (
 	"wharf/internal/cas"
 	"wharf/internal/distname"
 	"wharf/internal/lockfile"
+	"wharf/internal/netauth"
 	"wharf/internal/pep440"
 	"wharf/internal/platformtag"
 	"wharf/internal/simpleindex"
 )
 
+// IndexStrategy says how the files of several sources combine.
+type IndexStrategy int
+
+const (
+	// FirstIndex takes a project's files from the first source that lists
+	// any file of it.
+	FirstIndex IndexStrategy = iota
+	// MergeIndexes pools the files of every source (pip's behaviour).
+	MergeIndexes
+)
+
+func (s IndexStrategy) String() string {
+	if s == MergeIndexes {
+		return "merge"
+	}
+	return "first-index"
+}
+
 // Finder finds and fetches wheels.
 type Finder struct {
 	Sources []simpleindex.Source
 	Cache   *cas.Cache
-	Client  *http.Client
+	Client  *http.Client // used when Fetcher is nil
+	// Fetcher performs http(s) downloads (auth, retries, stall timeout);
+	// share it with the sources. nil means a default one on Client.
+	Fetcher  *simpleindex.Fetcher
+	Strategy IndexStrategy
 	// Offline refuses the network: remote sources are skipped and remote
 	// files must already be cached.
 	Offline bool
@@ -53,7 +85,8 @@ type Choice struct {
 var (
 	ErrNoWheel      = errors.New("no suitable wheel")
 	ErrHashMismatch = errors.New("hash mismatch")
-	ErrOffline      = errors.New("offline")
+	ErrOffline      = simpleindex.ErrOffline
+	ErrNoMetadata   = errors.New("no metadata")
 )
 
 // Rejection is a file that was seen and why it was not chosen.
@@ -68,6 +101,9 @@ type NoWheelError struct {
 	Python   string
 	Sources  []string
 	Skipped  []string // remote sources not asked in offline mode
+	// Unasked are the sources after the one that had the project, which
+	// FirstIndex does not ask.
+	Unasked  []string
 	Rejected []Rejection
 }
 
@@ -88,7 +124,11 @@ func (e *NoWheelError) Error() string {
 	if len(e.Sources) == 0 || len(e.Rejected) == 0 {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%v for %s on python %s; files seen:", ErrNoWheel, e.Pin, e.Python)
+	fmt.Fprintf(&b, "%v for %s on python %s", ErrNoWheel, e.Pin, e.Python)
+	if len(e.Unasked) > 0 {
+		fmt.Fprintf(&b, " (first-index: %s has %s, so %s was not asked)", e.Sources[len(e.Sources)-1], e.Pin.Name, strings.Join(e.Unasked, ", "))
+	}
+	b.WriteString("; files seen:")
 	for _, r := range e.Rejected {
 		fmt.Fprintf(&b, "\n  %s (%s): %s", r.Candidate.Filename, r.Candidate.Source, r.Reason)
 	}
@@ -105,7 +145,7 @@ func (f *Finder) logf(format string, args ...any) {
 
 // Select picks the best wheel for pin on a target with tags and python.
 func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.TagSet, python pep440.Version) (Choice, error) {
-	cands, sources, skipped, err := f.candidates(ctx, pin)
+	cands, sources, skipped, unasked, err := f.candidates(ctx, pin)
 	if err != nil {
 		return Choice{}, err
 	}
@@ -120,7 +160,7 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 		ok = append(ok, ch)
 	}
 	if len(ok) == 0 {
-		return Choice{}, &NoWheelError{Pin: pin, Python: python.String(), Sources: sources, Skipped: skipped, Rejected: rejected}
+		return Choice{}, &NoWheelError{Pin: pin, Python: python.String(), Sources: sources, Skipped: skipped, Unasked: unasked, Rejected: rejected}
 	}
 	allowed := sha256Set(pin.Hashes)
 	sort.SliceStable(ok, func(i, j int) bool { return better(ok[i], ok[j], allowed) })
@@ -131,17 +171,18 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 	return best, nil
 }
 
-// candidates gathers files from the pin's URL or from every source; it
-// also returns the sources asked and those skipped offline.
-func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simpleindex.Candidate, asked, skipped []string, err error) {
+// candidates gathers files from the pin's URL or from the sources, as the
+// strategy says; it also returns the sources asked, those skipped offline
+// and those FirstIndex did not need.
+func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simpleindex.Candidate, asked, skipped, unasked []string, err error) {
 	if pin.URL != "" {
 		c, err := simpleindex.FromURL(pin.URL, pin.Origin)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", pin.Origin, err)
+			return nil, nil, nil, nil, fmt.Errorf("%s: %w", pin.Origin, err)
 		}
-		return []simpleindex.Candidate{c}, []string{pin.URL}, nil, nil
+		return []simpleindex.Candidate{c}, []string{netauth.Redact(pin.URL)}, nil, nil, nil
 	}
-	for _, s := range f.Sources {
+	for i, s := range f.Sources {
 		if f.Offline && s.Remote() {
 			skipped = append(skipped, s.Location())
 			continue
@@ -149,11 +190,17 @@ func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simple
 		asked = append(asked, s.Location())
 		cs, err := s.Candidates(ctx, pin.Name)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: find %s: %w", pin.Origin, pin.Name, err)
+			return nil, nil, nil, nil, fmt.Errorf("%s: find %s: %w", pin.Origin, pin.Name, err)
 		}
 		all = append(all, cs...)
+		if len(cs) > 0 && f.Strategy == FirstIndex {
+			for _, rest := range f.Sources[i+1:] {
+				unasked = append(unasked, rest.Location())
+			}
+			break
+		}
 	}
-	return all, asked, skipped, nil
+	return all, asked, skipped, unasked, nil
 }
 
 // judge returns the choice c makes for pin, or why it is rejected.
@@ -282,7 +329,7 @@ func (f *Finder) Fetch(ctx context.Context, c Choice, pinHashes []lockfile.Hash)
 		d = indexD
 		p, hit = f.Cache.Path(d)
 	case remote:
-		if rd, ok := f.Cache.Ref(cand.URL); ok {
+		if rd, ok := f.Cache.Ref(refKey(cand.URL)); ok {
 			d = rd
 			p, hit = f.Cache.Path(rd)
 		}
@@ -291,7 +338,7 @@ func (f *Finder) Fetch(ctx context.Context, c Choice, pinHashes []lockfile.Hash)
 		f.logf("cached %s", cand.Filename)
 	} else {
 		if remote && f.Offline {
-			return "", fmt.Errorf("%s: %w: %s (%s) is not in the cache %s; run once online or put it in a --find-links directory", what, ErrOffline, cand.Filename, cand.URL, f.Cache.Dir())
+			return "", fmt.Errorf("%s: %w: %s (%s) is not in the cache %s; run once online or put it in a --find-links directory", what, ErrOffline, cand.Filename, netauth.Redact(cand.URL), f.Cache.Dir())
 		}
 		allowed := []cas.Digest{}
 		if !indexD.IsZero() {
@@ -307,7 +354,7 @@ func (f *Finder) Fetch(ctx context.Context, c Choice, pinHashes []lockfile.Hash)
 			return "", fmt.Errorf("%s: %w", what, err)
 		}
 		if remote {
-			if err := f.Cache.SetRef(cand.URL, d); err != nil {
+			if err := f.Cache.SetRef(refKey(cand.URL), d); err != nil {
 				f.logf("warning: %v", err)
 			}
 		}
@@ -321,44 +368,65 @@ func (f *Finder) Fetch(ctx context.Context, c Choice, pinHashes []lockfile.Hash)
 	return p, nil
 }
 
-// download streams the candidate's file into the cache.
-func (f *Finder) download(ctx context.Context, c simpleindex.Candidate, allowed []cas.Digest) (cas.Digest, string, error) {
-	var r io.ReadCloser
-	u, err := url.Parse(c.URL)
+// download streams the candidate's file into the cache; over http(s), a
+// transfer that breaks off is retried and never enters the cache.
+func (f *Finder) download(ctx context.Context, c simpleindex.Candidate, allowed []cas.Digest) (d cas.Digest, p string, err error) {
+	err = f.open(ctx, c.URL, func(r io.Reader) error {
+		var err error
+		d, p, err = f.Cache.PutAny(r, allowed)
+		return err
+	})
+	return d, p, err
+}
+
+// open hands the content at rawURL (http(s), file:// or a path) to read.
+// A missing file is told by isMissing.
+func (f *Finder) open(ctx context.Context, rawURL string, read func(io.Reader) error) error {
+	u, err := url.Parse(rawURL)
+	var p string
 	switch {
 	case err == nil && (u.Scheme == "http" || u.Scheme == "https"):
-		if f.Client == nil {
-			return cas.Digest{}, "", fmt.Errorf("get %s: no HTTP client configured", c.URL)
+		if f.Offline {
+			return fmt.Errorf("get %s: %w", netauth.Redact(rawURL), ErrOffline)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
-		if err != nil {
-			return cas.Digest{}, "", err
-		}
-		resp, err := f.Client.Do(req)
-		if err != nil {
-			return cas.Digest{}, "", err
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return cas.Digest{}, "", fmt.Errorf("get %s: %s", c.URL, resp.Status)
-		}
-		f.logf("downloading %s", c.URL)
-		r = resp.Body
+		f.logf("downloading %s", netauth.Redact(rawURL))
+		return f.fetcher().Get(ctx, rawURL, "", func(resp *http.Response) error { return read(resp.Body) })
 	case err == nil && u.Scheme == "file":
-		r, err = os.Open(filepath.FromSlash(u.Path))
-		if err != nil {
-			return cas.Digest{}, "", err
-		}
+		p = filepath.FromSlash(u.Path)
 	case err == nil && (u.Scheme == "" || len(u.Scheme) == 1):
-		r, err = os.Open(c.URL)
-		if err != nil {
-			return cas.Digest{}, "", err
-		}
+		p = rawURL
 	default:
-		return cas.Digest{}, "", fmt.Errorf("unsupported URL %s", c.URL)
+		return fmt.Errorf("unsupported URL %s", netauth.Redact(rawURL))
 	}
-	defer r.Close()
-	return f.Cache.PutAny(r, allowed)
+	fh, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return read(fh)
+}
+
+// isMissing reports an error of open for a file that does not exist.
+func isMissing(err error) bool {
+	return simpleindex.IsNotFound(err) || errors.Is(err, os.ErrNotExist)
+}
+
+func (f *Finder) fetcher() *simpleindex.Fetcher {
+	if f.Fetcher != nil {
+		return f.Fetcher
+	}
+	return &simpleindex.Fetcher{Client: f.Client, Offline: f.Offline, Log: f.Log}
+}
+
+// refKey names a remote file in the cache's refs: its URL without
+// credentials, so that a new password does not orphan the entry.
+func refKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 func isRemote(u string) bool {

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// TestBuildFromHTTPIndex builds the Flask app from the shared wheelhouse's
+// PEP 503 index served over HTTP on 127.0.0.1, then again --offline from
+// the cache alone.
+func TestBuildFromHTTPIndex(t *testing.T) {
+	wh := sharedWheelhouse(t)
+	var requests atomic.Int64
+	files := http.FileServer(http.Dir(wh))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	app := copyTree(t, "testdata/flaskapp")
+	cache := t.TempDir()
+	env := []string{"WHARF_CACHE_DIR=" + cache, "SOURCE_DATE_EPOCH=1700000000"}
+	out, stderr, code := wharf(t, env, "build", app, "--target", "debian-12", "--version", "1.0", "--index-url", srv.URL+"/simple/")
+	if code != 0 {
+		t.Fatalf("build from %s: exit %d\n%s", srv.URL, code, stderr)
+	}
+	first := strings.TrimSpace(out)
+	served := requests.Load()
+	if served < 16 { // 8 project pages + 8 wheels at least
+		t.Errorf("the index served only %d requests", served)
+	}
+	firstBytes, _ := os.ReadFile(first)
+
+	// Offline: every wheel comes from the cache, the server is not asked.
+	os.RemoveAll(filepath.Join(app, "dist"))
+	srv.Close()
+	out, stderr, code = wharf(t, env, "build", app, "--target", "debian-12", "--version", "1.0", "--index-url", srv.URL+"/simple/", "--offline", "--find-links", wh)
+	if code != 0 {
+		t.Fatalf("offline rebuild: exit %d\n%s", code, stderr)
+	}
+	again, _ := os.ReadFile(strings.TrimSpace(out))
+	if string(again) != string(firstBytes) {
+		t.Error("the offline rebuild differs from the online build")
+	}
+
+	// Offline with a cold cache and only the remote index: a clear error.
+	_, stderr, code = wharf(t, []string{"WHARF_CACHE_DIR=" + t.TempDir()}, "build", app, "--target", "debian-12", "--version", "1.0", "--index-url", srv.URL+"/simple/", "--offline")
+	if code != 1 || !strings.Contains(stderr, "offline") {
+		t.Errorf("offline with a cold cache: exit %d\n%s", code, stderr)
+	}
+}

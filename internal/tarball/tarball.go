@@ -1,0 +1,272 @@
+// Package tarball writes the plain tarball format (wharf build --format tar)
+// for hosts where installing packages is not allowed: a POSIX.1-2001 (PAX)
+// tar archive, compressed with zstd (RFC 8878) or gzip (RFC 1952), holding
+// one top directory
+//
+//	<name>-<version>/install.sh    installs root/ (maintscript.Shell)
+//	<name>-<version>/uninstall.sh
+//	<name>-<version>/README
+//	<name>-<version>/root/...      the payload Tree, as it lands on /
+//
+// Output is reproducible: entries in Tree order, owners root unless an
+// entry says otherwise (uid and gid 0 either way: install.sh sets owners by
+// name), every mtime opts.MTime, no access or change times, and compressors
+// whose output depends only on their input.
+package tarball
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"wharf/internal/stage"
+)
+
+// Compression is the tarball's compressor. The zero value is Zstd.
+type Compression uint8
+
+const (
+	Zstd Compression = iota // tar --zstd, GNU tar >= 1.31
+	Gzip                    // anything
+)
+
+// ParseCompression reads a compressor name: "zstd" or "gzip".
+func ParseCompression(s string) (Compression, error) {
+	switch s {
+	case "zstd", "zst":
+		return Zstd, nil
+	case "gzip", "gz":
+		return Gzip, nil
+	}
+	return 0, fmt.Errorf("unknown tarball compression %q (want zstd or gzip)", s)
+}
+
+func (c Compression) String() string {
+	switch c {
+	case Zstd:
+		return "zstd"
+	case Gzip:
+		return "gzip"
+	}
+	return fmt.Sprintf("compression(%d)", uint8(c))
+}
+
+// Ext is the file name suffix: "tar.zst" or "tar.gz".
+func (c Compression) Ext() string {
+	switch c {
+	case Zstd:
+		return "tar.zst"
+	case Gzip:
+		return "tar.gz"
+	}
+	return ""
+}
+
+// compressor returns a writer whose output depends only on its input: one
+// zstd encoder goroutine (output must not vary with GOMAXPROCS) and a gzip
+// header without name or time.
+func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
+	switch c {
+	case Zstd:
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
+	case Gzip:
+		return gzip.NewWriterLevel(w, gzip.BestCompression)
+	}
+	return nil, fmt.Errorf("unknown tarball compression %v", c)
+}
+
+// Options are the knobs of the format.
+type Options struct {
+	Compression Compression
+	MTime       time.Time // every entry's mtime: SOURCE_DATE_EPOCH or the commit time
+}
+
+// Package is what a tarball holds.
+type Package struct {
+	Name, Version string // the top directory is <name>-<version>
+	Target        string // the target profile, in the file name: debian-12
+	Tree          *stage.Tree
+	// Install and Uninstall are the scripts (maintscript.Shell).
+	Install, Uninstall string
+	Readme             string // "" writes a short default
+}
+
+// ErrInvalid is wrapped by errors about an unusable Package.
+var ErrInvalid = errors.New("invalid tarball package")
+
+// FileName is the conventional file name: <name>-<version>-<target>.tar.zst.
+func FileName(name, version, target string, c Compression) string {
+	return name + "-" + version + "-" + target + "." + c.Ext()
+}
+
+func checkWord(pkg, field, v string) error {
+	if v == "" || v == "." || v == ".." || strings.ContainsFunc(v, func(r rune) bool {
+		return r == '/' || unicode.IsSpace(r) || unicode.IsControl(r)
+	}) {
+		return fmt.Errorf("%w %s: %s %q must be a non-empty word without '/' or blanks", ErrInvalid, pkg, field, v)
+	}
+	return nil
+}
+
+// Write streams the compressed tarball of p to w. It reads each file's
+// content once, as it goes, so memory grows with the number of entries.
+// Write does not close w.
+func Write(w io.Writer, p Package, opts Options) (err error) {
+	for _, f := range []struct{ field, v string }{{"name", p.Name}, {"version", p.Version}, {"target", p.Target}} {
+		if err := checkWord(p.Name, f.field, f.v); err != nil {
+			return err
+		}
+	}
+	if p.Tree == nil {
+		return fmt.Errorf("%w %s: no payload tree", ErrInvalid, p.Name)
+	}
+	if p.Install == "" || p.Uninstall == "" {
+		return fmt.Errorf("%w %s: install.sh and uninstall.sh are required", ErrInvalid, p.Name)
+	}
+	readme := p.Readme
+	if readme == "" {
+		readme = defaultReadme(p)
+	}
+	mtime := opts.MTime.UTC().Truncate(time.Second)
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	zw, err := opts.Compression.compressor(bw)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(zw)
+	top := p.Name + "-" + p.Version + "/"
+	header := func(h *tar.Header) *tar.Header {
+		h.ModTime, h.Format = mtime, tar.FormatPAX
+		h.Uname, h.Gname = orRoot(h.Uname), orRoot(h.Gname)
+		return h
+	}
+	if err := tw.WriteHeader(header(&tar.Header{Typeflag: tar.TypeDir, Name: top, Mode: 0o755})); err != nil {
+		return fmt.Errorf("write tarball of %s: %w", p.Name, err)
+	}
+	for _, f := range []struct {
+		name string
+		mode int64
+		data string
+	}{{"install.sh", 0o755, p.Install}, {"uninstall.sh", 0o755, p.Uninstall}, {"README", 0o644, readme}} {
+		if err := tw.WriteHeader(header(&tar.Header{Typeflag: tar.TypeReg, Name: top + f.name, Mode: f.mode, Size: int64(len(f.data))})); err != nil {
+			return fmt.Errorf("write %s of %s: %w", f.name, p.Name, err)
+		}
+		if _, err := io.WriteString(tw, f.data); err != nil {
+			return fmt.Errorf("write %s of %s: %w", f.name, p.Name, err)
+		}
+	}
+	root := top + "root"
+	if err := tw.WriteHeader(header(&tar.Header{Typeflag: tar.TypeDir, Name: root + "/", Mode: 0o755})); err != nil {
+		return fmt.Errorf("write tarball of %s: %w", p.Name, err)
+	}
+	buf := make([]byte, 64<<10)
+	for _, e := range p.Tree.Entries() {
+		h := header(&tar.Header{Name: root + e.Path, Mode: tarMode(e.Mode), Uname: e.Owner, Gname: e.Group})
+		switch e.Kind {
+		case stage.File:
+			h.Typeflag, h.Size = tar.TypeReg, e.Size
+		case stage.Dir:
+			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+		case stage.Symlink:
+			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Target, 0o777
+		default:
+			return fmt.Errorf("%w %s: %s has kind %v", ErrInvalid, p.Name, e.Path, e.Kind)
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return fmt.Errorf("write %s into the tarball of %s: %w", e.Path, p.Name, err)
+		}
+		if e.Kind == stage.File {
+			if err := copyFile(tw, e, buf); err != nil {
+				return fmt.Errorf("tarball of %s: %w", p.Name, err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("finish the tarball of %s: %w", p.Name, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress the tarball of %s: %w", p.Name, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write the tarball of %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+func orRoot(s string) string {
+	if s == "" {
+		return "root"
+	}
+	return s
+}
+
+// copyFile copies exactly e.Size bytes of e's content to w.
+func copyFile(w io.Writer, e stage.Entry, buf []byte) (err error) {
+	rc, err := e.Open()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", e.Path, err)
+	}
+	defer func() {
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", e.Path, cerr)
+		}
+	}()
+	n, err := io.CopyBuffer(w, io.LimitReader(rc, e.Size), buf)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", e.Path, err)
+	}
+	if n < e.Size {
+		return fmt.Errorf("file %s yielded %d bytes, its entry says %d", e.Path, n, e.Size)
+	}
+	var one [1]byte
+	if m, _ := io.ReadFull(rc, one[:]); m > 0 {
+		return fmt.Errorf("file %s yields more than the %d bytes its entry says", e.Path, e.Size)
+	}
+	return nil
+}
+
+// tarMode converts permission and special bits to their tar (octal) form.
+func tarMode(m fs.FileMode) int64 {
+	mode := int64(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		mode |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	return mode
+}
+
+func defaultReadme(p Package) string {
+	dir := p.Name + "-" + p.Version
+	return fmt.Sprintf(`%[1]s %[2]s for %[3]s, packaged by wharf.
+
+root/ holds the files exactly as they land on the system. To install or
+upgrade, as root:
+
+    tar -xf %[4]s
+    sh %[5]s/install.sh
+
+install.sh records the installed files in /var/lib/wharf/%[1]s.files, keeps
+config files you changed (writing the new version beside them as .new),
+creates the service user and enables the services. To remove:
+
+    sh /var/lib/wharf/%[1]s.uninstall            # keeps changed config files
+    sh /var/lib/wharf/%[1]s.uninstall --purge    # removes data and config too
+
+Both take --root DIR to act on a staging root instead of /.
+`, p.Name, p.Version, p.Target, FileName(p.Name, p.Version, p.Target, Zstd), dir)
+}

@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -52,5 +56,36 @@ func TestBuildFromHTTPIndex(t *testing.T) {
 	_, stderr, code = wharf(t, []string{"WHARF_CACHE_DIR=" + t.TempDir()}, "build", app, "--target", "debian-12", "--version", "1.0", "--index-url", srv.URL+"/simple/", "--offline")
 	if code != 1 || !strings.Contains(stderr, "offline") {
 		t.Errorf("offline with a cold cache: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestServeGracefulShutdown runs `wharf serve`, fetches a file and stops it
+// with SIGTERM: it exits 0 after logging the request.
+func TestServeGracefulShutdown(t *testing.T) {
+	repo := t.TempDir()
+	os.MkdirAll(filepath.Join(repo, "dists/stable"), 0o755)
+	os.WriteFile(filepath.Join(repo, "dists/stable/Release"), []byte("Suite: stable\n"), 0o644)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(wharfBin, "serve", "--repo", repo, "--listen", addr)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	code, body := httpGet(t, "http://"+addr+"/dists/stable/Release")
+	if code != 200 || body != "Suite: stable\n" {
+		t.Errorf("GET Release = %d %q", code, body)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve exited with %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"GET /dists/stable/Release HTTP/1.1" 200`) {
+		t.Errorf("no access log line:\n%s", logs.String())
 	}
 }

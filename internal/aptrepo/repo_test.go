@@ -326,19 +326,50 @@ func FuzzParseRelease(f *testing.F) {
 	})
 }
 
-// BenchmarkRender renders a suite of 10,000 stanzas over two
-// architectures.
-func BenchmarkRender(b *testing.B) {
+func bigRepo(b *testing.B, n int) *Repo {
 	base := loadCase(b, "small").Packages["main"]
 	repo := &Repo{Suite: "stable", Architectures: []string{"amd64", "arm64"}, Date: fixedDate, Packages: map[string][]Stanza{}}
-	for i := range 10000 {
+	for i := range n {
 		s := slices.Clone(base[i%len(base)])
 		s[0].Value = fmt.Sprintf("pkg%05d", i)
 		repo.Packages["main"] = append(repo.Packages["main"], s)
 	}
+	return repo
+}
+
+// BenchmarkRender renders a suite of 10,000 stanzas over two
+// architectures.
+func BenchmarkRender(b *testing.B) {
+	repo := bigRepo(b, 10000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Render(repo, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPublishOne is the incremental publish into a suite of 10,000
+// stanzas: Load, Add one, Render.
+func BenchmarkPublishOne(b *testing.B) {
+	repo := bigRepo(b, 10001)
+	one := repo.Packages["main"][10000]
+	repo.Packages["main"] = repo.Packages["main"][:10000]
+	files, err := Render(repo, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys := toFS(files)
+	b.ReportAllocs()
+	for b.Loop() {
+		loaded, err := Load(fsys, "stable")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := loaded.Add("main", one); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Render(loaded, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

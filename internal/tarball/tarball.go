@@ -134,7 +134,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	}
 	readme := p.Readme
 	if readme == "" {
-		readme = defaultReadme(p)
+		readme = defaultReadme(p, opts.Compression)
 	}
 	mtime := opts.MTime.UTC().Truncate(time.Second)
 
@@ -250,7 +250,7 @@ func tarMode(m fs.FileMode) int64 {
 	return mode
 }
 
-func defaultReadme(p Package) string {
+func defaultReadme(p Package, c Compression) string {
 	dir := p.Name + "-" + p.Version
 	return fmt.Sprintf(`%[1]s %[2]s for %[3]s, packaged by wharf.
 
@@ -268,5 +268,5 @@ creates the service user and enables the services. To remove:
     sh /var/lib/wharf/%[1]s.uninstall --purge    # removes data and config too
 
 Both take --root DIR to act on a staging root instead of /.
-`, p.Name, p.Version, p.Target, FileName(p.Name, p.Version, p.Target, Zstd), dir)
+`, p.Name, p.Version, p.Target, FileName(p.Name, p.Version, p.Target, c), dir)
 }

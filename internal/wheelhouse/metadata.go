@@ -77,6 +77,7 @@ func (f *Finder) coreMetadata(ctx context.Context, c simpleindex.Candidate) ([]b
 		p, hit = f.Cache.Path(want)
 	default:
 		if d, ok := f.Cache.Ref(refKey(metaURL)); ok {
+			want = d
 			p, hit = f.Cache.Path(d)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,10 +56,16 @@ func makeFile(t *testing.T, filename string) []byte {
 	zw := zip.NewWriter(&buf)
 	files := []struct{ name, body string }{
 		{parts[0] + "/__init__.py", "# " + filename + "\n"},
-		{distInfo + "METADATA", "Metadata-Version: 2.1\nName: " + parts[0] + "\nVersion: " + parts[1] + "\n"},
+		{distInfo + "METADATA", wheelMetadata(filename)},
 		{distInfo + "WHEEL", "Wheel-Version: 1.0\nGenerator: wharf-test\nRoot-Is-Purelib: true\n"},
-		{distInfo + "RECORD", ""},
 	}
+	var record strings.Builder
+	for _, f := range files {
+		sum := sha256.Sum256([]byte(f.body))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
+	}
+	record.WriteString(distInfo + "RECORD,,\n")
+	files = append(files, struct{ name, body string }{distInfo + "RECORD", record.String()})
 	for _, f := range files {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)})
 		if err != nil {
@@ -72,6 +79,12 @@ func makeFile(t *testing.T, filename string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// wheelMetadata is the METADATA that makeFile puts in a wheel.
+func wheelMetadata(filename string) string {
+	parts := strings.Split(strings.TrimSuffix(filename, ".whl"), "-")
+	return "Metadata-Version: 2.1\nName: " + parts[0] + "\nVersion: " + parts[1] + "\n"
 }
 
 func sha256Hex(b []byte) string {

@@ -61,6 +61,9 @@ func (f Flag) String() string {
 	return ""
 }
 
+// MarshalText makes JSON dumps readable.
+func (f Flag) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
 func parseFlag(s string) (Flag, bool) {
 	for i, n := range flagNames {
 		if n == s {
@@ -97,6 +100,9 @@ func (t FileType) String() string {
 	}
 	return ""
 }
+
+// MarshalText makes JSON dumps readable.
+func (t FileType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
 // Changelog is one %changelog entry.
 type Changelog struct {

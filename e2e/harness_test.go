@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -354,4 +355,77 @@ func httpGet(t *testing.T, url string) (int, string) {
 	}
 	t.Fatalf("GET %s: %v", url, lastErr)
 	return 0, ""
+}
+
+// runServiceCommand runs the ExecStart of an installed unit file of root as
+// user, in the unit's working directory with its env file, as systemd would
+// (systemd-nspawn gives the root its own /proc and /dev and shares the host
+// network). It returns a function that stops it.
+func runServiceCommand(t *testing.T, root, unitPath, user string) func() {
+	t.Helper()
+	unit, err := os.ReadFile(filepath.Join(root, unitPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(key string) string {
+		m := regexp.MustCompile(`(?m)^` + key + `=(.*)$`).FindSubmatch(unit)
+		if m == nil {
+			t.Fatalf("no %s= in\n%s", key, unit)
+		}
+		return string(m[1])
+	}
+	argv := strings.Fields(field("ExecStart"))
+	args := []string{"--quiet", "--keep-unit", "--register=no", "-D", root, "--user=" + user, "--chdir=" + field("WorkingDirectory")}
+	envFile := strings.TrimPrefix(field("EnvironmentFile"), "-")
+	if data, err := os.ReadFile(filepath.Join(root, envFile)); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") {
+				args = append(args, "--setenv="+strings.Trim(line, `"`))
+			}
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^Environment="?([^"\n]*)"?$`).FindAllSubmatch(unit, -1) {
+		args = append(args, "--setenv="+string(m[1]))
+	}
+	state := filepath.Join(root, "var/lib", user)
+	os.MkdirAll(state, 0o750)
+	args = append(args, "--setenv=STATE_DIRECTORY=/var/lib/"+user)
+	cmd := exec.Command("systemd-nspawn", append(args, argv...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("service output:\n%s", log.String())
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// pythonRootPackages make a Debian root with Python for rpm --root and
+// tarball installs: a plain server's required tools, not systemd.
+var pythonRootPackages = []string{"python3", "passwd", "mawk"}
+
+// chrootSh runs a shell command in root with a clean environment.
+func chrootSh(t *testing.T, root, script string) string {
+	t.Helper()
+	return run(t, "chroot", root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "/bin/sh", "-c", script)
 }

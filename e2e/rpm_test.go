@@ -3,14 +3,11 @@ package e2e
 import (
 	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"wharf/internal/rpm"
 )
@@ -125,7 +122,7 @@ func TestRPMInstallDebianRoot(t *testing.T) {
 	}
 	v2 := buildFlask(t, app, "rpm", "2.0.0")
 
-	root := unpackRoot(t, rootfsTarball(t, []string{"python3", "passwd"}))
+	root := unpackRoot(t, rootfsTarball(t, pythonRootPackages))
 	rpmIn := func(args ...string) string {
 		return run(t, "rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "--nodeps"}, args...)...)
 	}
@@ -135,45 +132,14 @@ func TestRPMInstallDebianRoot(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^flaskapp:x:\d+:\d+:.*:/var/lib/flaskapp:`).Match(passwd) {
 		t.Fatalf("the scriptlets did not create the user:\n%s", passwd)
 	}
-	unit, err := os.ReadFile(filepath.Join(root, "lib/systemd/system/flaskapp.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	execStart := regexp.MustCompile(`(?m)^ExecStart=(.*)$`).FindSubmatch(unit)
-	if execStart == nil {
-		t.Fatalf("no ExecStart in\n%s", unit)
-	}
-	argv := strings.Fields(string(execStart[1]))
-	// Run the service command as the service user, with the unit's
-	// directory and env file, as systemd would (systemd-nspawn gives the
-	// root its own /proc and /dev and shares the host network).
-	os.MkdirAll(filepath.Join(root, "var/lib/flaskapp"), 0o750)
-	args := []string{"--quiet", "--keep-unit", "--register=no", "-D", root, "--user=flaskapp", "--chdir=/opt/flaskapp/app",
-		"--setenv=GREETING_NAME=wharf", "--setenv=PATH=/opt/flaskapp/venv/bin:/usr/bin:/bin"}
-	cmd := exec.Command("systemd-nspawn", append(args, argv...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-	}()
+	stop := runServiceCommand(t, root, "lib/systemd/system/flaskapp.service", "flaskapp")
 	if code, body := httpGet(t, "http://127.0.0.1:18741/"); code != 200 || body != "Hello from wharf\n" {
-		t.Errorf("GET / = %d %q\n%s", code, body, log.String())
+		t.Errorf("GET / = %d %q", code, body)
 	}
 	if code, body := httpGet(t, "http://127.0.0.1:18741/health"); code != 200 || !strings.Contains(body, "ok") {
 		t.Errorf("GET /health = %d %q", code, body)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	stop()
 
 	// Upgrade keeps the edited config and puts the new one beside it.
 	settings := filepath.Join(root, "etc/flaskapp/settings.ini")

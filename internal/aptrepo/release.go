@@ -107,8 +107,8 @@ func (r *Release) Marshal() []byte {
 	return []byte(b.String())
 }
 
-// ParseRelease parses an unsigned Release file: one deb822 paragraph.
-// Unknown fields are ignored; a file listed with different sizes in two
+// ParseRelease parses an unsigned Release file: one deb822 paragraph
+// naming a Suite or Codename. Unknown fields are ignored; a file listed with different sizes in two
 // checksum lists is an error.
 func ParseRelease(data []byte) (*Release, error) {
 	r, err := parseRelease(data)
@@ -167,6 +167,9 @@ func parseRelease(data []byte) (*Release, error) {
 				return nil, err
 			}
 		}
+	}
+	if r.Suite == "" && r.Codename == "" {
+		return nil, fmt.Errorf("%w: no Suite or Codename field", ErrSyntax)
 	}
 	for _, f := range files {
 		r.Files = append(r.Files, *f)

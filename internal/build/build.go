@@ -39,16 +39,20 @@ type Options struct {
 	IndexURL       string
 	ExtraIndexURLs []string
 	Offline        bool
-	Version        string // overrides the project's version
-	Iteration      string // overrides the project's iteration
-	CacheDir       string
-	Getenv         func(string) string
-	Environ        []string // KEY=value pairs for ${VAR} in requirements files
-	HTTPClient     *http.Client
-	HostOSRelease  []byte // contents of /etc/os-release, for the default target
-	HostArch       string // "x86_64"
-	Now            func() time.Time
-	Progress       Progress
+	NetrcPath      string // "" means $NETRC or ~/.netrc
+	// MergeIndexes pools every source's files for a project (pip's way)
+	// instead of taking it from the first source that has it.
+	MergeIndexes  bool
+	Version       string // overrides the project's version
+	Iteration     string // overrides the project's iteration
+	CacheDir      string
+	Getenv        func(string) string
+	Environ       []string // KEY=value pairs for ${VAR} in requirements files
+	HTTPClient    *http.Client
+	HostOSRelease []byte // contents of /etc/os-release, for the default target
+	HostArch      string // "x86_64"
+	Now           func() time.Time
+	Progress      Progress
 }
 
 // Artifact is one package written.

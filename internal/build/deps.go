@@ -5,13 +5,19 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"wharf/internal/cas"
 	"wharf/internal/lockfile"
+	"wharf/internal/lockfile/pipfilelock"
+	"wharf/internal/lockfile/poetrylock"
+	"wharf/internal/lockfile/pylock"
 	"wharf/internal/lockfile/requirements"
+	"wharf/internal/lockfile/uvlock"
+	"wharf/internal/netauth"
 	"wharf/internal/pep440"
 	"wharf/internal/simpleindex"
 	"wharf/internal/target"
@@ -21,10 +27,12 @@ import (
 
 // lockDeps is the app's dependency input, read once per build.
 type lockDeps struct {
-	file string // relative to the project, "" when the app has none
-	lock lockfile.Lock
+	file   string // relative to the project, "" when the app has none
+	locked lockfile.Locked
 }
 
+// readLock reads requirements.txt or a lock file (pylock.toml, uv.lock,
+// poetry.lock, Pipfile.lock) into the neutral model.
 func (p *Plan) readLock(opts Options) (*lockDeps, error) {
 	proj := p.Project
 	d := &lockDeps{file: proj.Requirements}
@@ -32,22 +40,38 @@ func (p *Plan) readLock(opts Options) (*lockDeps, error) {
 		progress(opts).Warn("no requirements.txt (or lock file) in %s: the venv holds only the app", proj.Dir)
 		return d, nil
 	}
-	switch base := filepath.Base(d.file); {
-	case strings.HasSuffix(base, ".txt") || strings.HasSuffix(base, ".in"):
+	data, err := readFile(proj.Dir, d.file)
+	if err != nil {
+		return nil, inputf("read %s: %v", d.file, err)
+	}
+	sibling := func(name string) []byte {
+		b, _ := readFile(proj.Dir, path.Join(path.Dir(d.file), name))
+		return b
+	}
+	switch base := path.Base(d.file); {
+	case base == "uv.lock":
+		d.locked, err = uvlock.Parse(data, uvlock.Options{File: d.file})
+	case base == "poetry.lock":
+		d.locked, err = poetrylock.Parse(data, poetrylock.Options{File: d.file, Pyproject: sibling("pyproject.toml")})
+	case base == "Pipfile.lock":
+		d.locked, err = pipfilelock.Parse(data, pipfilelock.Options{File: d.file, Pipfile: sibling("Pipfile")})
+	case base == "pylock.toml" || strings.HasPrefix(base, "pylock.") && strings.HasSuffix(base, ".toml"):
+		d.locked, err = pylock.Parse(data, pylock.Options{File: d.file})
 	default:
-		return nil, inputf("%s: lock format not supported yet; use a requirements.txt", d.file)
-	}
-	env := map[string]string{}
-	for _, kv := range opts.Environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
+		env := map[string]string{}
+		for _, kv := range opts.Environ {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
 		}
+		var lock lockfile.Lock
+		lock, err = requirements.Parse(d.file, requirements.FS(os.DirFS(proj.Dir)), requirements.Options{Env: env})
+		d.locked = lockfile.FromLock("requirements.txt", lock)
 	}
-	lock, err := requirements.Parse(d.file, requirements.FS(os.DirFS(proj.Dir)), requirements.Options{Env: env})
 	if err != nil {
 		return nil, inputError{err}
 	}
-	d.lock = lock
+	progress(opts).Step("read %d pins from %s", len(d.locked.Entries), d.file)
 	return d, nil
 }
 
@@ -80,6 +104,24 @@ func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the wheel cache: %w", err)
 	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	netrc := opts.NetrcPath
+	if netrc == "" {
+		netrc = netauth.DefaultNetrcPath(getenv)
+	}
+	keyring, err := simpleindex.LoadKeyring(netrc, getenv)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	pr := progress(opts)
+	// One fetcher for every source, so credentials given for an index also
+	// reach the file downloads from that host; retries and stall timeouts
+	// are its defaults.
+	fetcher := &simpleindex.Fetcher{Client: client, Auth: keyring, Offline: opts.Offline,
+		Log: func(format string, args ...any) { pr.Step(format, args...) }}
 	var sources []simpleindex.Source
 	// Command-line sources come first, then the requirements file's own.
 	rel := func(s string) string {
@@ -89,29 +131,33 @@ func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 		return filepath.Join(p.Project.Dir, s)
 	}
 	for _, fl := range opts.FindLinks {
-		sources = append(sources, simpleindex.FindLinks(fl, client))
+		sources = append(sources, simpleindex.FindLinksWith(fl, fetcher))
 	}
-	for _, fl := range deps.lock.FindLinks {
-		sources = append(sources, simpleindex.FindLinks(rel(fl), client))
+	lock := deps.locked.Lock()
+	for _, fl := range lock.FindLinks {
+		sources = append(sources, simpleindex.FindLinksWith(rel(fl), fetcher))
 	}
 	indexes := []string{}
 	if opts.IndexURL != "" {
 		indexes = append(indexes, opts.IndexURL)
 	}
 	indexes = append(indexes, opts.ExtraIndexURLs...)
-	if !deps.lock.NoIndex {
-		indexes = append(indexes, deps.lock.IndexURLs...)
+	if !lock.NoIndex {
+		indexes = append(indexes, lock.IndexURLs...)
 	}
 	for _, ix := range indexes {
-		sources = append(sources, &simpleindex.Index{URL: ix, Client: client})
+		sources = append(sources, &simpleindex.Index{URL: ix, Fetcher: fetcher})
 	}
-	if len(sources) == 0 && len(deps.lock.Pins) > 0 {
-		return nil, inputf("%s lists %d requirements but no wheel source is given: pass --find-links DIR or --index-url URL (wharf has no default index)", deps.file, len(deps.lock.Pins))
+	if len(sources) == 0 && len(deps.locked.Entries) > 0 {
+		return nil, inputf("%s lists %d requirements but no wheel source is given: pass --find-links DIR or --index-url URL (wharf has no default index)", deps.file, len(deps.locked.Entries))
 	}
-	pr := progress(opts)
+	strategy := wheelhouse.FirstIndex
+	if opts.MergeIndexes {
+		strategy = wheelhouse.MergeIndexes
+	}
 	return &finder{
 		f: &wheelhouse.Finder{
-			Sources: sources, Cache: cache, Client: client, Offline: opts.Offline,
+			Sources: sources, Cache: cache, Client: client, Fetcher: fetcher, Strategy: strategy, Offline: opts.Offline,
 			Log: func(format string, args ...any) { pr.Step(format, args...) },
 		},
 		opened: map[string]*wheel.Wheel{},
@@ -128,9 +174,16 @@ func (f *finder) close() {
 // wheelsFor selects, fetches and opens the wheel of every pin that applies
 // to target t, sorted by project name.
 func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile) ([]pickedWheel, error) {
-	pins := deps.lock.ForTarget(t.Environment())
-	if len(pins) == 0 {
+	entries, err := deps.locked.Select(t.Environment())
+	if err != nil {
+		return nil, inputf("target %s: %v", t.Name(), err)
+	}
+	if len(entries) == 0 {
 		return nil, nil
+	}
+	pins := make([]lockfile.Pin, len(entries))
+	for i, e := range entries {
+		pins[i] = e.Pin
 	}
 	py, err := pep440.Parse(t.Python.Full)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"wharf/internal/maintscript"
 	"wharf/internal/rpm"
 	"wharf/internal/stage"
+	"wharf/internal/tarball"
 	"wharf/internal/target"
 )
 
@@ -62,6 +63,22 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		}
 		gen = func(w io.Writer, tempDir string) error {
 			return rpm.Write(w, pkg, rpm.Options{Compression: comp, TempDir: tempDir})
+		}
+	case target.Tar:
+		version := p.Version.String() + "-" + p.Iteration
+		install, uninstall, err := maintscript.Shell(st.intent, version, st.tree)
+		if err != nil {
+			return job{}, err
+		}
+		comp := tarball.Zstd
+		if p.compression(t) == target.Gzip {
+			comp = tarball.Gzip
+		}
+		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)
+		a.Version, a.Arch = version, t.Arch
+		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: st.tree, Install: install, Uninstall: uninstall}
+		gen = func(w io.Writer, _ string) error {
+			return tarball.Write(w, pkg, tarball.Options{Compression: comp, MTime: p.Epoch})
 		}
 	default:
 		return job{}, inputf("format %s is not supported yet", f)

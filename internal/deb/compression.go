@@ -3,6 +3,7 @@ package deb
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -67,7 +68,13 @@ func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
 	case Xz:
 		return xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(w)
 	case Gzip:
-		return gzip.NewWriterLevel(w, gzip.BestCompression)
+		gw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+		if err != nil {
+			return nil, err
+		}
+		// klauspost's gzip writes a zero ModTime as a 2042 date; 0 means "none".
+		gw.ModTime = time.Unix(0, 0)
+		return gw, nil
 	}
 	return nil, fmt.Errorf("unknown deb compression %v", c)
 }

@@ -121,7 +121,7 @@ func (l Locked) Select(env pep508.Environment) ([]Entry, error) {
 		}
 		if len(e.RequiresPython.Specs) > 0 {
 			if err := checkPython(e.RequiresPython, env); err != nil {
-				return nil, fmt.Errorf("%s: %s: requires-python: %w", l.Kind, e.Pin.Origin, err)
+				return nil, fmt.Errorf("%s: requires-python: %w", l.origin(e.Pin), err)
 			}
 		}
 		if prev, dup := seen[e.Pin.Name]; dup {
@@ -131,6 +131,14 @@ func (l Locked) Select(env pep508.Environment) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// origin names a pin in errors, with the file kind once.
+func (l Locked) origin(p Pin) string {
+	if strings.HasPrefix(p.Origin, l.Kind) {
+		return p.Origin
+	}
+	return l.Kind + ": " + p.Origin
 }
 
 func checkPython(s pep440.SpecifierSet, env pep508.Environment) error {
@@ -207,7 +215,12 @@ func Reach(roots []Edge, edges func(node string) []Edge) (map[string]pep508.Mark
 	}
 	out := make(map[string]pep508.Marker, len(terms))
 	for node, ts := range terms {
-		m, err := pep508.ParseMarker(disjunction(ts))
+		d := disjunction(ts)
+		if d == "" {
+			out[node] = pep508.Marker{}
+			continue
+		}
+		m, err := pep508.ParseMarker(d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: combined marker: %w", node, err)
 		}

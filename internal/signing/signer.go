@@ -172,8 +172,45 @@ func (s *Signer) ClearSign(data []byte) ([]byte, error) {
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("clear-sign with key %s: %w", s.Fingerprint(), err)
 	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	out, err := withArmorChecksum(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("clear-sign with key %s: %w", s.Fingerprint(), err)
+	}
+	return out, nil
+}
+
+// withArmorChecksum re-armors the signature block of a clear-signed message
+// with a CRC-24 line. go-crypto leaves it out (RFC 9580 allows that), but
+// GnuPG 2.2's gpgv (Debian 12, Ubuntu 22.04/24.04 apt) then misreads the END
+// line as base64 whenever the block needs no '=' padding, and rejects the
+// InRelease file.
+func withArmorChecksum(clear []byte) ([]byte, error) {
+	i := bytes.LastIndex(clear, []byte("-----BEGIN PGP SIGNATURE-----"))
+	if i < 0 {
+		return nil, errors.New("no signature block in clear-signed output")
+	}
+	block, err := armor.Decode(bytes.NewReader(clear[i:]))
+	if err != nil {
+		return nil, fmt.Errorf("decode signature block: %w", err)
+	}
+	raw, err := io.ReadAll(block.Body)
+	if err != nil {
+		return nil, fmt.Errorf("decode signature block: %w", err)
+	}
+	var out bytes.Buffer
+	out.Write(clear[:i])
+	w, err := armor.Encode(&out, openpgp.SignatureType, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }
 
 // DetachSignArmored returns an ASCII-armored detached signature of data

@@ -144,7 +144,6 @@ func (f *Fetcher) Get(ctx context.Context, rawURL, accept string, read func(resp
 	kr.AddURL(u)
 	clean := *u
 	clean.User = nil
-	shown = clean.String()
 	attempts := f.Retry.Attempts
 	if attempts <= 0 {
 		attempts = DefaultAttempts

@@ -306,8 +306,21 @@ func FuzzParseHTML(f *testing.F) {
 			if c.Filename == "" || strings.Contains(c.Filename, "/") {
 				t.Errorf("bad filename %q", c.Filename)
 			}
+			checkMetadataHashes(t, c)
 		}
 	})
+}
+
+// checkMetadataHashes: hashes only of a file that exists, by known algorithms.
+func checkMetadataHashes(t *testing.T, c Candidate) {
+	if len(c.CoreMetadataHashes) > 0 && !c.CoreMetadata {
+		t.Errorf("%s: metadata hashes without metadata", c.Filename)
+	}
+	for algo, hx := range c.CoreMetadataHashes {
+		if !hashAlgos[algo] || hx == "" || hx != strings.ToLower(hx) {
+			t.Errorf("%s: bad metadata hash %s=%s", c.Filename, algo, hx)
+		}
+	}
 }
 
 func FuzzParseJSON(f *testing.F) {
@@ -330,6 +343,7 @@ func FuzzParseJSON(f *testing.F) {
 			if c.Filename == "" || strings.ContainsAny(c.Filename, `/\`) {
 				t.Errorf("bad filename %q", c.Filename)
 			}
+			checkMetadataHashes(t, c)
 		}
 	})
 }

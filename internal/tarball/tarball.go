@@ -79,7 +79,13 @@ func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
 	case Zstd:
 		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
 	case Gzip:
-		return gzip.NewWriterLevel(w, gzip.BestCompression)
+		gw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+		if err != nil {
+			return nil, err
+		}
+		// klauspost's gzip writes a zero ModTime as a 2042 date, not as 0 (unset).
+		gw.ModTime = time.Unix(0, 0)
+		return gw, nil
 	}
 	return nil, fmt.Errorf("unknown tarball compression %v", c)
 }

@@ -26,18 +26,31 @@ func (f *Finder) Metadata(ctx context.Context, c simpleindex.Candidate) ([]byte,
 	if f.Cache == nil {
 		return nil, errors.New("metadata: no cache configured")
 	}
+	var offline error // the metadata file is not cached: a cached wheel will do
 	if c.CoreMetadata {
 		data, err := f.coreMetadata(ctx, c)
-		if !isMissing(err) {
-			return data, err
+		switch {
+		case err == nil:
+			return data, nil
+		case errors.Is(err, ErrOffline):
+			offline = err
+		case isMissing(err):
+			f.logf("warning: %s: the index offers %s.metadata but it is missing (%v); reading the wheel", c.Filename, c.Filename, err)
+		default:
+			return nil, err
 		}
-		f.logf("warning: %s: the index offers %s.metadata but it is missing (%v); reading the wheel", c.Filename, c.Filename, err)
 	}
 	if _, err := distname.ParseWheel(c.Filename); err != nil {
+		if offline != nil {
+			return nil, offline
+		}
 		return nil, fmt.Errorf("metadata of %s: %w: not a wheel, and the index offers no metadata file", c.Filename, ErrNoMetadata)
 	}
 	p, err := f.Fetch(ctx, Choice{Candidate: c}, nil)
 	if err != nil {
+		if offline != nil {
+			return nil, fmt.Errorf("%w; nor is the wheel", offline)
+		}
 		return nil, fmt.Errorf("metadata of %s: %w", c.Filename, err)
 	}
 	w, err := wheel.Open(p)

@@ -6,12 +6,14 @@
 // reads a file's core metadata from the index (PEP 658/714) or, failing
 // that, from the cached wheel.
 //
-// Several sources are searched in order (the caller lists --index-url, each
-// --extra-index-url, then the find-links). With FirstIndex, the default, a
-// project's files all come from the FIRST source that lists any file of it,
-// as uv's "first-index" does: a public index cannot shadow a private
-// project (dependency confusion). MergeIndexes pools the files of every
-// source, as pip does.
+// Sources are searched in the order the caller lists them; wharf's build
+// lists the find-links first (local, the user's own), then --index-url,
+// then each --extra-index-url. With FirstIndex, the default, a project's
+// files all come from the FIRST source that lists any file of it, as uv's
+// "first-index" does: a later (public) index cannot shadow a project of an
+// earlier (private) one, which is what dependency confusion exploits.
+// MergeIndexes pools the files of every source, as pip does. Offline,
+// remote sources are skipped before the rule applies.
 package wheelhouse
 
 import (
@@ -97,10 +99,10 @@ type Rejection struct {
 
 // NoWheelError lists every file seen for a pin and why each was rejected.
 type NoWheelError struct {
-	Pin      lockfile.Pin
-	Python   string
-	Sources  []string
-	Skipped  []string // remote sources not asked in offline mode
+	Pin     lockfile.Pin
+	Python  string
+	Sources []string
+	Skipped []string // remote sources not asked in offline mode
 	// Unasked are the sources after the one that had the project, which
 	// FirstIndex does not ask.
 	Unasked  []string

@@ -157,6 +157,9 @@ func readFiles(h header) ([]PackageFile, error) {
 		return nil, err
 	}
 	n := min(len(base), len(idx), len(flags), len(modes))
+	if n == 0 {
+		return nil, nil
+	}
 	files := make([]PackageFile, 0, n)
 	for i := range n {
 		if idx[i] >= int64(len(dirs)) {
@@ -354,6 +357,9 @@ func readChangelogs(h header, limit int) ([]Changelog, error) {
 	n := min(len(times), len(names), len(texts))
 	if limit >= 0 {
 		n = min(n, limit)
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	// read is newest first, as rpm stores them.
 	read := make([]Changelog, 0, n)

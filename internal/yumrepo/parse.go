@@ -333,8 +333,7 @@ func eachPackage(r io.Reader, root string, fn func(*xml.Decoder, xml.StartElemen
 				depth++
 			case depth == 1 && t.Name.Local == "package":
 				if err := fn(d, t); err != nil {
-					var se *xml.SyntaxError
-					if errors.As(err, &se) {
+					if !errors.Is(err, ErrMetadata) {
 						return fmt.Errorf("%w: %w", ErrMetadata, err)
 					}
 					return err

@@ -139,9 +139,15 @@ func readHeader(r io.Reader) (header, int64, error) {
 	if nindex > maxIndexEntries || hsize > maxDataSize {
 		return header{}, 0, fmt.Errorf("%w: %d index entries, %d data bytes exceed rpm's limits", ErrMalformed, nindex, hsize)
 	}
-	buf := make([]byte, int(nindex)*indexEntrySize+int(hsize))
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return header{}, 0, fmt.Errorf("read header of %d entries: %w", nindex, noEOF(err))
+	// ReadAll grows with the input, so a lying size cannot make us
+	// allocate 256 MiB for a short file.
+	want := int(nindex)*indexEntrySize + int(hsize)
+	buf, err := io.ReadAll(io.LimitReader(r, int64(want)))
+	if err != nil {
+		return header{}, 0, fmt.Errorf("read header of %d entries: %w", nindex, err)
+	}
+	if len(buf) != want {
+		return header{}, 0, fmt.Errorf("read header of %d entries: %w", nindex, io.ErrUnexpectedEOF)
 	}
 	h := header{index: make(map[uint32]indexEntry, nindex), store: buf[int(nindex)*indexEntrySize:]}
 	for i := range int(nindex) {

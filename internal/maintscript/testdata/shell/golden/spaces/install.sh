@@ -154,7 +154,7 @@ done <"$tmp/paths"
 # Copy with tar: it replaces each file by a new one (a running service keeps
 # the old), keeps modes and symlinks, makes root the owner and leaves the
 # directories that exist (/, /etc, /usr) as they are.
-(cd "$src" && tar -cf - .) | (cd "$root/" && tar -xpf - --no-same-owner --no-overwrite-dir)
+(cd "$src" && tar -cf - .) | (cd "$root/" && tar -xpf - --no-same-owner --no-overwrite-dir --keep-directory-symlink)
 while IFS= read -r p; do
 	mv -f "$root$p" "$root$p.new"
 	mv -f "$root$p.wharf-keep" "$root$p"

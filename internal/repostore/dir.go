@@ -1,0 +1,291 @@
+package repostore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Dir is a Store in a local directory.
+type Dir struct {
+	Root string
+}
+
+// NewDir returns the store rooted at root, creating the directory.
+func NewDir(root string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("repository directory %s: %w", root, err)
+	}
+	return &Dir{Root: root}, nil
+}
+
+func (d *Dir) full(p string) (string, error) {
+	if !fs.ValidPath(p) || p == "." {
+		return "", fmt.Errorf("repository path %q is not a clean relative path", p)
+	}
+	return filepath.Join(d.Root, filepath.FromSlash(p)), nil
+}
+
+// Put writes to a temp file beside path, syncs it and renames it into place.
+func (d *Dir) Put(ctx context.Context, p string, r io.Reader) error {
+	dst, err := d.full(p)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put %s: %w", p, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("put %s: %w", p, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-*")
+	if err != nil {
+		return fmt.Errorf("put %s: %w", p, err)
+	}
+	_, err = io.Copy(tmp, r)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("put %s: %w", p, err)
+	}
+	return nil
+}
+
+// Get opens the file at p.
+func (d *Dir) Get(p string) (io.ReadCloser, error) {
+	full, err := d.full(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(full)
+}
+
+// Stat describes the file at p, following symlinks.
+func (d *Dir) Stat(p string) (fs.FileInfo, error) {
+	full, err := d.full(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.Stat(full)
+}
+
+// List walks the directory prefix ("" or "." is the whole store) and
+// returns every file and symlink path under it, sorted. Symlinks are not
+// followed.
+func (d *Dir) List(prefix string) ([]string, error) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	start := d.Root
+	if prefix != "" && prefix != "." {
+		full, err := d.full(prefix)
+		if err != nil {
+			return nil, err
+		}
+		start = full
+	}
+	var out []string
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == start {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if e.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(d.Root, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Remove deletes the file at p and then its parent directories while they
+// are empty (pool/main/f/foo/ goes with its last package).
+func (d *Dir) Remove(p string) error {
+	full, err := d.full(p)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if os.Remove(filepath.Join(d.Root, filepath.FromSlash(dir))) != nil {
+			break // not empty
+		}
+	}
+	return nil
+}
+
+// Rename moves oldpath to newpath, creating newpath's directory.
+func (d *Dir) Rename(oldpath, newpath string) error {
+	from, err := d.full(oldpath)
+	if err != nil {
+		return err
+	}
+	to, err := d.full(newpath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return fmt.Errorf("rename %s: %w", oldpath, err)
+	}
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", oldpath, newpath, err)
+	}
+	return nil
+}
+
+// Link hard-links oldpath to a temp name beside newpath and renames it into
+// place; across file systems it copies.
+func (d *Dir) Link(oldpath, newpath string) error {
+	from, err := d.full(oldpath)
+	if err != nil {
+		return err
+	}
+	to, err := d.full(newpath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return fmt.Errorf("link %s: %w", newpath, err)
+	}
+	tmp := tempName(to)
+	if err := os.Link(from, tmp); err != nil {
+		var le *os.LinkError
+		if !errors.As(err, &le) || !errors.Is(le.Err, syscall.EXDEV) {
+			return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
+		}
+		f, err := os.Open(from)
+		if err != nil {
+			return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
+		}
+		defer f.Close()
+		return d.Put(context.Background(), newpath, f)
+	}
+	if err := os.Rename(tmp, to); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
+	}
+	return nil
+}
+
+// Symlink creates the link under a temp name and renames it over path.
+func (d *Dir) Symlink(target, p string) error {
+	to, err := d.full(p)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return fmt.Errorf("symlink %s: %w", p, err)
+	}
+	tmp := tempName(to)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("symlink %s: %w", p, err)
+	}
+	if err := os.Rename(tmp, to); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("symlink %s: %w", p, err)
+	}
+	return nil
+}
+
+// Readlink returns the target of the symlink at p.
+func (d *Dir) Readlink(p string) (string, error) {
+	full, err := d.full(p)
+	if err != nil {
+		return "", err
+	}
+	return os.Readlink(full)
+}
+
+func tempName(p string) string {
+	return filepath.Join(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+}
+
+// Lock takes an exclusive flock on ROOT/.lock, the holder's pid written in
+// it. While another publisher holds it, Lock says so on log once and polls
+// until timeout (0: wait forever) or ctx ends. The kernel releases the lock
+// when its holder dies, so a killed publisher never blocks the next one.
+func (d *Dir) Lock(ctx context.Context, timeout time.Duration, log io.Writer) (func() error, error) {
+	name := filepath.Join(d.Root, ".lock")
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	said := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", name, err)
+		}
+		holder := lockHolder(name)
+		if !said && log != nil {
+			fmt.Fprintf(log, "waiting for another publisher (pid %s) to release %s…\n", holder, name)
+			said = true
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("%w: pid %s still holds %s after %s", ErrLocked, holder, name, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", name, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return func() error {
+		f.Truncate(0)
+		return f.Close() // closing the last descriptor releases the flock
+	}, nil
+}
+
+func lockHolder(name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return "unknown"
+	}
+	return string(bytes.TrimSpace(b))
+}

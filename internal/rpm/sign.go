@@ -1,0 +1,108 @@
+package rpm
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+)
+
+// Signer makes the raw OpenPGP signature packet rpm stores in a signature
+// header entry, and says which tags its key algorithm uses
+// (signing.Signer implements it).
+type Signer interface {
+	DetachSignBinary(data []byte) ([]byte, error)
+	RPMTags() (header, headerPayload int)
+}
+
+// Signature tags a new signature replaces: every OpenPGP signature entry
+// (header-only, legacy header+payload, rpm 6), so that a package re-signed
+// with another key carries only the new key's signature.
+var replacedSigTags = map[uint32]bool{267: true, 268: true, 278: true, 1002: true, 1005: true}
+
+// Sign copies the rpm in src to dst with an OpenPGP header-only signature
+// of its main header in the signature header, as `rpmsign --addsign` does
+// for rpm >= 4.16: tag 268 (RSA) or 267 (EdDSA, DSA) as s.RPMTags says.
+// The digest and size entries are kept, older signatures dropped, and the
+// signature header re-padded to 8 bytes; the lead, main header and payload
+// bytes are copied unchanged. The main header is checked against the
+// signature header's SHA-256 before it is signed.
+func Sign(dst io.Writer, src io.Reader, s Signer) error {
+	br := bufio.NewReaderSize(src, 64<<10)
+	var ld [96]byte
+	if _, err := io.ReadFull(br, ld[:]); err != nil {
+		return fmt.Errorf("sign rpm: read lead: %w", err)
+	}
+	if ld[0] != 0xed || ld[1] != 0xab || ld[2] != 0xee || ld[3] != 0xdb || ld[4] != 3 {
+		return fmt.Errorf("sign rpm: bad lead % x: %w", ld[:6], ErrFormat)
+	}
+	sig, err := readHeader(br)
+	if err != nil {
+		return fmt.Errorf("sign rpm: signature header: %w", err)
+	}
+	if pad := (8 - len(sig.raw)%8) % 8; pad > 0 {
+		if _, err := io.ReadFull(br, make([]byte, pad)); err != nil {
+			return fmt.Errorf("sign rpm: signature header padding: %w", err)
+		}
+	}
+	hdr, err := readHeader(br)
+	if err != nil {
+		return fmt.Errorf("sign rpm: main header: %w", err)
+	}
+	sum := sha256.Sum256(hdr.raw)
+	if want := sig.string(sigSHA256); want != "" && want != hex.EncodeToString(sum[:]) {
+		return fmt.Errorf("sign rpm: main header SHA-256 %x, signature header says %s: %w", sum, want, ErrFormat)
+	}
+	packet, err := s.DetachSignBinary(hdr.raw)
+	if err != nil {
+		return fmt.Errorf("sign rpm %s: %w", hdr.string(tagName), err)
+	}
+	tag, _ := s.RPMTags()
+
+	var b headerBuilder
+	for _, e := range sig.entries {
+		if e.tag == tagHeaderSignatures || replacedSigTags[e.tag] {
+			continue
+		}
+		b.add(e.tag, e.typ, e.count, e.data)
+	}
+	b.add(uint32(tag), typeBin, uint32(len(packet)), packet)
+	newSig := b.encode(tagHeaderSignatures)
+
+	bw := bufio.NewWriterSize(dst, 64<<10)
+	bw.Write(ld[:])
+	bw.Write(newSig)
+	bw.Write(make([]byte, (8-len(newSig)%8)%8))
+	bw.Write(hdr.raw)
+	if _, err := io.Copy(bw, br); err != nil {
+		return fmt.Errorf("sign rpm %s: copy payload: %w", hdr.string(tagName), err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("sign rpm %s: %w", hdr.string(tagName), err)
+	}
+	return nil
+}
+
+// ContentDigest is the SHA-256 of what a signature does not change: the
+// main header and the payload, everything after the signature header. Two
+// files with the same content digest are the same package, however (or
+// whether) they were signed.
+func ContentDigest(r io.Reader) (string, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if _, err := io.ReadFull(br, make([]byte, 96)); err != nil {
+		return "", fmt.Errorf("read rpm lead: %w", err)
+	}
+	sig, err := readHeader(br)
+	if err != nil {
+		return "", fmt.Errorf("signature header: %w", err)
+	}
+	if _, err := io.ReadFull(br, make([]byte, (8-len(sig.raw)%8)%8)); err != nil {
+		return "", fmt.Errorf("signature header padding: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, br); err != nil {
+		return "", fmt.Errorf("read rpm content: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -26,6 +26,7 @@ type BuildOptions struct {
 	IndexURL       string
 	ExtraIndexURLs []string
 	Offline        bool
+	NoBuild        bool
 	Version        string
 	Iteration      string
 	JSON           bool
@@ -43,6 +44,7 @@ func (o *BuildOptions) AddFlags(c *cobra.Command) {
 	f.StringVar(&o.IndexURL, "index-url", "", "a PEP 503 simple index (file:// or http(s)://)")
 	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched after --index-url (repeatable)")
 	f.BoolVar(&o.Offline, "offline", false, "use no network: the cache, find-links directories and file:// indexes only")
+	f.BoolVar(&o.NoBuild, "no-build", false, "never build sdists: fail when a requirement has no fitting wheel")
 	f.StringVar(&o.Version, "version", "", "package version (PEP 440), overriding the project's")
 	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer")
 	f.BoolVar(&o.JSON, "json", false, "print the packages written as JSON on stdout")
@@ -87,6 +89,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		IndexURL:       opts.IndexURL,
 		ExtraIndexURLs: opts.ExtraIndexURLs,
 		Offline:        opts.Offline,
+		NoBuild:        opts.NoBuild,
 		Version:        opts.Version,
 		Iteration:      opts.Iteration,
 		Getenv:         e.getenv,

@@ -40,6 +40,7 @@ type Options struct {
 	ExtraIndexURLs []string
 	Offline        bool
 	NetrcPath      string // "" means $NETRC or ~/.netrc
+	NoBuild        bool   // refuse to build sdists: wheels only
 	// MergeIndexes pools every source's files for a project (pip's way)
 	// instead of taking it from the first source that has it.
 	MergeIndexes  bool

@@ -19,6 +19,7 @@ import (
 	"wharf/internal/lockfile/uvlock"
 	"wharf/internal/netauth"
 	"wharf/internal/pep440"
+	"wharf/internal/pep517"
 	"wharf/internal/simpleindex"
 	"wharf/internal/target"
 	"wharf/internal/wheel"
@@ -81,6 +82,10 @@ type finder struct {
 	f      *wheelhouse.Finder
 	opened map[string]*wheel.Wheel // by cache path
 	pr     Progress
+	// builder makes wheels of sdists and of the app's own project with the
+	// host's Python (PEP 517), cached by source hash and target.
+	builder *pep517.Builder
+	tmp     string // where sdists get their real file names for the builder
 }
 
 type pickedWheel struct {
@@ -151,6 +156,12 @@ func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 	if len(sources) == 0 && len(deps.locked.Entries) > 0 {
 		return nil, inputf("%s lists %d requirements but no wheel source is given: pass --find-links DIR or --index-url URL (wharf has no default index)", deps.file, len(deps.locked.Entries))
 	}
+	tmp, err := os.MkdirTemp("", "wharf-build-")
+	if err != nil {
+		return nil, err
+	}
+	builder := &pep517.Builder{Pythons: pep517.HostCandidates(getenv("PATH")), CacheDir: cacheDir, Env: opts.Environ,
+		Log: func(format string, args ...any) { pr.Step(format, args...) }}
 	strategy := wheelhouse.FirstIndex
 	if opts.MergeIndexes {
 		strategy = wheelhouse.MergeIndexes
@@ -158,10 +169,13 @@ func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 	return &finder{
 		f: &wheelhouse.Finder{
 			Sources: sources, Cache: cache, Client: client, Fetcher: fetcher, Strategy: strategy, Offline: opts.Offline,
-			Log: func(format string, args ...any) { pr.Step(format, args...) },
+			AllowSdist: !opts.NoBuild,
+			Log:        func(format string, args ...any) { pr.Step(format, args...) },
 		},
-		opened: map[string]*wheel.Wheel{},
-		pr:     pr,
+		opened:  map[string]*wheel.Wheel{},
+		pr:      pr,
+		builder: builder,
+		tmp:     tmp,
 	}, nil
 }
 
@@ -169,6 +183,37 @@ func (f *finder) close() {
 	for _, w := range f.opened {
 		w.Close()
 	}
+	os.RemoveAll(f.tmp)
+}
+
+// open opens a wheel once per build; staged entries stream from it.
+func (f *finder) open(file, label string) (*wheel.Wheel, error) {
+	if w, ok := f.opened[file]; ok {
+		return w, nil
+	}
+	w, err := wheel.Open(file)
+	if err != nil {
+		return nil, inputf("%s: %v", label, err)
+	}
+	f.opened[file] = w
+	return w, nil
+}
+
+// buildSdist builds the fetched sdist at casPath (its name in the cache is
+// its digest) into a wheel for target t.
+func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPath string, t target.Profile) (string, error) {
+	named := filepath.Join(f.tmp, choice.Candidate.Filename)
+	if _, err := os.Lstat(named); err != nil {
+		if err := os.Symlink(casPath, named); err != nil {
+			return "", err
+		}
+	}
+	f.pr.Step("no wheel of %s %s fits %s: building its sdist with the host's Python", choice.Pin.Name, choice.Version, t.Name())
+	whl, err := f.builder.BuildSdist(ctx, named, filepath.Base(casPath), pep517.Target{Name: t.Name(), Tags: t.Tags()})
+	if err != nil {
+		return "", inputError{err}
+	}
+	return whl, nil
 }
 
 // wheelsFor selects, fetches and opens the wheel of every pin that applies
@@ -204,15 +249,18 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 		if err != nil {
 			return nil, inputError{err}
 		}
-		w, ok := f.opened[file]
-		if !ok {
-			w, err = wheel.Open(file)
-			if err != nil {
-				return nil, inputf("%s: %v", choice.Candidate.Filename, err)
+		label := choice.Candidate.Filename
+		if choice.Sdist {
+			if file, err = f.buildSdist(ctx, choice, file, t); err != nil {
+				return nil, err
 			}
-			f.opened[file] = w
+			label = filepath.Base(file)
 		}
-		out = append(out, pickedWheel{file: choice.Candidate.Filename, wheel: w})
+		w, err := f.open(file, label)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pickedWheel{file: label, wheel: w})
 	}
 	f.pr.Count("fetched", len(pins), len(pins))
 	sort.Slice(out, func(i, j int) bool { return out[i].file < out[j].file })

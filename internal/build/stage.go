@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"wharf/internal/config"
 	"wharf/internal/elfdeps"
 	"wharf/internal/maintscript"
+	"wharf/internal/pep517"
 	"wharf/internal/stage"
 	"wharf/internal/systemd"
 	"wharf/internal/target"
@@ -51,6 +53,40 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		st.wheels = append(st.wheels, w.file)
 	}
 	pr.Step("installed %d wheels into %s (python %s)", len(wheels), st.layout.Prefix, t.Python.Version)
+
+	if proj.Install == config.InstallWheel {
+		// The app is a project: build it (PEP 517) and install its wheel, so
+		// its console scripts land in the venv's bin/.
+		whl, err := finder.builder.BuildProject(ctx, proj.Dir, pep517.Target{Name: t.Name(), Tags: t.Tags()})
+		if err != nil {
+			return nil, inputError{err}
+		}
+		w, err := finder.open(whl, filepath.Base(whl))
+		if err != nil {
+			return nil, err
+		}
+		inst, err := venv.Install(st.tree, st.layout, w)
+		if err != nil {
+			return nil, fmt.Errorf("install the app's wheel %s: %w", filepath.Base(whl), err)
+		}
+		if !inst.Pure {
+			st.pure = false
+		}
+		pr.Step("installed the app as %s", filepath.Base(whl))
+	} else {
+		appDir := proj.Prefix + "/app"
+		n, err := stageApp(st.tree, proj.Dir, appDir, proj.Exclude, p.OutDir)
+		if err != nil {
+			return nil, err
+		}
+		pr.Step("staged %d app files into %s", n, appDir)
+		// A .pth file puts the app on the venv's sys.path, so services and an
+		// operator's one-off `venv/bin/python -c 'import app'` find it anywhere.
+		if err := st.tree.AddFile(path.Join(st.layout.SitePackages(), "_"+strings.ReplaceAll(proj.Name, "-", "_")+"_app.pth"), 0o644, []byte(appDir+"\n")); err != nil {
+			return nil, err
+		}
+	}
+
 	if !st.pure {
 		if st.elf, err = scanELF(st.tree, st.layout.Prefix); err != nil {
 			return nil, err
@@ -58,21 +94,6 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		if _, unknown := st.elf.Debian(); len(unknown) > 0 {
 			pr.Warn("extension modules link %s, which no known system package provides: add it to depends", strings.Join(unknown, ", "))
 		}
-	}
-
-	if proj.Install == config.InstallWheel {
-		return nil, inputf("install = \"wheel\" (building the app as a PEP 517 project) is not supported yet; use install = \"tree\"")
-	}
-	appDir := proj.Prefix + "/app"
-	n, err := stageApp(st.tree, proj.Dir, appDir, proj.Exclude, p.OutDir)
-	if err != nil {
-		return nil, err
-	}
-	pr.Step("staged %d app files into %s", n, appDir)
-	// A .pth file puts the app on the venv's sys.path, so services and an
-	// operator's one-off `venv/bin/python -c 'import app'` find it anywhere.
-	if err := st.tree.AddFile(path.Join(st.layout.SitePackages(), "_"+strings.ReplaceAll(proj.Name, "-", "_")+"_app.pth"), 0o644, []byte(appDir+"\n")); err != nil {
-		return nil, err
 	}
 
 	if err := p.stageSystem(st, t); err != nil {
@@ -106,6 +127,12 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 	}
 
 	home := "/var/lib/" + proj.Name
+	// A tree install runs in the app's directory; an installed project in
+	// its state directory (the code is on sys.path through the venv).
+	workDir, compileDirs := proj.Prefix+"/app", []string{st.layout.SitePackages(), proj.Prefix + "/app"}
+	if proj.Install == config.InstallWheel {
+		workDir, compileDirs = home, []string{st.layout.SitePackages()}
+	}
 	for _, s := range proj.Services {
 		unit := proj.UnitName(s)
 		argv, err := execStart(s.Command, st.layout.Bin(), tree)
@@ -122,7 +149,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 			ExecStart:        argv,
 			User:             proj.Name,
 			Group:            proj.Name,
-			WorkingDirectory: proj.Prefix + "/app",
+			WorkingDirectory: workDir,
 			EnvironmentFile:  proj.EnvFile(),
 			Environment: map[string]string{
 				"PATH":             st.layout.Bin() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -166,7 +193,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		SysusersFile: sysusers,
 		Units:        st.units,
 		PythonPath:   t.Python.Path,
-		CompileDirs:  []string{st.layout.SitePackages(), proj.Prefix + "/app"},
+		CompileDirs:  compileDirs,
 		Prefix:       proj.Prefix,
 		PurgePaths:   []string{home, "/etc/" + proj.Name, "/var/log/" + proj.Name, "/var/cache/" + proj.Name},
 		Hooks:        hooks,

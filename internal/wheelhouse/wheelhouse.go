@@ -71,6 +71,9 @@ type Finder struct {
 	// Offline refuses the network: remote sources are skipped and remote
 	// files must already be cached.
 	Offline bool
+	// AllowSdist lets Select choose a source distribution when no wheel of
+	// the pin fits; the caller must build it (internal/pep517).
+	AllowSdist bool
 	Log     func(format string, args ...any) // progress; nil for none
 }
 
@@ -81,6 +84,9 @@ type Choice struct {
 	Wheel     distname.Wheel
 	Version   pep440.Version
 	Rank      int // tag priority in the target's tag set, 0 is best
+	// Sdist marks a source distribution, chosen only when the finder
+	// allows sdists and no wheel of the pin fits: the caller builds it.
+	Sdist bool
 }
 
 // Sentinels callers branch on.
@@ -154,7 +160,7 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 	var ok []Choice
 	var rejected []Rejection
 	for _, c := range cands {
-		ch, reason := judge(pin, c, tags, python, f.logf)
+		ch, reason := judge(pin, c, tags, python, f.AllowSdist, f.logf)
 		if reason != "" {
 			rejected = append(rejected, Rejection{Candidate: c, Reason: reason})
 			continue
@@ -165,7 +171,13 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 		return Choice{}, &NoWheelError{Pin: pin, Python: python.String(), Sources: sources, Skipped: skipped, Unasked: unasked, Rejected: rejected}
 	}
 	allowed := sha256Set(pin.Hashes)
-	sort.SliceStable(ok, func(i, j int) bool { return better(ok[i], ok[j], allowed) })
+	// Wheels first: an sdist is built only when no wheel fits.
+	sort.SliceStable(ok, func(i, j int) bool {
+		if ok[i].Sdist != ok[j].Sdist {
+			return !ok[i].Sdist
+		}
+		return better(ok[i], ok[j], allowed)
+	})
 	best := ok[0]
 	if best.Candidate.Yanked {
 		f.logf("warning: %s: %s is yanked (%s) but pinned exactly", pin.Origin, best.Candidate.Filename, best.Candidate.YankedReason)
@@ -206,7 +218,7 @@ func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simple
 }
 
 // judge returns the choice c makes for pin, or why it is rejected.
-func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, python pep440.Version, logf func(string, ...any)) (Choice, string) {
+func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, python pep440.Version, allowSdist bool, logf func(string, ...any)) (Choice, string) {
 	w, werr := distname.ParseWheel(c.Filename)
 	name, version := w.Name, w.Version
 	if werr != nil {
@@ -228,7 +240,7 @@ func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, p
 			return Choice{}, reason
 		}
 	}
-	if werr != nil {
+	if werr != nil && !allowSdist {
 		return Choice{}, "sdist only: wharf installs wheels; build a wheel of it and add its directory to --find-links"
 	}
 	if c.Yanked && !exactPin(pin) {
@@ -246,6 +258,9 @@ func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, p
 		case !spec.Contains(python, true):
 			return Choice{}, fmt.Sprintf("requires-python %s excludes python %s", c.RequiresPython, python)
 		}
+	}
+	if werr != nil {
+		return Choice{Pin: pin, Candidate: c, Version: v, Sdist: true}, ""
 	}
 	rank, err := w.Fit(tags)
 	if err != nil {

@@ -25,6 +25,7 @@ func main() {
 	files := flag.Int("files", 64, "number of payload files")
 	format := flag.String("format", "deb", "package format to build")
 	targetName := flag.String("target", "debian-12", "target profile")
+	compression := flag.String("compression", "", "payload compressor (default: the target's)")
 	keep := flag.Bool("keep", false, "keep the work directory")
 	flag.Parse()
 	total, err := parseSize(*size)
@@ -48,7 +49,11 @@ func main() {
 	if err := makeApp(app, total, *files); err != nil {
 		fail(err)
 	}
-	cmd := exec.Command(bin, "build", app, "--format", *format, "--target", *targetName, "--out", filepath.Join(work, "out"))
+	args := []string{"build", app, "--format", *format, "--target", *targetName, "--out", filepath.Join(work, "out")}
+	if *compression != "" {
+		args = append(args, "--compression", *compression)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000", "WHARF_CACHE_DIR="+filepath.Join(work, "cache"))
 	cmd.Stderr = os.Stderr
 	start := time.Now()
@@ -64,7 +69,7 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("payload      %d files, %.1f MiB\n", *files, float64(total)/(1<<20))
-	fmt.Printf("format       %s (%s)\n", *format, filepath.Base(pkg))
+	fmt.Printf("format       %s %s (%s)\n", *format, *compression, filepath.Base(pkg))
 	fmt.Printf("package      %.1f MiB\n", float64(st.Size())/(1<<20))
 	fmt.Printf("wall time    %.1f s\n", elapsed.Seconds())
 	fmt.Printf("peak RSS     %.1f MiB\n", float64(ru.Maxrss)/1024)

@@ -29,6 +29,8 @@ type BuildOptions struct {
 	NoBuild        bool
 	Version        string
 	Iteration      string
+	Repo           string
+	Channel        string
 	JSON           bool
 }
 
@@ -46,7 +48,9 @@ func (o *BuildOptions) AddFlags(c *cobra.Command) {
 	f.BoolVar(&o.Offline, "offline", false, "use no network: the cache, find-links directories and file:// indexes only")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build sdists: fail when a requirement has no fitting wheel")
 	f.StringVar(&o.Version, "version", "", "package version (PEP 440), overriding the project's")
-	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer")
+	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer, or auto (the repository's latest + 1)")
+	f.StringVar(&o.Repo, "repo", "", "repository to count from with --iteration auto")
+	f.StringVar(&o.Channel, "channel", "", "channel of --repo to count from with --iteration auto")
 	f.BoolVar(&o.JSON, "json", false, "print the packages written as JSON on stdout")
 }
 
@@ -92,6 +96,8 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		NoBuild:        opts.NoBuild,
 		Version:        opts.Version,
 		Iteration:      opts.Iteration,
+		Repo:           opts.Repo,
+		Channel:        opts.Channel,
 		Getenv:         e.getenv,
 		Environ:        os.Environ(),
 		HTTPClient:     &http.Client{Timeout: 5 * time.Minute},

@@ -307,3 +307,33 @@ func TestReproducibleFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestIterationAuto: the revision is the repository's latest + 1.
+func TestIterationAuto(t *testing.T) {
+	wheels := t.TempDir()
+	_, sum := makeWheel(t, wheels, "good-1.0-py3-none-any.whl", map[string]string{"good/__init__.py": "x = 1\n"}, nil)
+	app := newApp(t, map[string]string{"requirements.txt": "good==1.0 --hash=sha256:" + sum + "\n"})
+	repo := t.TempDir()
+	key := filepath.Join(t.TempDir(), "key.asc")
+	if _, stderr, code := wharfRun(t, nil, "key", "generate", "--name", "Test Repo", "--email", "repo@example.com", "--algo", "ed25519", "--out", key); code != 0 {
+		t.Fatalf("key generate: %s", stderr)
+	}
+	env := map[string]string{"WHARF_CACHE_DIR": t.TempDir(), "SOURCE_DATE_EPOCH": "1700000000"}
+	for want := 1; want <= 2; want++ {
+		out, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--find-links", wheels,
+			"--iteration", "auto", "--repo", repo, "--channel", "stable", "--out", filepath.Join(t.TempDir(), "out"))
+		if code != 0 {
+			t.Fatalf("build: %s", stderr)
+		}
+		pkg := strings.TrimSpace(out)
+		if wantName := fmt.Sprintf("demo_1.0-%d_all.deb", want); filepath.Base(pkg) != wantName {
+			t.Fatalf("built %s, want %s", filepath.Base(pkg), wantName)
+		}
+		if _, stderr, code := wharfRun(t, env, "publish", "--repo", repo, "--channel", "stable", "--key", key, pkg); code != 0 {
+			t.Fatalf("publish: %s", stderr)
+		}
+	}
+	if _, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--find-links", wheels, "--iteration", "auto"); code != 1 || !strings.Contains(stderr, "--repo") {
+		t.Errorf("auto without --repo: exit %d\n%s", code, stderr)
+	}
+}

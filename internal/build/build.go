@@ -10,12 +10,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"wharf/internal/config"
+	"wharf/internal/deb"
 	"wharf/internal/gitmeta"
 	"wharf/internal/pep440"
+	"wharf/internal/publish"
+	"wharf/internal/repostore"
+	"wharf/internal/rpm"
 	"wharf/internal/target"
 )
 
@@ -46,6 +51,8 @@ type Options struct {
 	MergeIndexes  bool
 	Version       string // overrides the project's version
 	Iteration     string // overrides the project's iteration
+	Repo          string // repository for iteration "auto"
+	Channel       string // channel of Repo for iteration "auto"
 	CacheDir      string
 	Getenv        func(string) string
 	Environ       []string // KEY=value pairs for ${VAR} in requirements files
@@ -144,7 +151,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		p.Iteration = opts.Iteration
 	}
 	if p.Iteration == "auto" {
-		return nil, inputf("iteration \"auto\" needs a repository to count from (wharf build --repo DIR --channel C); pass --iteration N")
+		if p.Iteration, err = autoIteration(opts, proj.Name, p.Version); err != nil {
+			return nil, err
+		}
 	}
 	if !isPositiveInt(p.Iteration) {
 		return nil, inputf("--iteration %q must be a positive integer", p.Iteration)
@@ -175,6 +184,34 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// autoIteration is one more than the highest revision (deb) or release
+// (rpm) of this upstream version in the repository's channel, 1 when new.
+func autoIteration(opts Options, name string, v pep440.Version) (string, error) {
+	if opts.Repo == "" || opts.Channel == "" {
+		return "", inputf("iteration \"auto\" needs a repository to count from: pass --repo DIR --channel C, or --iteration N")
+	}
+	if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
+		return "", inputf("--repo %s is not a repository directory", opts.Repo)
+	}
+	store := &repostore.Dir{Root: opts.Repo}
+	debVersion, err := deb.Version(v, "1")
+	if err != nil {
+		return "", inputf("version %s: %v", v, err)
+	}
+	if _, after, ok := strings.Cut(debVersion, ":"); ok {
+		debVersion = after
+	}
+	next := 1
+	for _, upstream := range []string{strings.TrimSuffix(debVersion, "-1"), rpm.VersionRelease(v)} {
+		n, err := publish.NextIteration(store, opts.Channel, name, upstream)
+		if err != nil {
+			return "", fmt.Errorf("iteration auto from %s: %w", opts.Repo, err)
+		}
+		next = max(next, n)
+	}
+	return strconv.Itoa(next), nil
 }
 
 func isPositiveInt(s string) bool {

@@ -256,5 +256,3 @@ func (r *Result) String() string {
 	}
 	return b.String()
 }
-
-

@@ -115,14 +115,16 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 	res := &Result{Channel: channel}
 	var inputs []*input
 	names := map[string]bool{}
+	byPool := map[string]*input{}
 	for _, f := range files {
 		in, err := p.plan(f, tmp)
 		if err != nil {
 			return nil, err
 		}
-		if i := slices.IndexFunc(inputs, func(o *input) bool { return o.pool == in.pool }); i >= 0 {
-			return nil, fmt.Errorf("%s and %s are both %s", inputs[i].file, f, in.id)
+		if o, ok := byPool[in.pool]; ok {
+			return nil, fmt.Errorf("%s and %s are both %s", o.file, f, in.id)
 		}
+		byPool[in.pool] = in
 		inputs = append(inputs, in)
 		names[strings.Fields(in.id)[0]] = true
 	}
@@ -141,31 +143,55 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 }
 
 // add lists in in the channel; false when it was already listed alike.
+// Lookups go through maps built once, so adding k packages to a channel
+// of n costs O(n + k), not O(n·k).
 func (ch *channel) add(in *input) bool {
 	if in.format == "deb" {
+		if ch.debIndex == nil {
+			ch.debIndex = map[string]int{}
+			for i, s := range ch.stanzas() {
+				ch.debIndex[debID(s)] = i
+			}
+		}
+		id := debID(in.deb)
 		list := ch.stanzas()
-		if i := slices.IndexFunc(list, func(s aptrepo.Stanza) bool { return field(s, "Filename") == in.pool }); i >= 0 &&
-			field(list[i], "SHA256") == field(in.deb, "SHA256") {
-			return false
+		if i, ok := ch.debIndex[id]; ok {
+			if field(list[i], "SHA256") == field(in.deb, "SHA256") {
+				return false
+			}
+			list[i] = in.deb
+		} else {
+			ch.debIndex[id] = len(list)
+			ch.apt.Packages[component] = append(list, in.deb)
 		}
 		if arch := field(in.deb, "Architecture"); arch != "all" && !slices.Contains(ch.apt.Architectures, arch) {
 			ch.apt.Architectures = append(ch.apt.Architectures, arch)
 		}
-		ch.apt.Add(component, in.deb) // checked in plan
 		ch.aptDirty = true
 		return true
 	}
+	if ch.rpmIndex == nil {
+		ch.rpmIndex = map[string]int{}
+		for i, q := range ch.rpms {
+			ch.rpmIndex[nevra(q)] = i
+		}
+	}
 	k := nevra(in.rpm)
-	if i := slices.IndexFunc(ch.rpms, func(q yumrepo.Package) bool { return nevra(q) == k }); i >= 0 {
+	if i, ok := ch.rpmIndex[k]; ok {
 		if ch.rpms[i].Checksum == in.rpm.Checksum {
 			return false
 		}
 		ch.rpms[i] = in.rpm
 	} else {
+		ch.rpmIndex[k] = len(ch.rpms)
 		ch.rpms = append(ch.rpms, in.rpm)
 	}
 	ch.yumDirty = true
 	return true
+}
+
+func debID(s aptrepo.Stanza) string {
+	return field(s, "Package") + " " + field(s, "Version") + " " + field(s, "Architecture")
 }
 
 // plan reads one package file and checks it against the pool.

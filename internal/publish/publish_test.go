@@ -352,5 +352,3 @@ func TestPublishRejects(t *testing.T) {
 		t.Error("a refused publish wrote metadata")
 	}
 }
-
-

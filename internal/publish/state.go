@@ -45,6 +45,9 @@ type channel struct {
 	aptDirty bool
 	yumDirty bool
 	dropped  []string // pool paths no longer listed by this channel
+	// Positions by identity, built on the first add and dropped by removals.
+	debIndex map[string]int
+	rpmIndex map[string]int
 }
 
 func loadChannel(store repostore.Store, name string) (*channel, error) {
@@ -181,6 +184,7 @@ func (ch *channel) removeDebs(drop func(aptrepo.Stanza) bool) []aptrepo.Stanza {
 	if len(gone) > 0 {
 		ch.apt.Packages[component] = kept
 		ch.aptDirty = true
+		ch.debIndex = nil
 	}
 	return gone
 }
@@ -198,6 +202,7 @@ func (ch *channel) removeRPMs(drop func(yumrepo.Package) bool) []yumrepo.Package
 	if len(gone) > 0 {
 		ch.rpms = kept
 		ch.yumDirty = true
+		ch.rpmIndex = nil
 	}
 	return gone
 }

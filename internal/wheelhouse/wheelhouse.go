@@ -74,7 +74,7 @@ type Finder struct {
 	// AllowSdist lets Select choose a source distribution when no wheel of
 	// the pin fits; the caller must build it (internal/pep517).
 	AllowSdist bool
-	Log     func(format string, args ...any) // progress; nil for none
+	Log        func(format string, args ...any) // progress; nil for none
 }
 
 // Choice is the file selected for a pin.

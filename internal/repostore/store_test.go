@@ -1,0 +1,212 @@
+package repostore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// conformance is the suite every Store implementation runs.
+func conformance(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	read := func(t *testing.T, s Store, p string) string {
+		t.Helper()
+		rc, err := s.Get(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, _ := io.ReadAll(rc)
+		return string(b)
+	}
+	t.Run("put get replace", func(t *testing.T) {
+		s := newStore(t)
+		for _, content := range []string{"one", "two"} {
+			if err := s.Put(ctx, "a/b/c.txt", strings.NewReader(content)); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(t, s, "a/b/c.txt"); got != content {
+				t.Errorf("got %q, want %q", got, content)
+			}
+		}
+		st, err := s.Stat("a/b/c.txt")
+		if err != nil || st.Size() != 3 {
+			t.Errorf("stat: %v %v", st, err)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Get("nope"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Get: %v", err)
+		}
+		if _, err := s.Stat("nope"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat: %v", err)
+		}
+		if err := s.Remove("nope"); err != nil {
+			t.Errorf("Remove of a missing file: %v", err)
+		}
+		if list, err := s.List("nope"); err != nil || len(list) != 0 {
+			t.Errorf("List of a missing prefix: %v %v", list, err)
+		}
+	})
+	t.Run("bad paths", func(t *testing.T) {
+		s := newStore(t)
+		for _, p := range []string{"../x", "/abs", "a/../../x", ""} {
+			if err := s.Put(ctx, p, strings.NewReader("x")); err == nil {
+				t.Errorf("Put(%q) accepted", p)
+			}
+		}
+	})
+	t.Run("failed put keeps the old file", func(t *testing.T) {
+		s := newStore(t)
+		s.Put(ctx, "f", strings.NewReader("old"))
+		err := s.Put(ctx, "f", io.MultiReader(strings.NewReader("partial"), errReader{}))
+		if err == nil {
+			t.Fatal("Put of a failing reader succeeded")
+		}
+		if got := read(t, s, "f"); got != "old" {
+			t.Errorf("after a failed Put: %q", got)
+		}
+		if list, _ := s.List(""); !slices.Equal(list, []string{"f"}) {
+			t.Errorf("a failed Put left %v", list)
+		}
+	})
+	t.Run("list rename link remove", func(t *testing.T) {
+		s := newStore(t)
+		for _, p := range []string{"pool/b", "pool/a/x", "dists/y"} {
+			s.Put(ctx, p, strings.NewReader(p))
+		}
+		if list, _ := s.List("pool"); !slices.Equal(list, []string{"pool/a/x", "pool/b"}) {
+			t.Errorf("List(pool) = %v", list)
+		}
+		if err := s.Rename("pool/b", "pool/c/b"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Link("pool/a/x", "yum/x"); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, s, "yum/x"); got != "pool/a/x" {
+			t.Errorf("link content %q", got)
+		}
+		s.Remove("pool/a/x")
+		if got := read(t, s, "yum/x"); got != "pool/a/x" {
+			t.Errorf("link lost its content when the source went: %q", got)
+		}
+		if list, _ := s.List(""); !slices.Equal(list, []string{"dists/y", "pool/c/b", "yum/x"}) {
+			t.Errorf("List = %v", list)
+		}
+	})
+	t.Run("symlink switch", func(t *testing.T) {
+		s := newStore(t)
+		s.Put(ctx, "r/.rev-1/doc", strings.NewReader("one"))
+		s.Put(ctx, "r/.rev-2/doc", strings.NewReader("two"))
+		for _, tc := range []struct{ target, want string }{{".rev-1", "one"}, {".rev-2", "two"}} {
+			if err := s.Symlink(tc.target, "r/current"); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(t, s, "r/current/doc"); got != tc.want {
+				t.Errorf("through the symlink: %q", got)
+			}
+			if got, err := s.Readlink("r/current"); err != nil || got != tc.target {
+				t.Errorf("Readlink = %q %v", got, err)
+			}
+		}
+		data, err := fs.ReadFile(FS(s), "r/current/doc")
+		if err != nil || string(data) != "two" {
+			t.Errorf("FS: %q %v", data, err)
+		}
+	})
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+func TestDirConformance(t *testing.T) {
+	conformance(t, func(t *testing.T) Store {
+		d, err := NewDir(filepath.Join(t.TempDir(), "repo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	})
+}
+
+func TestFS(t *testing.T) {
+	d, _ := NewDir(t.TempDir())
+	ctx := context.Background()
+	d.Put(ctx, "dists/stable/Release", strings.NewReader("Suite: stable\n"))
+	fsys := FS(d)
+	for _, tc := range []struct {
+		path, want string
+		ok         bool
+	}{
+		{"dists/stable/Release", "Suite: stable\n", true},
+		{"dists/stable", "", false}, // directories are not files
+		{"dists/none", "", false},
+		{"../etc/passwd", "", false},
+		{"/etc/passwd", "", false},
+	} {
+		data, err := fs.ReadFile(fsys, tc.path)
+		if (err == nil) != tc.ok || string(data) != tc.want {
+			t.Errorf("ReadFile(%q) = %q, %v", tc.path, data, err)
+		}
+	}
+	st, err := fs.Stat(fsys, "dists/stable/Release")
+	if err != nil || st.Size() != 14 {
+		t.Errorf("Stat: %v %v", st, err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	d, _ := NewDir(t.TempDir())
+	ctx := context.Background()
+	unlock, err := d.Lock(ctx, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := os.ReadFile(filepath.Join(d.Root, ".lock"))
+	if strings.TrimSpace(string(holder)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("lock file holds %q", holder)
+	}
+	var log bytes.Buffer
+	start := time.Now()
+	_, err = d.Lock(ctx, 200*time.Millisecond, &log)
+	if !errors.Is(err, ErrLocked) || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("second Lock: %v after %s", err, time.Since(start))
+	}
+	if !strings.Contains(log.String(), "waiting for another publisher (pid "+strconv.Itoa(os.Getpid())+")") {
+		t.Errorf("log: %q", log.String())
+	}
+	// A waiter gets the lock as soon as it is released.
+	done := make(chan error, 1)
+	go func() {
+		u, err := d.Lock(ctx, 5*time.Second, nil)
+		if err == nil {
+			u()
+		}
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	unlock()
+	if err := <-done; err != nil {
+		t.Errorf("waiter: %v", err)
+	}
+	// A cancelled context stops the wait.
+	u, _ := d.Lock(ctx, 0, nil)
+	defer u()
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := d.Lock(cctx, 0, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Lock with a cancelled context: %v", err)
+	}
+}

@@ -337,3 +337,28 @@ func TestIterationAuto(t *testing.T) {
 		t.Errorf("auto without --repo: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestLooseRequirementsLockImplicitly: unpinned requirements are resolved
+// for the target, and the build says so.
+func TestLooseRequirementsLockImplicitly(t *testing.T) {
+	wheels := t.TempDir()
+	makeWheel(t, wheels, "good-1.0-py3-none-any.whl", map[string]string{"good/__init__.py": "v = 1\n"}, nil)
+	makeWheel(t, wheels, "good-2.0-py3-none-any.whl", map[string]string{"good/__init__.py": "v = 2\n"}, nil)
+	app := newApp(t, map[string]string{"requirements.in": "good>=1.0\n"})
+	out, stderr, code := wharfRun(t, map[string]string{"WHARF_CACHE_DIR": t.TempDir()}, "build", app, "--target", "debian-12", "--find-links", wheels)
+	if code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	if !strings.Contains(stderr, "requirements.in is not fully pinned: locked 1 packages for debian-12-x86_64") {
+		t.Errorf("the build does not say it locked:\n%s", stderr)
+	}
+	files, err := deb.ReadFiles(strings.TrimSpace(out), func(p string) bool { return strings.HasSuffix(p, "/good/__init__.py") })
+	if err != nil || len(files) != 1 {
+		t.Fatalf("%v %v", err, files)
+	}
+	for _, b := range files {
+		if string(b) != "v = 2\n" {
+			t.Errorf("locked the wrong version: %q", b)
+		}
+	}
+}

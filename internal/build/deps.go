@@ -20,6 +20,7 @@ import (
 	"wharf/internal/netauth"
 	"wharf/internal/pep440"
 	"wharf/internal/pep517"
+	"wharf/internal/resolve"
 	"wharf/internal/simpleindex"
 	"wharf/internal/target"
 	"wharf/internal/wheel"
@@ -199,6 +200,30 @@ func (f *finder) open(file, label string) (*wheel.Wheel, error) {
 	return w, nil
 }
 
+// lockLoose resolves requirements that are not all pinned (a
+// requirements.in, or loose lines in requirements.txt) into exact pins for
+// target t, as `wharf lock` would, and says so: the build is then only as
+// reproducible as the index.
+func (f *finder) lockLoose(ctx context.Context, deps *lockDeps, pins []lockfile.Pin, t target.Profile) ([]lockfile.Pin, error) {
+	lock := deps.locked.Lock()
+	res, err := resolve.Resolve(ctx, resolve.NewIndexProvider(f.f), resolve.FromPins(pins), t.Environment(), t.Tags(),
+		resolve.Options{Prereleases: lock.Prereleases, AllowSdist: f.f.AllowSdist, Constraints: resolve.FromPins(lock.Constraints)})
+	if err != nil {
+		return nil, inputf("%s has requirements without == pins; locking them for %s failed: %v", deps.file, t.Name(), err)
+	}
+	out := make([]lockfile.Pin, 0, len(res.Packages))
+	for _, p := range res.Packages {
+		spec, err := pep440.ParseSpecifierSet("==" + p.Version.String())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lockfile.Pin{Name: p.Name, Version: p.Version.String(), Specifier: spec, Extras: p.Extras,
+			Origin: deps.file + " (locked by wharf)"})
+	}
+	f.pr.Warn("%s is not fully pinned: locked %d packages for %s (run 'wharf lock' to pin them with hashes)", deps.file, len(out), t.Name())
+	return out, nil
+}
+
 // buildSdist builds the fetched sdist at casPath (its name in the cache is
 // its digest) into a wheel for target t.
 func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPath string, t target.Profile) (string, error) {
@@ -227,8 +252,15 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 		return nil, nil
 	}
 	pins := make([]lockfile.Pin, len(entries))
+	loose := false
 	for i, e := range entries {
 		pins[i] = e.Pin
+		loose = loose || (e.Pin.Version == "" && e.Pin.URL == "")
+	}
+	if loose {
+		if pins, err = f.lockLoose(ctx, deps, pins, t); err != nil {
+			return nil, err
+		}
 	}
 	py, err := pep440.Parse(t.Python.Full)
 	if err != nil {
@@ -238,9 +270,6 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 	var out []pickedWheel
 	for i, pin := range pins {
 		f.pr.Count("fetching "+pin.Name, i, len(pins))
-		if pin.Version == "" && pin.URL == "" {
-			return nil, inputf("%s: %s is not pinned with ==: wharf installs exact versions (pin it, e.g. %s==X.Y)", pin.Origin, pin.Name, pin.Name)
-		}
 		choice, err := f.f.Select(ctx, pin, tags, py)
 		if err != nil {
 			return nil, inputf("target %s: %v", t.Name(), err)

@@ -528,7 +528,7 @@ func (p *Project) applyRequirements(raw rawConfig) error {
 		p.Requirements = req
 		return nil
 	}
-	for _, cand := range []string{"requirements.txt", "pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock"} {
+	for _, cand := range []string{"requirements.txt", "pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock", "requirements.in"} {
 		if p.exists(cand) {
 			p.Requirements = cand
 			return nil

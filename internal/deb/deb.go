@@ -212,7 +212,7 @@ func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Tim
 			continue
 		}
 		h.Reset()
-		if err := copyFile(io.MultiWriter(tw, h), e, buf); err != nil {
+		if err := e.CopyTo(io.MultiWriter(tw, h), buf); err != nil {
 			return nil, err
 		}
 		s := fileSum{path: e.Path[1:]}
@@ -226,31 +226,6 @@ func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Tim
 		return nil, err
 	}
 	return sums, bw.Flush()
-}
-
-// copyFile copies exactly e.Size bytes of e's content to w.
-func copyFile(w io.Writer, e stage.Entry, buf []byte) (err error) {
-	rc, err := e.Open()
-	if err != nil {
-		return fmt.Errorf("open %s: %w", e.Path, err)
-	}
-	defer func() {
-		if cerr := rc.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close %s: %w", e.Path, cerr)
-		}
-	}()
-	n, err := io.CopyBuffer(w, io.LimitReader(rc, e.Size), buf)
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", e.Path, err)
-	}
-	if n < e.Size {
-		return fmt.Errorf("file %s yielded %d bytes, its entry says %d", e.Path, n, e.Size)
-	}
-	var one [1]byte
-	if m, _ := io.ReadFull(rc, one[:]); m > 0 {
-		return fmt.Errorf("file %s yields more than the %d bytes its entry says", e.Path, e.Size)
-	}
-	return nil
 }
 
 func tarHeader(e stage.Entry, mtime time.Time) *tar.Header {

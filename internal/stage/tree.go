@@ -232,6 +232,33 @@ func (t *Tree) InstalledSize() int64 {
 	return n
 }
 
+// CopyTo writes exactly e.Size bytes of e's content to w (buf as in
+// io.CopyBuffer); content that is shorter or longer than the entry says is
+// an error, so a writer never emits a header that lies about its size.
+func (e Entry) CopyTo(w io.Writer, buf []byte) (err error) {
+	rc, err := e.Open()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", e.Path, err)
+	}
+	defer func() {
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", e.Path, cerr)
+		}
+	}()
+	n, err := io.CopyBuffer(w, io.LimitReader(rc, e.Size), buf)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", e.Path, err)
+	}
+	if n < e.Size {
+		return fmt.Errorf("file %s yielded %d bytes, its entry says %d", e.Path, n, e.Size)
+	}
+	var one [1]byte
+	if m, _ := io.ReadFull(rc, one[:]); m > 0 {
+		return fmt.Errorf("file %s yields more than the %d bytes its entry says", e.Path, e.Size)
+	}
+	return nil
+}
+
 // Clone returns a copy that can be extended for one format (a deb's
 // /usr/share/doc files) without touching the shared Tree.
 func (t *Tree) Clone() *Tree {

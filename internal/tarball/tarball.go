@@ -192,7 +192,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 			return fmt.Errorf("write %s into the tarball of %s: %w", e.Path, p.Name, err)
 		}
 		if e.Kind == stage.File {
-			if err := copyFile(tw, e, buf); err != nil {
+			if err := e.CopyTo(tw, buf); err != nil {
 				return fmt.Errorf("tarball of %s: %w", p.Name, err)
 			}
 		}
@@ -214,31 +214,6 @@ func orRoot(s string) string {
 		return "root"
 	}
 	return s
-}
-
-// copyFile copies exactly e.Size bytes of e's content to w.
-func copyFile(w io.Writer, e stage.Entry, buf []byte) (err error) {
-	rc, err := e.Open()
-	if err != nil {
-		return fmt.Errorf("open %s: %w", e.Path, err)
-	}
-	defer func() {
-		if cerr := rc.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close %s: %w", e.Path, cerr)
-		}
-	}()
-	n, err := io.CopyBuffer(w, io.LimitReader(rc, e.Size), buf)
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", e.Path, err)
-	}
-	if n < e.Size {
-		return fmt.Errorf("file %s yielded %d bytes, its entry says %d", e.Path, n, e.Size)
-	}
-	var one [1]byte
-	if m, _ := io.ReadFull(rc, one[:]); m > 0 {
-		return fmt.Errorf("file %s yields more than the %d bytes its entry says", e.Path, e.Size)
-	}
-	return nil
 }
 
 // tarMode converts permission and special bits to their tar (octal) form.

@@ -42,6 +42,10 @@ func ParseHash(s string) (Hash, error) {
 	if err != nil {
 		return Hash{}, fmt.Errorf("hash %q: digest is not urlsafe base64: %w", s, err)
 	}
+	if len(d) == 0 {
+		// "sha256==" is all padding: no digest at all.
+		return Hash{}, fmt.Errorf("hash %q is not algorithm=digest", s)
+	}
 	return Hash{Algorithm: algo, Digest: d}, nil
 }
 

@@ -36,6 +36,11 @@ import (
 // ErrStale is returned when _meta.hash does not match the Pipfile.
 var ErrStale = errors.New("lock is stale")
 
+// ErrNoSource is returned by PipfileHash for a Pipfile without [[source]]:
+// its hash depends on pipenv's default index, so Parse cannot check the
+// lock against it and skips that check.
+var ErrNoSource = errors.New("Pipfile has no [[source]]")
+
 // Options selects what to install.
 type Options struct {
 	// File names the lock in errors; default "Pipfile.lock".
@@ -88,10 +93,10 @@ func Parse(data []byte, opts Options) (lockfile.Locked, error) {
 		h, _ := meta["hash"].(map[string]any)
 		want, _ := h["sha256"].(string)
 		got, err := PipfileHash(opts.Pipfile)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNoSource) {
 			return out, err
 		}
-		if want != got {
+		if err == nil && want != got {
 			return out, fmt.Errorf("%s: %w: _meta.hash.sha256 %s does not match the Pipfile (%s); run `pipenv lock`", file, ErrStale, want, got)
 		}
 	}
@@ -214,7 +219,9 @@ func PipfileHash(pipfile []byte) (string, error) {
 	}
 	src, ok := pf["source"]
 	if !ok {
-		src = []any{map[string]any{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": true}}
+		// pipenv hashes such a Pipfile with its built-in default index,
+		// which wharf does not assume.
+		return "", ErrNoSource
 	}
 	get := func(k string) any {
 		if v, ok := pf[k]; ok {

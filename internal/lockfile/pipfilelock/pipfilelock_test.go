@@ -93,3 +93,9 @@ func FuzzParse(f *testing.F) {
 		_, _ = l.Select(conformance.Debian12())
 	})
 }
+
+func TestPipfileWithoutSourceSkipsTheHashCheck(t *testing.T) {
+	if _, err := PipfileHash([]byte("[packages]\nflask = \"*\"\n")); !errors.Is(err, ErrNoSource) {
+		t.Errorf("PipfileHash without [[source]] = %v, want ErrNoSource", err)
+	}
+}

@@ -40,7 +40,7 @@ func (o *BuildOptions) AddFlags(c *cobra.Command) {
 	f.StringSliceVar(&o.Formats, "format", nil, "package formats: deb, rpm, tar (repeatable or comma list; default: the target's own)")
 	f.StringSliceVar(&o.Targets, "target", nil, "target profiles, e.g. debian-12 or rhel-9-aarch64 (repeatable or comma list; default: the host's; see 'wharf targets')")
 	f.StringVar(&o.Python, "python", "", "the target Python version when a profile offers several (e.g. 3.11)")
-	f.StringVar(&o.Compression, "compression", "", "payload compressor: zstd, xz or gzip (default: the target's; zstd for Debian 12)")
+	f.StringVar(&o.Compression, "compression", "", "payload compressor: zstd, xz or gzip (default: the target's; see 'wharf targets')")
 	f.StringVar(&o.Out, "out", "", "output directory (default: DIR/dist)")
 	f.StringArrayVar(&o.FindLinks, "find-links", nil, "a directory or URL of wheels (repeatable)")
 	f.StringVar(&o.IndexURL, "index-url", "", "a PEP 503 simple index (file:// or http(s)://)")

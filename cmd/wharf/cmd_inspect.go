@@ -1,16 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/cobra"
+	"github.com/ulikunitz/xz"
 
+	"wharf/internal/archive/cpio"
 	"wharf/internal/deb"
+	"wharf/internal/rpm"
 )
 
 // InspectOptions are the flags of `wharf inspect`.
@@ -63,8 +71,10 @@ func runInspect(e env, pkgPath string, opts InspectOptions) error {
 	switch {
 	case strings.HasSuffix(pkgPath, ".deb"):
 		rep, err = inspectDeb(pkgPath)
+	case strings.HasSuffix(pkgPath, ".rpm"):
+		rep, err = inspectRPM(pkgPath)
 	default:
-		return usageError{fmt.Errorf("%s: not a package wharf can read (.deb)", pkgPath)}
+		return usageError{fmt.Errorf("%s: not a package wharf can read (.deb, .rpm)", pkgPath)}
 	}
 	if err != nil {
 		return err
@@ -109,6 +119,118 @@ func inspectDeb(p string) (*pkgReport, error) {
 		rep.Units[path] = string(body)
 	}
 	return rep, nil
+}
+
+func inspectRPM(p string) (*pkgReport, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	info, err := rpm.Read(br)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", p, err)
+	}
+	rep := &pkgReport{Path: p, Format: "rpm", Scripts: map[string]string{}, Units: map[string]string{}}
+	epoch := ""
+	if info.Epoch != nil {
+		epoch = fmt.Sprint(*info.Epoch)
+	}
+	for _, fl := range []field{
+		{"Name", info.Name}, {"Epoch", epoch}, {"Version", info.Version}, {"Release", info.Release}, {"Arch", info.Arch},
+		{"Summary", info.Summary}, {"License", info.License}, {"URL", info.URL}, {"Vendor", info.Vendor},
+		{"Packager", info.Packager}, {"Group", info.Group}, {"BuildTime", info.BuildTime.UTC().Format(time.RFC3339)},
+		{"Size", fmt.Sprint(info.Size)}, {"PayloadCompressor", info.PayloadCompressor},
+		{"Requires", joinDeps(info.Requires)}, {"Provides", joinDeps(info.Provides)}, {"Conflicts", joinDeps(info.Conflicts)},
+		{"Description", info.Description},
+	} {
+		if fl.Value != "" {
+			rep.Metadata = append(rep.Metadata, fl)
+		}
+	}
+	for name, body := range map[string]string{"pre": info.Scriptlets.Pre, "post": info.Scriptlets.Post, "preun": info.Scriptlets.Preun, "postun": info.Scriptlets.Postun, "posttrans": info.Scriptlets.Posttrans} {
+		if body != "" {
+			rep.Scripts[name] = body
+		}
+	}
+	for _, fi := range info.Files {
+		kind := "file"
+		switch fi.Mode & 0o170000 {
+		case 0o040000:
+			kind = "dir"
+		case 0o120000:
+			kind = "symlink"
+		}
+		config := fi.Flags&rpm.FileConfig != 0
+		if config {
+			rep.Conffiles = append(rep.Conffiles, fi.Name)
+		}
+		rep.Files = append(rep.Files, fileRow{Path: fi.Name, Kind: kind, Mode: fmt.Sprintf("%04o", fi.Mode&0o7777), Owner: fi.User, Group: fi.Group, Size: fi.Size, Target: fi.LinkTo, Config: config})
+	}
+	units, err := rpmUnits(br, info.PayloadCompressor)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s payload: %w", p, err)
+	}
+	rep.Units = units
+	return rep, nil
+}
+
+// rpmUnits reads the unit files out of an rpm's cpio payload.
+func rpmUnits(payload io.Reader, compressor string) (map[string]string, error) {
+	var zr io.Reader
+	switch compressor {
+	case "zstd":
+		d, err := zstd.NewReader(payload, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		zr = d
+	case "xz":
+		x, err := xz.NewReader(payload)
+		if err != nil {
+			return nil, err
+		}
+		zr = x
+	case "gzip", "":
+		g, err := gzip.NewReader(payload)
+		if err != nil {
+			return nil, err
+		}
+		defer g.Close()
+		zr = g
+	default:
+		return nil, fmt.Errorf("payload compressor %q", compressor)
+	}
+	units := map[string]string{}
+	cr := cpio.NewReader(zr)
+	for {
+		h, err := cr.Next()
+		if err == io.EOF {
+			return units, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := "/" + strings.TrimPrefix(strings.TrimPrefix(h.Name, "."), "/")
+		if !isUnit(name) || h.Size > 1<<20 {
+			continue
+		}
+		b, err := io.ReadAll(cr)
+		if err != nil {
+			return nil, err
+		}
+		units[name] = string(b)
+	}
+}
+
+func joinDeps(deps []rpm.Dependency) string {
+	var out []string
+	for _, d := range deps {
+		out = append(out, d.String())
+	}
+	return strings.Join(out, ", ")
 }
 
 func printReport(w io.Writer, r *pkgReport) {

@@ -362,3 +362,22 @@ func TestLooseRequirementsLockImplicitly(t *testing.T) {
 		}
 	}
 }
+
+func TestInspectRPM(t *testing.T) {
+	wheels := t.TempDir()
+	_, sum := makeWheel(t, wheels, "good-1.0-py3-none-any.whl", map[string]string{"good/__init__.py": "x = 1\n"}, nil)
+	app := newApp(t, map[string]string{"requirements.txt": "good==1.0 --hash=sha256:" + sum + "\n"})
+	out, stderr, code := wharfRun(t, map[string]string{"WHARF_CACHE_DIR": t.TempDir()}, "build", app, "--target", "rhel-9", "--find-links", wheels)
+	if code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	js, stderr, code := wharfRun(t, nil, "inspect", "--json", strings.TrimSpace(out))
+	var rep pkgReport
+	if err := json.Unmarshal([]byte(js), &rep); code != 0 || err != nil {
+		t.Fatalf("inspect: %d %v %s", code, err, stderr)
+	}
+	if rep.Format != "rpm" || rep.Metadata[0] != (field{"Name", "demo"}) || !strings.Contains(rep.Scripts["post"], "demo.service") ||
+		!strings.Contains(rep.Units["/usr/lib/systemd/system/demo.service"], "User=demo") || len(rep.Conffiles) != 1 {
+		t.Errorf("inspect rpm: %+v", rep)
+	}
+}

@@ -80,7 +80,7 @@ func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 	}, nil
 }
 
-var relationRe = regexp.MustCompile(`^([A-Za-z0-9_.+:()/-]+)\s*(?:\(\s*(>=|<=|>>|<<|=|>|<)\s*([^)\s]+)\s*\))?$`)
+var relationRe = regexp.MustCompile(`^([A-Za-z0-9_.+:()/-]+)\s*(?:\(\s*(>=|<=|>>|<<|=|>|<)\s*([^)\s<>=]+)\s*\))?$`)
 
 // parseRelation reads a dependency written as Debian does, "name (>= 1.2)",
 // into an rpm Requires entry.

@@ -25,7 +25,6 @@ type staged struct {
 	pure   bool // every wheel is py-none-any: the package is arch-independent
 	units  []string
 	intent maintscript.Intent
-	wheels []string // wheel files installed, for the log
 	elf    elfdeps.Needs
 }
 
@@ -50,7 +49,6 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		if !inst.Pure {
 			st.pure = false
 		}
-		st.wheels = append(st.wheels, w.file)
 	}
 	pr.Step("installed %d wheels into %s (python %s)", len(wheels), st.layout.Prefix, t.Python.Version)
 

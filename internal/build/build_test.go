@@ -1,0 +1,97 @@
+package build
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"wharf/internal/rpm"
+	"wharf/internal/stage"
+)
+
+func TestSplitWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{"gunicorn -b 127.0.0.1:8000 app:app", []string{"gunicorn", "-b", "127.0.0.1:8000", "app:app"}, false},
+		{`python -c 'print("a b")'`, []string{"python", "-c", `print("a b")`}, false},
+		{`echo "a \"b\" c" d\ e`, []string{"echo", `a "b" c`, "d e"}, false},
+		{"  spaced\t\targs  ", []string{"spaced", "args"}, false},
+		{"open 'quote", nil, true},
+		{`open "quote`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := splitWords(tt.in)
+		if (err != nil) != tt.err || !tt.err && !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("splitWords(%q) = %q, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestExecStart(t *testing.T) {
+	tree := stage.New()
+	if err := tree.AddFile("/opt/a/venv/bin/gunicorn", 0o755, []byte("#!x")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		cmd  string
+		want []string
+	}{
+		{"gunicorn app:app", []string{"/opt/a/venv/bin/gunicorn", "app:app"}},
+		{"sleep 10", []string{"sleep", "10"}},
+		{"/usr/bin/env x", []string{"/usr/bin/env", "x"}},
+		{"gunicorn -b 127.0.0.1:$PORT app:app", []string{"/bin/sh", "-c", "exec gunicorn -b 127.0.0.1:$PORT app:app"}},
+	}
+	for _, tt := range tests {
+		got, err := execStart(tt.cmd, "/opt/a/venv/bin", tree)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("execStart(%q) = %q, %v; want %q", tt.cmd, got, err, tt.want)
+		}
+	}
+}
+
+func TestQuoteEnv(t *testing.T) {
+	for in, want := range map[string]string{
+		"production":       "production",
+		"postgres://u@h/d": "postgres://u@h/d",
+		"two words":        `"two words"`,
+		`a"b$c`:            `"a\"b\$c"`,
+		"":                 `""`,
+	} {
+		if got := quoteEnv(in); got != want {
+			t.Errorf("quoteEnv(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	long := strings.Repeat("word ", 40)
+	for _, line := range strings.Split(wrap(long+"\nshort", 78), "\n") {
+		if len(line) > 78 {
+			t.Errorf("line of %d columns: %q", len(line), line)
+		}
+	}
+}
+
+func TestParseRelation(t *testing.T) {
+	tests := []struct {
+		in   string
+		want rpm.Dependency
+		err  bool
+	}{
+		{"libpq5", rpm.Dependency{Name: "libpq5"}, false},
+		{"libpq5 (>= 15)", rpm.Dependency{Name: "libpq5", Flags: rpm.Greater | rpm.Equal, Version: "15"}, false},
+		{"foo (<< 2)", rpm.Dependency{Name: "foo", Flags: rpm.Less, Version: "2"}, false},
+		{"foo (= 1.0-1)", rpm.Dependency{Name: "foo", Flags: rpm.Equal, Version: "1.0-1"}, false},
+		{"foo | bar", rpm.Dependency{}, true},
+		{"foo (>= )", rpm.Dependency{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseRelation(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("parseRelation(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+}

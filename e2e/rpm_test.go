@@ -166,3 +166,36 @@ func TestRPMInstallDebianRoot(t *testing.T) {
 		t.Errorf("erase left files:\n%s", out)
 	}
 }
+
+// TestTargetPythonFromSharedWheelhouse: the shared wheelhouse holds only a
+// cp311 MarkupSafe, so rhel-9 (python 3.9) fails clearly while debian-12
+// takes that wheel.
+func TestTargetPythonFromSharedWheelhouse(t *testing.T) {
+	wh := sharedWheelhouse(t)
+	app := copyTree(t, "testdata/flaskapp")
+	_, stderr, code := wharf(t, nil, "build", app, "--target", "rhel-9", "--find-links", wh, "--version", "1.0")
+	if code != 1 || !strings.Contains(stderr, "markupsafe-2.1.2-cp311-cp311-linux_x86_64.whl") || !strings.Contains(stderr, "3.9") ||
+		!strings.Contains(stderr, "markupsafe==2.1.2") {
+		t.Errorf("rhel-9 build: exit %d\n%s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(app, "dist")); len(entries) > 0 {
+		t.Errorf("a failed build left %d entries in dist/", len(entries))
+	}
+	pkg := buildFlask(t, app, "rpm", "1.0")
+	f, err := os.Open(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, err := rpm.Read(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, fi := range info.Files {
+		found = found || strings.HasSuffix(fi.Name, "/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so")
+	}
+	if !found {
+		t.Error("the debian-12 package lacks the cp311 MarkupSafe extension")
+	}
+}

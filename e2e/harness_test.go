@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 )
 
 // wharfBin is the wharf binary built once for the whole package (TestMain).
@@ -45,18 +46,14 @@ func TestMain(m *testing.M) {
 }
 
 // inCI reports whether end-to-end tests are mandatory.
-func inCI() bool { return os.Getenv("CI") == "true" }
+func inCI() bool { return testenv.InCI() }
 
-// requireTools fails (CI) or skips (laptop) when a tool is missing.
+// requireTools fails (CI) or skips (laptop) when a tool is missing; the
+// end-to-end tests also need root (chroot, systemd-nspawn).
 func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if inCI() {
-				t.Fatalf("%s is required under CI=true: install it (.ci/run does)", tool)
-			}
-			t.Skipf("%s not installed: skipping end-to-end test (.ci/run installs it)", tool)
-		}
+		testenv.Tool(t, tool)
 	}
 	if os.Geteuid() != 0 {
 		if inCI() {
@@ -67,32 +64,11 @@ func requireTools(t *testing.T, tools ...string) {
 }
 
 // repoRoot is the directory holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
+func repoRoot(t *testing.T) string { return testenv.RepoRoot(t) }
 
 // sharedWheelhouse is ../shared/wheelhouse beside the checkout (or
 // $WHARF_WHEELHOUSE).
-func sharedWheelhouse(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("WHARF_WHEELHOUSE")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "wheelhouse")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "flask-app.requirements.txt")); err != nil {
-		if inCI() {
-			t.Fatalf("shared wheelhouse not found at %s: %v", dir, err)
-		}
-		t.Skipf("shared wheelhouse not found at %s", dir)
-	}
-	abs, _ := filepath.Abs(dir)
-	return abs
-}
+func sharedWheelhouse(t *testing.T) string { return testenv.Wheelhouse(t) }
 
 // run runs a command and fails the test on error, returning its stdout.
 func run(t *testing.T, name string, args ...string) string {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 // gpgSigner signs with the real gpg and a throw-away key; the signing
@@ -37,7 +38,7 @@ func (g gpgSigner) DetachSignArmored(b []byte) ([]byte, error) {
 // public key for apt's Signed-By.
 func newGPG(t *testing.T) (gpgSigner, string) {
 	t.Helper()
-	needTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	g := gpgSigner{home: t.TempDir()}
 	if err := os.Chmod(g.home, 0o700); err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ type apt struct {
 
 func newApt(t *testing.T, repoDir, key string) apt {
 	t.Helper()
-	needTool(t, "apt-get")
+	testenv.Tool(t, "apt-get")
 	d := t.TempDir()
 	for _, sub := range []string{"lists/partial", "cache/archives/partial", "sources.list.d", "apt.conf.d", "preferences.d", "trusted.gpg.d", "log"} {
 		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {

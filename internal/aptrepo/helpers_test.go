@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,20 +16,6 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 var fixedDate = time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC)
-
-// needTool finds a real tool: missing is a failure under CI=true, a skip
-// otherwise.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()

@@ -9,14 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 // TestPackageStanzaMatchesDpkgScanpackages builds debs with dpkg-deb from
 // testdata/controls plus one with our writer, and checks that our
 // Packages file is byte for byte what dpkg-scanpackages writes.
 func TestPackageStanzaMatchesDpkgScanpackages(t *testing.T) {
-	needTool(t, "dpkg-deb")
-	needTool(t, "dpkg-scanpackages")
+	testenv.Tool(t, "dpkg-deb")
+	testenv.Tool(t, "dpkg-scanpackages")
 	root := t.TempDir()
 	controls, err := filepath.Glob("testdata/controls/*.control")
 	if err != nil || len(controls) == 0 {

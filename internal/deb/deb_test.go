@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 
 	"wharf/internal/stage"
 )
@@ -25,18 +26,6 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 var fixedTime = time.Unix(1700000000, 0)
-
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 func readJSON(t testing.TB, name string, v any) {
 	t.Helper()
@@ -143,9 +132,9 @@ func run(t *testing.T, name string, args ...string) string {
 // TestWriteWithDpkg checks a written deb with the real dpkg-deb, for every
 // compression.
 func TestWriteWithDpkg(t *testing.T) {
-	dpkgDeb := needTool(t, "dpkg-deb")
-	tarTool := needTool(t, "tar")
-	md5sum := needTool(t, "md5sum")
+	dpkgDeb := testenv.Tool(t, "dpkg-deb")
+	tarTool := testenv.Tool(t, "tar")
+	md5sum := testenv.Tool(t, "md5sum")
 	for _, c := range compressions {
 		t.Run(c.String(), func(t *testing.T) {
 			p := samplePackage(t)
@@ -359,7 +348,7 @@ func checkInfo(t *testing.T, p Package, got *Info, ext string) {
 // TestReadDpkgBuilt reads debs that the real dpkg-deb built, in each of its
 // compressions.
 func TestReadDpkgBuilt(t *testing.T) {
-	dpkgDeb := needTool(t, "dpkg-deb")
+	dpkgDeb := testenv.Tool(t, "dpkg-deb")
 	for _, z := range []string{"xz", "gzip", "zstd", "none"} {
 		t.Run(z, func(t *testing.T) {
 			dir := t.TempDir()

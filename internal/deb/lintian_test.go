@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 // contentTags are lintian errors about what a package holds or lacks
@@ -20,7 +21,7 @@ var contentTags = map[string]bool{
 // TestLintian runs lintian on each compression and fails on any E: tag
 // that concerns the package format.
 func TestLintian(t *testing.T) {
-	lintian := needTool(t, "lintian")
+	lintian := testenv.Tool(t, "lintian")
 	for _, c := range compressions {
 		t.Run(c.String(), func(t *testing.T) {
 			p := samplePackage(t)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 
 	"wharf/internal/pep440"
 )
@@ -148,7 +149,7 @@ func versionCorpus() []pep440.Version {
 // adjacent pair must compare the same under dpkg --compare-versions, which
 // by transitivity orders the whole corpus.
 func TestVersionOrderDpkg(t *testing.T) {
-	dpkg := needTool(t, "dpkg")
+	dpkg := testenv.Tool(t, "dpkg")
 	corpus := versionCorpus()
 	slices.SortStableFunc(corpus, pepCompare)
 	debs := make([]string, len(corpus))
@@ -180,7 +181,7 @@ func TestVersionOrderSpotChecks(t *testing.T) {
 		{{Release: []int{1, 0}, Dev: num(9)}, {Release: []int{1, 0}, Pre: &pep440.Pre{Kind: pep440.Alpha, N: 0}, Dev: num(0)}},
 		{{Release: []int{1, 0}, Pre: &pep440.Pre{Kind: pep440.RC, N: 1}, Post: num(1)}, {Release: []int{1, 0}}},
 	}
-	dpkg := needTool(t, "dpkg")
+	dpkg := testenv.Tool(t, "dpkg")
 	for _, p := range pairs {
 		if pepCompare(p[0], p[1]) >= 0 {
 			t.Fatalf("reference: %+v is not before %+v", p[0], p[1])

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 
 	"wharf/internal/repostore"
 )
@@ -99,9 +100,9 @@ func (c *countingStore) Symlink(a, b string) error {
 // checks that apt and dnf then see the old state or the new one, never a
 // broken mix, and that the next publish completes the change.
 func TestKilledPublish(t *testing.T) {
-	needTool(t, "apt-get")
-	needTool(t, "dnf")
-	needTool(t, "cp")
+	testenv.Tool(t, "apt-get")
+	testenv.Tool(t, "dnf")
+	testenv.Tool(t, "cp")
 	src := t.TempDir()
 	base := t.TempDir()
 	p := newPublisher(t, base)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 
 	"wharf/internal/deb"
 	"wharf/internal/repostore"
@@ -17,19 +18,6 @@ import (
 	"wharf/internal/signing"
 	"wharf/internal/stage"
 )
-
-// needTool fails under CI=true and skips elsewhere when a tool is missing.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 var (
 	keyOnce sync.Once
@@ -133,7 +121,7 @@ type aptClient struct {
 
 func newAptClient(t testing.TB, repoDir, channel string) aptClient {
 	t.Helper()
-	needTool(t, "apt-get")
+	testenv.Tool(t, "apt-get")
 	d := t.TempDir()
 	for _, sub := range []string{"lists/partial", "cache/archives/partial", "sources.list.d", "apt.conf.d", "preferences.d", "trusted.gpg.d", "log"} {
 		os.MkdirAll(filepath.Join(d, sub), 0o755)
@@ -219,7 +207,7 @@ type dnfClient struct {
 
 func newDnfClient(t testing.TB, baseurl, keyURL string) dnfClient {
 	t.Helper()
-	needTool(t, "dnf")
+	testenv.Tool(t, "dnf")
 	d := t.TempDir()
 	repos := filepath.Join(d, "repos")
 	os.MkdirAll(repos, 0o755)

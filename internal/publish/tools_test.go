@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 
 	"wharf/internal/aptrepo"
 	"wharf/internal/yumrepo"
@@ -18,8 +19,8 @@ import (
 // TestClientsSeeHistory publishes, promotes and yanks, and checks with the
 // real apt and dnf (signature checks on) what each channel offers.
 func TestClientsSeeHistory(t *testing.T) {
-	needTool(t, "apt-get")
-	needTool(t, "dnf")
+	testenv.Tool(t, "apt-get")
+	testenv.Tool(t, "dnf")
 	root, src := t.TempDir(), t.TempDir()
 	p := newPublisher(t, root)
 	ctx := context.Background()
@@ -81,7 +82,7 @@ func TestClientsSeeHistory(t *testing.T) {
 // imported.
 func rpmKeys(t *testing.T, root string) {
 	t.Helper()
-	needTool(t, "rpmkeys")
+	testenv.Tool(t, "rpmkeys")
 	db := t.TempDir()
 	if out, err := exec.Command("rpmkeys", "--dbpath", db, "--import", filepath.Join(root, KeyArmored)).CombinedOutput(); err != nil {
 		t.Fatalf("rpmkeys --import: %v\n%s", err, out)
@@ -102,8 +103,8 @@ func rpmKeys(t *testing.T, root string) {
 // dpkg-scanpackages writes for the same pool, and the yum metadata lists
 // what createrepo_c lists for the same rpms.
 func TestMatchesReferenceTools(t *testing.T) {
-	needTool(t, "dpkg-scanpackages")
-	needTool(t, "createrepo_c")
+	testenv.Tool(t, "dpkg-scanpackages")
+	testenv.Tool(t, "createrepo_c")
 	root, src := t.TempDir(), t.TempDir()
 	p := newPublisher(t, root)
 	var files []string

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 type versionCase struct{ format, a, b string }
@@ -39,7 +40,7 @@ func compareAny(format, a, b string) int {
 func referenceCompare(t *testing.T, format, a, b string) int {
 	t.Helper()
 	if format == "deb" {
-		needTool(t, "dpkg")
+		testenv.Tool(t, "dpkg")
 		for _, tc := range []struct {
 			op   string
 			want int
@@ -50,7 +51,7 @@ func referenceCompare(t *testing.T, format, a, b string) int {
 		}
 		t.Fatalf("dpkg cannot compare %s and %s", a, b)
 	}
-	needTool(t, "rpm")
+	testenv.Tool(t, "rpm")
 	out, err := exec.Command("rpm", "--eval", `%{lua: print(rpm.vercmp("`+a+`", "`+b+`"))}`).Output()
 	if err != nil {
 		t.Fatalf("rpm --eval: %v", err)

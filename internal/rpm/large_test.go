@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -120,7 +121,7 @@ func TestLargeFile(t *testing.T) {
 		t.Errorf("after the last entry: %v, want io.EOF", err)
 	}
 
-	rpmBin := needTool(t, "rpm")
+	rpmBin := testenv.Tool(t, "rpm")
 	if out := run(t, rpmBin, "-K", "--nosignature", p); !strings.HasSuffix(out, ": digests OK\n") {
 		t.Errorf("rpm -K: %s", out)
 	}

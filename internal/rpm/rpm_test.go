@@ -13,23 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 
 	"wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 var compressions = []Compression{Zstd, Xz, Gzip}
 
@@ -139,9 +128,9 @@ func dumpPackage(t *testing.T, pkg []byte) []byte {
 // digests, the payload through rpm2cpio and cpio, and an install into a
 // scratch root verified with rpm -V.
 func TestRealRPM(t *testing.T) {
-	rpmBin := needTool(t, "rpm")
-	needTool(t, "rpm2cpio")
-	needTool(t, "cpio")
+	rpmBin := testenv.Tool(t, "rpm")
+	testenv.Tool(t, "rpm2cpio")
+	testenv.Tool(t, "cpio")
 	for _, tc := range loadCases(t) {
 		for _, c := range compressions {
 			t.Run(tc.name+"/"+c.String(), func(t *testing.T) {
@@ -274,7 +263,7 @@ func checkInstall(t *testing.T, rpmBin string, tc testCase, pkg string) {
 // TestRpmlint runs rpmlint on the reference case: no errors besides the
 // findings testdata/rpmlintrc explains.
 func TestRpmlint(t *testing.T) {
-	bin := needTool(t, "rpmlint")
+	bin := testenv.Tool(t, "rpmlint")
 	tc := loadCase(t, "testdata/cases/hello.txt")
 	p := writePackage(t, tc, Zstd)
 	out, err := exec.Command(bin, "-r", "testdata/rpmlintrc", p).CombinedOutput()

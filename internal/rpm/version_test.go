@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 
 	"wharf/internal/pep440"
 )
@@ -61,7 +62,7 @@ func TestVersionRelease(t *testing.T) {
 	}
 
 	// Ask rpm's own rpmvercmp about every pair in one run.
-	bin := needTool(t, "rpm")
+	bin := testenv.Tool(t, "rpm")
 	var lua strings.Builder
 	lua.WriteString("%{lua: local v = {")
 	for _, v := range rpmVers {

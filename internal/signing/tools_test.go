@@ -11,24 +11,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 )
 
 // These tests check our keys and signatures with the real verifiers: gpg,
 // gpgv (what apt runs), sqv (apt in Debian trixie) and rpmkeys.
-
-// requireTool returns the path of name; a missing tool fails the test under
-// CI=true and skips it otherwise.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v (apt-get install gnupg gpgv sqv rpm)", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 // gnupg is a throw-away GnuPG home.
 type gnupg struct {
@@ -38,7 +25,7 @@ type gnupg struct {
 
 func newGnupg(t *testing.T) *gnupg {
 	t.Helper()
-	requireTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	// Not t.TempDir: the agent socket path must stay under ~100 bytes.
 	home, err := os.MkdirTemp("", "gnupg")
 	if err != nil {
@@ -119,7 +106,7 @@ type namedSigner struct {
 // TestVerifiers signs sample repository files with generated and gpg-made
 // keys and checks the results with gpg, gpgv, sqv and rpmkeys.
 func TestVerifiers(t *testing.T) {
-	requireTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	var signers []namedSigner
 	for _, algo := range []Algo{RSA4096, Ed25519} {
 		k, err := GenerateKey("Verifier Test", "verify@example.test", algo, signTime.Add(-24*time.Hour))
@@ -208,7 +195,7 @@ func TestVerifiers(t *testing.T) {
 						if out, err := exec.Command("gpgv", "--keyring", ringPath, sigPath, dataPath).CombinedOutput(); err != nil {
 							t.Errorf("gpgv rejects the detached signature: %v\n%s", err, out)
 						}
-						requireTool(t, "sqv")
+						testenv.Tool(t, "sqv")
 						sqv := func(p string) error {
 							return exec.Command("sqv", "--keyring", pubPath, "--not-after", when.Add(time.Hour).Format(time.RFC3339), sigPath, p).Run()
 						}
@@ -222,7 +209,7 @@ func TestVerifiers(t *testing.T) {
 				}
 			}
 			t.Run("rpmkeys-import", func(t *testing.T) {
-				requireTool(t, "rpmkeys")
+				testenv.Tool(t, "rpmkeys")
 				db := t.TempDir()
 				if out, err := exec.Command("rpmkeys", "--dbpath", db, "--import", pubPath).CombinedOutput(); err != nil {
 					t.Fatalf("rpmkeys --import: %v\n%s", err, out)
@@ -240,7 +227,7 @@ func TestVerifiers(t *testing.T) {
 // protected, import into gpg and gpg can sign with them; the public key
 // imports alone.
 func TestGPGImportsGeneratedKeys(t *testing.T) {
-	requireTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	for _, algo := range []Algo{RSA4096, Ed25519} {
 		k, err := GenerateKey("Import Test", "import@example.test", algo, time.Now().Add(-time.Hour))
 		if err != nil {
@@ -299,7 +286,7 @@ func TestGPGImportsGeneratedKeys(t *testing.T) {
 // TestLoadGPGGeneratedKeys: keys from gpg --quick-gen-key, with and without
 // passphrase, load and sign data gpg verifies.
 func TestLoadGPGGeneratedKeys(t *testing.T) {
-	requireTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	for _, algo := range []string{"rsa3072", "ed25519"} {
 		for _, pass := range []string{"", "quick gen passphrase"} {
 			t.Run(fmt.Sprintf("%s/pass=%t", algo, pass != ""), func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -79,20 +80,6 @@ func TestUnit(t *testing.T) {
 	}
 }
 
-// requireTool returns the path of a real tool; a missing tool fails the test
-// under CI=true and skips it elsewhere.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true (apt-get install systemd): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
 // writeUnit renders a valid case into a fresh directory, under its unit name.
 func writeUnit(t *testing.T, s Service) string {
 	t.Helper()
@@ -121,7 +108,7 @@ func validCases(t *testing.T) map[string]Service {
 // be known and well-formed (the cases point ExecStart at /bin/true, which
 // verify requires to exist).
 func TestUnitVerify(t *testing.T) {
-	analyze := requireTool(t, "systemd-analyze")
+	analyze := testenv.Tool(t, "systemd-analyze")
 	for name, s := range validCases(t) {
 		t.Run(name, func(t *testing.T) {
 			p := writeUnit(t, s)
@@ -144,7 +131,7 @@ var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+) (
 // TestUnitSecurity records the real "systemd-analyze security" exposure score
 // of each unit and holds it below maxExposure.
 func TestUnitSecurity(t *testing.T) {
-	analyze := requireTool(t, "systemd-analyze")
+	analyze := testenv.Tool(t, "systemd-analyze")
 	for name, s := range validCases(t) {
 		t.Run(name, func(t *testing.T) {
 			p := writeUnit(t, s)
@@ -205,7 +192,7 @@ func TestSysusers(t *testing.T) {
 // checkSysusersApplies feeds the line to the real systemd-sysusers against an
 // empty root and reads the passwd entry it created back.
 func checkSysusersApplies(t *testing.T, c sysusersCase, conf []byte) {
-	tool := requireTool(t, "systemd-sysusers")
+	tool := testenv.Tool(t, "systemd-sysusers")
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)

@@ -7,13 +7,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 // TestDNFReadsRepository serves a rendered repository to the real dnf
 // (file:// baseurl, isolated installroot and config) and queries it:
 // package set, dependencies, primary and filelists files, changelogs.
 func TestDNFReadsRepository(t *testing.T) {
-	dnf := requireTool(t, "dnf")
+	dnf := testenv.Tool(t, "dnf")
 	for _, c := range []struct {
 		name string
 		comp Compression

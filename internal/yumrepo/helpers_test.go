@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -21,20 +22,6 @@ var update = flag.Bool("update", false, "rebuild testdata/rpms (needs rpmbuild) 
 
 // testTime is the clock of every rendered test repository.
 var testTime = time.Unix(1700000000, 0)
-
-// requireTool returns the path of an external tool; the test fails without
-// it under CI=true and is skipped otherwise.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 func run(t testing.TB, env []string, name string, args ...string) string {
 	t.Helper()
@@ -67,7 +54,7 @@ func specNames(t testing.TB) []string {
 // the paths of the built rpms.
 func buildRPMs(t testing.TB, outDir string) []string {
 	t.Helper()
-	rpmbuild := requireTool(t, "rpmbuild")
+	rpmbuild := testenv.Tool(t, "rpmbuild")
 	top := t.TempDir()
 	var out []string
 	for _, name := range specNames(t) {

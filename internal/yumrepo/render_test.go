@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 )
@@ -35,7 +36,7 @@ func TestGoldenRender(t *testing.T) {
 // documents: byte-identical XML, equal parsed packages, and repomd.xml
 // entries that agree on everything but the compressed bytes.
 func TestMatchesCreaterepoC(t *testing.T) {
-	createrepo := requireTool(t, "createrepo_c")
+	createrepo := testenv.Tool(t, "createrepo_c")
 	repo := t.TempDir()
 	pkgDir := filepath.Join(repo, "Packages")
 	if err := os.Mkdir(pkgDir, 0o755); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"wharf/internal/testenv"
 )
 
 // TestGoldenReadRPM reads the committed rpms and compares the Package with
@@ -41,7 +42,7 @@ func TestGoldenReadRPM(t *testing.T) {
 // TestReadRPMMatchesRPMQuery checks the header reader against rpm's own
 // reading of the same files (rpm -qp --queryformat).
 func TestReadRPMMatchesRPMQuery(t *testing.T) {
-	rpmBin := requireTool(t, "rpm")
+	rpmBin := testenv.Tool(t, "rpm")
 	for _, p := range testdataRPMs(t) {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			pkg, err := ReadRPMFile(p, ReadOptions{ChangelogLimit: -1})

@@ -11,26 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // fixedTime is the mtime of every golden member.
 var fixedTime = time.Unix(1700000000, 0)
-
-// needTool returns the path of an external tool; it fails under CI=true and
-// skips otherwise when the tool is missing.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 type member struct {
 	name string
@@ -103,7 +90,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestGoldenWithBinutils(t *testing.T) {
-	arTool := needTool(t, "ar")
+	arTool := testenv.Tool(t, "ar")
 	golden, err := filepath.Abs(filepath.Join("testdata", "golden.a"))
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +160,7 @@ func TestReadGolden(t *testing.T) {
 // TestDpkgDebRoundTrip reads a .deb built by the real dpkg-deb and writes its
 // members back: the bytes must be identical, so our header layout is dpkg's.
 func TestDpkgDebRoundTrip(t *testing.T) {
-	dpkgDeb := needTool(t, "dpkg-deb")
+	dpkgDeb := testenv.Tool(t, "dpkg-deb")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "pkg")
 	if err := os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -101,17 +102,6 @@ func cases(t testing.TB) []string {
 	return files
 }
 
-func needTool(t *testing.T, name string) string {
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
 func TestWriterGolden(t *testing.T) {
 	for _, file := range cases(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".txt")
@@ -139,7 +129,7 @@ func TestWriterGolden(t *testing.T) {
 
 // TestRealCpio extracts our archives with GNU cpio and compares the tree.
 func TestRealCpio(t *testing.T) {
-	cpioBin := needTool(t, "cpio")
+	cpioBin := testenv.Tool(t, "cpio")
 	for _, file := range cases(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			es := loadEntries(t, file)

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -204,7 +203,7 @@ func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Tim
 	h := md5.New()
 	buf := make([]byte, 64<<10)
 	for _, e := range entries {
-		hdr := tarHeader(e, mtime)
+		hdr := e.TarHeader(".", mtime, tar.FormatGNU)
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
@@ -226,41 +225,6 @@ func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Tim
 		return nil, err
 	}
 	return sums, bw.Flush()
-}
-
-func tarHeader(e stage.Entry, mtime time.Time) *tar.Header {
-	h := &tar.Header{
-		Name:    "." + e.Path,
-		Mode:    tarMode(e.Mode),
-		ModTime: mtime,
-		Uname:   e.OwnerName(),
-		Gname:   e.GroupName(),
-		Format:  tar.FormatGNU,
-	}
-	switch e.Kind {
-	case stage.File:
-		h.Typeflag, h.Size = tar.TypeReg, e.Size
-	case stage.Dir:
-		h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-	case stage.Symlink:
-		h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Target, 0o777
-	}
-	return h
-}
-
-// tarMode converts permission and special bits to their tar (octal) form.
-func tarMode(m fs.FileMode) int64 {
-	mode := int64(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		mode |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		mode |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		mode |= 0o1000
-	}
-	return mode
 }
 
 // controlTar builds the compressed control.tar in memory: its size grows

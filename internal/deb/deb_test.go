@@ -211,7 +211,7 @@ func checkContents(t *testing.T, tree *stage.Tree, out string) {
 	want := []string{"drwxr-xr-x root/root 0 ./"}
 	for _, e := range tree.Entries() {
 		name := "." + e.Path
-		mode := fs.FileMode(tarMode(e.Mode)).Perm().String()[1:]
+		mode := e.Mode.Perm().String()[1:]
 		switch e.Kind {
 		case stage.Dir:
 			want = append(want, fmt.Sprintf("d%s %s/%s 0 %s/", mode, e.OwnerName(), e.GroupName(), name))

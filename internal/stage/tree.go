@@ -6,6 +6,7 @@
 package stage
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Kind says what an entry is on disk.
@@ -257,6 +259,28 @@ func (e Entry) CopyTo(w io.Writer, buf []byte) (err error) {
 		return fmt.Errorf("file %s yields more than the %d bytes its entry says", e.Path, e.Size)
 	}
 	return nil
+}
+
+// TarHeader is e's tar header, named prefix+e.Path ("./opt/x" in a deb,
+// "app-1.0/root/opt/x" in a tarball), with mtime, owners defaulting to root
+// and the permission and special bits in tar's octal form.
+func (e Entry) TarHeader(prefix string, mtime time.Time, format tar.Format) *tar.Header {
+	mode := int64(e.Mode.Perm())
+	for bit, octal := range map[fs.FileMode]int64{fs.ModeSetuid: 0o4000, fs.ModeSetgid: 0o2000, fs.ModeSticky: 0o1000} {
+		if e.Mode&bit != 0 {
+			mode |= octal
+		}
+	}
+	h := &tar.Header{Name: prefix + e.Path, Mode: mode, ModTime: mtime, Uname: e.OwnerName(), Gname: e.GroupName(), Format: format}
+	switch e.Kind {
+	case File:
+		h.Typeflag, h.Size = tar.TypeReg, e.Size
+	case Dir:
+		h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+	case Symlink:
+		h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Target, 0o777
+	}
+	return h
 }
 
 // Clone returns a copy that can be extended for one format (a deb's

@@ -1,9 +1,12 @@
 package stage
 
 import (
+	"archive/tar"
 	"errors"
 	"io"
+	"io/fs"
 	"testing"
+	"time"
 )
 
 func TestAddAndOrder(t *testing.T) {
@@ -81,5 +84,20 @@ func TestPathLess(t *testing.T) {
 		if !pathLess(c[0], c[1]) || pathLess(c[1], c[0]) {
 			t.Errorf("pathLess(%q, %q) wrong", c[0], c[1])
 		}
+	}
+}
+
+func TestTarHeader(t *testing.T) {
+	mtime := time.Unix(1700000000, 0)
+	e := Entry{Path: "/usr/bin/x", Kind: File, Mode: 0o755 | fs.ModeSetuid, Size: 3, Owner: "app"}
+	h := e.TarHeader(".", mtime, tar.FormatGNU)
+	if h.Name != "./usr/bin/x" || h.Mode != 0o4755 || h.Uname != "app" || h.Gname != "root" || h.Size != 3 || h.Typeflag != tar.TypeReg || !h.ModTime.Equal(mtime) {
+		t.Errorf("file header %+v", h)
+	}
+	if h := (Entry{Path: "/d", Kind: Dir, Mode: 0o750}).TarHeader("top/", mtime, tar.FormatPAX); h.Name != "top//d/" || h.Typeflag != tar.TypeDir || h.Mode != 0o750 {
+		t.Errorf("dir header %+v", h)
+	}
+	if h := (Entry{Path: "/l", Kind: Symlink, Mode: 0o777, Target: "x"}).TarHeader(".", mtime, tar.FormatGNU); h.Linkname != "x" || h.Typeflag != tar.TypeSymlink {
+		t.Errorf("symlink header %+v", h)
 	}
 }

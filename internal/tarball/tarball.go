@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 	"unicode"
@@ -153,7 +152,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	top := p.Name + "-" + p.Version + "/"
 	header := func(h *tar.Header) *tar.Header {
 		h.ModTime, h.Format = mtime, tar.FormatPAX
-		h.Uname, h.Gname = orRoot(h.Uname), orRoot(h.Gname)
+		h.Uname, h.Gname = "root", "root"
 		return h
 	}
 	if err := tw.WriteHeader(header(&tar.Header{Typeflag: tar.TypeDir, Name: top, Mode: 0o755})); err != nil {
@@ -177,17 +176,10 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	}
 	buf := make([]byte, 64<<10)
 	for _, e := range p.Tree.Entries() {
-		h := header(&tar.Header{Name: root + e.Path, Mode: tarMode(e.Mode), Uname: e.Owner, Gname: e.Group})
-		switch e.Kind {
-		case stage.File:
-			h.Typeflag, h.Size = tar.TypeReg, e.Size
-		case stage.Dir:
-			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-		case stage.Symlink:
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Target, 0o777
-		default:
+		if e.Kind != stage.File && e.Kind != stage.Dir && e.Kind != stage.Symlink {
 			return fmt.Errorf("%w %s: %s has kind %v", ErrInvalid, p.Name, e.Path, e.Kind)
 		}
+		h := e.TarHeader(root, mtime, tar.FormatPAX)
 		if err := tw.WriteHeader(h); err != nil {
 			return fmt.Errorf("write %s into the tarball of %s: %w", e.Path, p.Name, err)
 		}
@@ -207,28 +199,6 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 		return fmt.Errorf("write the tarball of %s: %w", p.Name, err)
 	}
 	return nil
-}
-
-func orRoot(s string) string {
-	if s == "" {
-		return "root"
-	}
-	return s
-}
-
-// tarMode converts permission and special bits to their tar (octal) form.
-func tarMode(m fs.FileMode) int64 {
-	mode := int64(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		mode |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		mode |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		mode |= 0o1000
-	}
-	return mode
 }
 
 func defaultReadme(p Package, c Compression) string {

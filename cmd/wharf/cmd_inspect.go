@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -238,10 +239,10 @@ func printReport(w io.Writer, r *pkgReport) {
 	for _, f := range r.Metadata {
 		fmt.Fprintf(w, "%s: %s\n", f.Name, f.Value)
 	}
-	for _, name := range sortedKeys(r.Scripts) {
+	for _, name := range slices.Sorted(maps.Keys(r.Scripts)) {
 		fmt.Fprintf(w, "\n--- %s ---\n%s", name, r.Scripts[name])
 	}
-	for _, name := range sortedKeys(r.Units) {
+	for _, name := range slices.Sorted(maps.Keys(r.Units)) {
 		fmt.Fprintf(w, "\n--- unit %s (%s) ---\n%s", path.Base(name), name, r.Units[name])
 	}
 	if len(r.Conffiles) > 0 {
@@ -268,13 +269,4 @@ func kindLetter(k string) string {
 		return "l"
 	}
 	return "-"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

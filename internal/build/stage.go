@@ -3,9 +3,10 @@ package build
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"wharf/internal/config"
@@ -114,7 +115,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 	if err := tree.AddDir("/etc/"+proj.Name, 0o755); err != nil {
 		return err
 	}
-	for _, src := range sortedKeys(proj.Config) {
+	for _, src := range slices.Sorted(maps.Keys(proj.Config)) {
 		data, err := readFile(proj.Dir, src)
 		if err != nil {
 			return fmt.Errorf("config file %s: %w", src, err)
@@ -212,7 +213,7 @@ func envFile(proj *config.Project) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Environment of the %s services, read by systemd (EnvironmentFile=).\n", proj.Name)
 	b.WriteString("# Local edits are kept on upgrade. Restart the services after a change.\n")
-	for _, k := range sortedKeys(proj.Env) {
+	for _, k := range slices.Sorted(maps.Keys(proj.Env)) {
 		fmt.Fprintf(&b, "%s=%s\n", k, quoteEnv(proj.Env[k]))
 	}
 	return []byte(b.String())
@@ -299,13 +300,4 @@ func splitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -281,7 +283,7 @@ func joinKey(a, b string) string {
 }
 
 func checkKeys(file, table, rel string, m map[string]any) error {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	if known, ok := schema[schemaKey(rel)]; ok {
 		for _, k := range keys {
 			if contains(known, k) {
@@ -311,15 +313,6 @@ func schemaKey(rel string) string {
 		return "services.*"
 	}
 	return rel
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func contains(list []string, s string) bool {
@@ -544,7 +537,7 @@ func (p *Project) exists(rel string) bool {
 
 func (p *Project) applyEnv(env map[string]any) error {
 	p.Env = map[string]string{}
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if !envKeyRe.MatchString(k) {
 			return p.fail("env."+k, "not a valid environment variable name")
 		}
@@ -571,7 +564,7 @@ func (p *Project) applyEnv(env map[string]any) error {
 
 func (p *Project) applyConfigFiles(files map[string]string) error {
 	p.Config = map[string]string{}
-	for _, src := range sortedKeys(files) {
+	for _, src := range slices.Sorted(maps.Keys(files)) {
 		dst := files[src]
 		if !p.exists(src) {
 			return p.fail("config."+strconv.Quote(src), "source file not found in %s", p.Dir)
@@ -595,7 +588,7 @@ func (p *Project) applyServices(raw map[string]rawService) error {
 		}
 		p.Services = procs
 	} else {
-		for _, name := range sortedKeys(raw) {
+		for _, name := range slices.Sorted(maps.Keys(raw)) {
 			s := raw[name]
 			if s.Command == nil || strings.TrimSpace(*s.Command) == "" {
 				return p.fail("services."+name+".command", "every service needs a command")

@@ -11,7 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -118,7 +119,7 @@ var debianPackages = map[string]string{
 // that map to no known package (listed by the caller as a warning).
 func (n Needs) Debian() (depends []string, unknown []string) {
 	best := map[string]string{}
-	for _, lib := range sortedKeys(n.Libraries) {
+	for _, lib := range slices.Sorted(maps.Keys(n.Libraries)) {
 		pkg, ok := debianPackages[lib]
 		if !ok {
 			if !strings.HasPrefix(lib, "libpython") {
@@ -137,7 +138,7 @@ func (n Needs) Debian() (depends []string, unknown []string) {
 			best[pkg] = v
 		}
 	}
-	for _, pkg := range sortedKeys(best) {
+	for _, pkg := range slices.Sorted(maps.Keys(best)) {
 		if best[pkg] == "" {
 			depends = append(depends, pkg)
 		} else {
@@ -155,23 +156,14 @@ func (n Needs) RPM() []string {
 		suffix = "(64bit)"
 	}
 	var out []string
-	for _, lib := range sortedKeys(n.Libraries) {
+	for _, lib := range slices.Sorted(maps.Keys(n.Libraries)) {
 		if strings.HasPrefix(lib, "libpython") {
 			continue
 		}
 		out = append(out, lib+"()"+suffix)
-		for _, space := range sortedKeys(n.Libraries[lib]) {
+		for _, space := range slices.Sorted(maps.Keys(n.Libraries[lib])) {
 			out = append(out, fmt.Sprintf("%s(%s_%s)%s", lib, space, n.Libraries[lib][space], suffix))
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

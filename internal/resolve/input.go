@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/pelletier/go-toml/v2"
@@ -51,7 +52,7 @@ func ProjectRequirements(data []byte, file string, extras, groups []string) ([]p
 	for _, e := range extras {
 		list, ok := lookupNormalized(optional, e)
 		if !ok {
-			return nil, fmt.Errorf("%s: no extra %q in [project.optional-dependencies] (have: %v)", file, e, sortedKeys(optional))
+			return nil, fmt.Errorf("%s: no extra %q in [project.optional-dependencies] (have: %v)", file, e, slices.Sorted(maps.Keys(optional)))
 		}
 		if err := add("project.optional-dependencies."+e, list); err != nil {
 			return nil, err
@@ -82,7 +83,7 @@ func groupRequirements(dg map[string]any, name, file string, stack []string) ([]
 	}
 	list, ok := lookupNormalized(dg, name)
 	if !ok {
-		return nil, fmt.Errorf("%s: no dependency group %q (have: %v)", file, name, sortedKeys(dg))
+		return nil, fmt.Errorf("%s: no dependency group %q (have: %v)", file, name, slices.Sorted(maps.Keys(dg)))
 	}
 	items, ok := list.([]any)
 	if !ok {
@@ -117,15 +118,6 @@ func lookupNormalized(m map[string]any, name string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-func sortedKeys(m map[string]any) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // FromPins turns the pins of a requirements file into root requirements.

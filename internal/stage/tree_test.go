@@ -94,7 +94,7 @@ func TestTarHeader(t *testing.T) {
 	if h.Name != "./usr/bin/x" || h.Mode != 0o4755 || h.Uname != "app" || h.Gname != "root" || h.Size != 3 || h.Typeflag != tar.TypeReg || !h.ModTime.Equal(mtime) {
 		t.Errorf("file header %+v", h)
 	}
-	if h := (Entry{Path: "/d", Kind: Dir, Mode: 0o750}).TarHeader("top/", mtime, tar.FormatPAX); h.Name != "top//d/" || h.Typeflag != tar.TypeDir || h.Mode != 0o750 {
+	if h := (Entry{Path: "/d", Kind: Dir, Mode: 0o750}).TarHeader("top", mtime, tar.FormatPAX); h.Name != "top/d/" || h.Typeflag != tar.TypeDir || h.Mode != 0o750 {
 		t.Errorf("dir header %+v", h)
 	}
 	if h := (Entry{Path: "/l", Kind: Symlink, Mode: 0o777, Target: "x"}).TarHeader(".", mtime, tar.FormatGNU); h.Linkname != "x" || h.Typeflag != tar.TypeSymlink {

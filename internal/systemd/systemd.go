@@ -12,9 +12,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -130,7 +131,7 @@ func Unit(s Service) ([]byte, error) {
 	if s.EnvironmentFile != "" {
 		line("EnvironmentFile", "-"+escapePercent(s.EnvironmentFile))
 	}
-	for _, k := range sortedKeys(s.Environment) {
+	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
 		line("Environment", quoteWord(escapePercent(k+"="+s.Environment[k])))
 	}
 	args := make([]string, len(s.ExecStart))
@@ -168,7 +169,7 @@ func hardening(over map[string]string) []Directive {
 		}
 		out = append(out, d)
 	}
-	for _, k := range sortedKeys(over) {
+	for _, k := range slices.Sorted(maps.Keys(over)) {
 		if !seen[k] && over[k] != "" {
 			out = append(out, Directive{k, over[k]})
 		}
@@ -276,15 +277,6 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Sysusers renders the sysusers.d(5) line that declares the system user (and

@@ -25,6 +25,7 @@ package pylock
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -375,7 +376,7 @@ func (p Package) entry(file string, dup bool) (lockfile.Entry, error) {
 func hashes(m map[string]string) ([]lockfile.Hash, error) {
 	var out []lockfile.Hash
 	var other []string
-	for _, algo := range sortedKeys(m) {
+	for _, algo := range slices.Sorted(maps.Keys(m)) {
 		h, err := lockfile.ParseHash(strings.ToLower(algo) + ":" + m[algo])
 		if err != nil {
 			switch strings.ToLower(algo) {
@@ -408,15 +409,6 @@ func listOrNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // table is a decoded TOML table and where it came from, for errors.

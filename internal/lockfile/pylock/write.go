@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,7 +126,7 @@ func inlineFile(f File) string {
 		parts = append(parts, "size = "+strconv.FormatInt(f.Size, 10))
 	}
 	var hs []string
-	for _, algo := range sortedKeys(f.Hashes) {
+	for _, algo := range slices.Sorted(maps.Keys(f.Hashes)) {
 		hs = append(hs, bareKey(algo)+" = "+quote(f.Hashes[algo]))
 	}
 	parts = append(parts, "hashes = { "+strings.Join(hs, ", ")+" }")

@@ -10,18 +10,6 @@ import (
 	"wharf/internal/target"
 )
 
-func rpmCompression(c target.Compression) (rpm.Compression, error) {
-	switch c {
-	case target.Zstd:
-		return rpm.Zstd, nil
-	case target.Xz:
-		return rpm.Xz, nil
-	case target.Gzip:
-		return rpm.Gzip, nil
-	}
-	return 0, fmt.Errorf("rpm: unknown compression %q", c)
-}
-
 func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 	proj := p.Project
 	scripts, err := maintscript.RPM(st.intent)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"wharf/internal/compress"
 	"wharf/internal/deb"
 	"wharf/internal/maintscript"
 	"wharf/internal/rpm"
@@ -43,7 +44,7 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		}
 		name = deb.FileName(pkg.Control)
 		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
-		comp, err := debCompression(p.compression(t))
+		comp, err := p.compression(t)
 		if err != nil {
 			return job{}, err
 		}
@@ -57,7 +58,7 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		}
 		name = rpm.FileName(pkg)
 		a.Version, a.Arch = pkg.Version+"-"+pkg.Release, pkg.Arch
-		comp, err := rpmCompression(p.compression(t))
+		comp, err := p.compression(t)
 		if err != nil {
 			return job{}, err
 		}
@@ -70,9 +71,10 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		if err != nil {
 			return job{}, err
 		}
-		comp := tarball.Zstd
-		if p.compression(t) == target.Gzip {
-			comp = tarball.Gzip
+		// The tarball is .tar.zst, or .tar.gz on request.
+		comp := compress.Zstd
+		if c, _ := p.compression(t); c == compress.Gzip {
+			comp = compress.Gzip
 		}
 		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)
 		a.Version, a.Arch = version, t.Arch
@@ -100,24 +102,18 @@ func (p *Plan) commit(ctx context.Context, opts Options, j job, dir string) (Art
 	return a, nil
 }
 
-// compression is the payload compressor for target t.
-func (p *Plan) compression(t target.Profile) target.Compression {
+// compression is the payload compressor for target t: --compression or
+// the project's setting, else the target's default.
+func (p *Plan) compression(t target.Profile) (compress.Kind, error) {
+	c := t.Compression
 	if p.Compression != "" {
-		return p.Compression
+		c = p.Compression
 	}
-	return t.Compression
-}
-
-func debCompression(c target.Compression) (deb.Compression, error) {
-	switch c {
-	case target.Zstd:
-		return deb.Zstd, nil
-	case target.Xz:
-		return deb.Xz, nil
-	case target.Gzip:
-		return deb.Gzip, nil
+	k, err := compress.Parse(string(c))
+	if err != nil {
+		return 0, inputError{err}
 	}
-	return 0, fmt.Errorf("deb: unknown compression %q", c)
+	return k, nil
 }
 
 // writeAtomic streams gen into a temp file beside final, syncs it and

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"wharf/internal/compress"
 
 	"wharf/internal/archive/ar"
 	"wharf/internal/stage"
@@ -189,7 +190,7 @@ type fileSum struct {
 // file, computed while its bytes go by.
 func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Time) ([]fileSum, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	zw, err := c.compressor(bw)
+	zw, err := compress.NewWriter(bw, c)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +261,7 @@ func controlTar(p Package, entries []stage.Entry, sums []fileSum, c Compression,
 	}
 
 	var out bytes.Buffer
-	zw, err := c.compressor(&out)
+	zw, err := compress.NewWriter(&out, c)
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
-
 	"wharf/internal/archive/cpio"
+	"wharf/internal/compress"
+
 	"wharf/internal/stage"
 )
 
@@ -119,27 +116,16 @@ type Scriptlets struct {
 	Interpreter                         string // "" means /bin/sh
 }
 
-// Compression is the payload compressor.
-type Compression uint8
+// Compression is the payload compressor. The zero value is Zstd, which
+// rpm reads from 4.14 (RHEL 8+, Fedora 31+).
+type Compression = compress.Kind
 
 // Payload compressors.
 const (
-	Zstd Compression = iota // rpm >= 4.14 (RHEL 8+, Fedora 31+)
-	Xz
-	Gzip
+	Zstd = compress.Zstd
+	Xz   = compress.Xz
+	Gzip = compress.Gzip
 )
-
-func (c Compression) String() string {
-	switch c {
-	case Zstd:
-		return "zstd"
-	case Xz:
-		return "xz"
-	case Gzip:
-		return "gzip"
-	}
-	return "compression(" + strconv.Itoa(int(c)) + ")"
-}
 
 // Options are the rpm-specific knobs of Write.
 type Options struct {
@@ -327,28 +313,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// compressor returns the payload compressor.
-func compressor(c Compression, w io.Writer) (io.WriteCloser, error) {
-	switch c {
-	case Zstd:
-		// One goroutine keeps the frame layout, and so the bytes, fixed.
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
-	case Xz:
-		return xz.NewWriter(w) // 8 MiB dictionary, as xz -6
-	case Gzip:
-		return gzip.NewWriterLevel(w, gzip.DefaultCompression)
-	}
-	return nil, fmt.Errorf("unknown compression %v", c)
-}
-
-// level is the PAYLOADFLAGS value: the level compressor uses.
-func (c Compression) level() string {
-	if c == Zstd {
-		return "3"
-	}
-	return "6"
-}
-
 // writePayload streams the cpio archive through the compressor into spool,
 // hashing the compressed bytes and each file's content on the way, and
 // fills in files[i].digest.
@@ -356,7 +320,7 @@ func writePayload(spool io.Writer, files []file, mtime time.Time, c Compression,
 	sum := sha256.New()
 	out := &countWriter{w: io.MultiWriter(spool, sum)}
 	buffered := bufio.NewWriterSize(out, 64<<10)
-	zw, err := compressor(c, buffered)
+	zw, err := compress.NewWriter(buffered, c)
 	if err != nil {
 		return payloadInfo{}, err
 	}
@@ -514,7 +478,7 @@ func mainHeader(p Package, files []file, c Compression, large bool, pay payloadI
 	h.addString(tagEncoding, "utf-8")
 	h.addString(tagPayloadFormat, "cpio")
 	h.addString(tagPayloadCompressor, c.String())
-	h.addString(tagPayloadFlags, c.level())
+	h.addString(tagPayloadFlags, strconv.Itoa(c.Level()))
 	h.addStrings(tagPayloadDigest, []string{pay.digest})
 	h.addInt32(tagPayloadDigestAlgo, digestSHA256)
 

@@ -24,70 +24,22 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
+	"wharf/internal/compress"
 	"wharf/internal/stage"
 )
 
-// Compression is the tarball's compressor. The zero value is Zstd.
-type Compression uint8
+// Compression is the tarball's compressor. The zero value is Zstd
+// (tar --zstd, GNU tar >= 1.31); Gzip suits anything, Xz any GNU tar.
+type Compression = compress.Kind
 
 const (
-	Zstd Compression = iota // tar --zstd, GNU tar >= 1.31
-	Gzip                    // anything
+	Zstd = compress.Zstd
+	Xz   = compress.Xz
+	Gzip = compress.Gzip
 )
 
-// ParseCompression reads a compressor name: "zstd" or "gzip".
-func ParseCompression(s string) (Compression, error) {
-	switch s {
-	case "zstd", "zst":
-		return Zstd, nil
-	case "gzip", "gz":
-		return Gzip, nil
-	}
-	return 0, fmt.Errorf("unknown tarball compression %q (want zstd or gzip)", s)
-}
-
-func (c Compression) String() string {
-	switch c {
-	case Zstd:
-		return "zstd"
-	case Gzip:
-		return "gzip"
-	}
-	return fmt.Sprintf("compression(%d)", uint8(c))
-}
-
-// Ext is the file name suffix: "tar.zst" or "tar.gz".
-func (c Compression) Ext() string {
-	switch c {
-	case Zstd:
-		return "tar.zst"
-	case Gzip:
-		return "tar.gz"
-	}
-	return ""
-}
-
-// compressor returns a writer whose output depends only on its input: one
-// zstd encoder goroutine (output must not vary with GOMAXPROCS) and a gzip
-// header without name or time.
-func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
-	switch c {
-	case Zstd:
-		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
-	case Gzip:
-		gw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
-		if err != nil {
-			return nil, err
-		}
-		// klauspost's gzip writes a zero ModTime as a 2042 date, not as 0 (unset).
-		gw.ModTime = time.Unix(0, 0)
-		return gw, nil
-	}
-	return nil, fmt.Errorf("unknown tarball compression %v", c)
-}
+// ParseCompression reads a compressor name: "zstd", "xz" or "gzip".
+func ParseCompression(s string) (Compression, error) { return compress.Parse(s) }
 
 // Options are the knobs of the format.
 type Options struct {
@@ -110,7 +62,7 @@ var ErrInvalid = errors.New("invalid tarball package")
 
 // FileName is the conventional file name: <name>-<version>-<target>.tar.zst.
 func FileName(name, version, target string, c Compression) string {
-	return name + "-" + version + "-" + target + "." + c.Ext()
+	return name + "-" + version + "-" + target + ".tar." + c.Ext()
 }
 
 func checkWord(pkg, field, v string) error {
@@ -144,7 +96,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	mtime := opts.MTime.UTC().Truncate(time.Second)
 
 	bw := bufio.NewWriterSize(w, 64<<10)
-	zw, err := opts.Compression.compressor(bw)
+	zw, err := compress.NewWriter(bw, opts.Compression)
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.c.String(), func(t *testing.T) {
 			out := write(t, p, tc.c)
 			name := FileName(p.Name, p.Version, p.Target, tc.c)
-			if name != "tiny-1.0-debian-12."+tc.c.Ext() {
+			if name != "tiny-1.0-debian-12.tar."+tc.c.Ext() {
 				t.Errorf("FileName = %q", name)
 			}
 			golden(t, name, out)
@@ -312,10 +312,10 @@ func TestWriteErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ParseCompression("xz"); err == nil {
-		t.Error("ParseCompression(xz) succeeded")
+	if _, err := ParseCompression("bzip2"); err == nil {
+		t.Error("ParseCompression(bzip2) succeeded")
 	}
-	for _, s := range []string{"zstd", "gzip"} {
+	for _, s := range []string{"zstd", "xz", "gzip"} {
 		if c, err := ParseCompression(s); err != nil || c.String() != s {
 			t.Errorf("ParseCompression(%q) = %v, %v", s, c, err)
 		}

@@ -365,6 +365,7 @@ var (
 	envKeyRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	serviceRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	iterRe    = regexp.MustCompile(`^[1-9][0-9]*$`)
+	pythonRe  = regexp.MustCompile(`^3\.[0-9]+$`)
 )
 
 func str(p *string, def string) string {
@@ -466,7 +467,7 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	}
 	p.Targets = raw.Targets
 	p.Python = str(raw.Python, "")
-	if p.Python != "" && !regexp.MustCompile(`^3\.[0-9]+$`).MatchString(p.Python) {
+	if p.Python != "" && !pythonRe.MatchString(p.Python) {
 		return p.fail("python", "%q must be a Python version such as \"3.11\"", p.Python)
 	}
 	p.Compression = str(raw.Compression, "")

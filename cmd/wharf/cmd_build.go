@@ -27,6 +27,7 @@ type BuildOptions struct {
 	ExtraIndexURLs []string
 	Offline        bool
 	NoBuild        bool
+	BuildPython    string
 	Version        string
 	Iteration      string
 	Repo           string
@@ -44,9 +45,10 @@ func (o *BuildOptions) AddFlags(c *cobra.Command) {
 	f.StringVar(&o.Out, "out", "", "output directory (default: DIR/dist)")
 	f.StringArrayVar(&o.FindLinks, "find-links", nil, "a directory or URL of wheels (repeatable)")
 	f.StringVar(&o.IndexURL, "index-url", "", "a PEP 503 simple index (file:// or http(s)://)")
-	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched after --index-url (repeatable)")
+	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched before --index-url: each project comes from the first source that has it (repeatable)")
 	f.BoolVar(&o.Offline, "offline", false, "use no network: the cache, find-links directories and file:// indexes only")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build sdists: fail when a requirement has no fitting wheel")
+	f.StringVar(&o.BuildPython, "build-python", "", "Python for [build] commands when PATH has none of the target's version (e.g. /usr/bin/python3.13)")
 	f.StringVar(&o.Version, "version", "", "package version (PEP 440), overriding the project's")
 	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer, or auto (the repository's latest + 1)")
 	f.StringVar(&o.Repo, "repo", "", "repository to count from with --iteration auto")
@@ -94,6 +96,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		ExtraIndexURLs: opts.ExtraIndexURLs,
 		Offline:        opts.Offline,
 		NoBuild:        opts.NoBuild,
+		BuildPython:    opts.BuildPython,
 		Version:        opts.Version,
 		Iteration:      opts.Iteration,
 		Repo:           opts.Repo,
@@ -108,6 +111,9 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 	if err != nil {
 		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {
 			return fmt.Errorf("interrupted: no package was written")
+		}
+		if errors.Is(err, build.ErrUsage) {
+			return usageError{err}
 		}
 		return err
 	}

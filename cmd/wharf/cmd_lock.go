@@ -11,16 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
-	"wharf/internal/cas"
+	"wharf/internal/config"
+	"wharf/internal/fetchsession"
+	"wharf/internal/lockfile"
 	"wharf/internal/lockfile/pylock"
 	"wharf/internal/lockfile/requirements"
 	"wharf/internal/pep508"
 	"wharf/internal/resolve"
-	"wharf/internal/simpleindex"
 	"wharf/internal/target"
-	"wharf/internal/wheelhouse"
 )
 
 // LockOptions are the flags of `wharf lock`.
@@ -48,8 +49,8 @@ func (o *LockOptions) AddFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringSliceVar(&o.Targets, "target", nil, "target profiles, e.g. debian-12 or rhel-9-aarch64 (repeatable or comma list; default: the host's)")
 	f.StringVar(&o.Python, "python", "", "the target Python version when a profile offers several (e.g. 3.11)")
-	f.StringVar(&o.IndexURL, "index-url", "", "a PEP 503 simple index (file:// or http(s)://)")
-	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched after --index-url (repeatable)")
+	f.StringVar(&o.IndexURL, "index-url", "", "the primary PEP 503 simple index (file:// or http(s)://), searched last")
+	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched before --index-url (repeatable)")
 	f.StringArrayVar(&o.FindLinks, "find-links", nil, "a directory or URL of wheels (repeatable)")
 	f.StringVar(&o.Format, "format", "pylock", "output format: pylock (PEP 751 pylock.toml) or requirements (hashed requirements.txt)")
 	f.StringVar(&o.Out, "out", "", "output file, - for stdout (default: pylock.toml or requirements.txt next to FILE)")
@@ -67,7 +68,13 @@ func newLockCommand(e env) *cobra.Command {
 		Long: `Resolve the requirements in FILE (default requirements.in, else the
 [project] dependencies of pyproject.toml) for each target and write a lock:
 a PEP 751 pylock.toml or a hashed requirements.txt that pip installs with
---require-hashes. With several targets, versions that differ get markers.`,
+--require-hashes. With several targets, versions that differ get markers.
+
+Wheels are looked for as 'wharf build' looks for them: the flags, then the
+config of FILE's project (wharf.toml or [tool.wharf]), then FILE's own -f,
+-i, --extra-index-url, --no-index and --trusted-host; find-links first, then
+the extra indexes, then the primary index, each project from the first
+source that lists it (docs/sources.md).`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			file := ""
@@ -100,7 +107,7 @@ func runLock(ctx context.Context, e env, file string, opts LockOptions) error {
 			return usageError{errors.New("no requirements.in or pyproject.toml here: name the input FILE")}
 		}
 	}
-	in, err := readLockInput(file, opts)
+	in, err := readLockInput(file, opts, e.getenv)
 	if err != nil {
 		return err
 	}
@@ -108,46 +115,18 @@ func runLock(ctx context.Context, e env, file string, opts LockOptions) error {
 	if err != nil {
 		return err
 	}
-	cacheDir, err := cas.DefaultDir(e.getenv)
+	sess, err := openLockSession(e, file, opts, in, rep)
 	if err != nil {
 		return err
 	}
-	cache, err := cas.Open(cacheDir)
-	if err != nil {
-		return fmt.Errorf("open the wheel cache: %w", err)
-	}
-	fetcher := &simpleindex.Fetcher{Client: &http.Client{Timeout: 5 * time.Minute}, Offline: opts.Offline}
-	var sources []simpleindex.Source
-	rel := func(s string) string {
-		if strings.Contains(s, "://") || filepath.IsAbs(s) {
-			return s
-		}
-		return filepath.Join(filepath.Dir(file), s)
-	}
-	for _, fl := range opts.FindLinks {
-		sources = append(sources, simpleindex.FindLinksWith(fl, fetcher))
-	}
-	for _, fl := range in.findLinks {
-		sources = append(sources, simpleindex.FindLinksWith(rel(fl), fetcher))
-	}
-	indexes := append([]string{}, opts.IndexURL)
-	indexes = append(indexes, opts.ExtraIndexURLs...)
-	indexes = append(indexes, in.indexURLs...)
-	for _, ix := range indexes {
-		if ix != "" {
-			sources = append(sources, &simpleindex.Index{URL: ix, Fetcher: fetcher})
-		}
-	}
-	if len(sources) == 0 {
-		return usageError{fmt.Errorf("%s: no package source: pass --find-links DIR or --index-url URL (wharf has no default index)", file)}
-	}
-	finder := &wheelhouse.Finder{Sources: sources, Cache: cache, Fetcher: fetcher, Offline: opts.Offline, Strategy: wheelhouse.MergeIndexes,
-		Log: func(format string, args ...any) { rep.Step(format, args...) }}
+	// Sdists are not locked: their metadata would need a build.
+	finder := sess.Finder(in.formats, false)
 	prov := resolve.NewIndexProvider(finder)
 	var results []resolve.TargetResult
 	for _, prof := range profiles {
 		rep.Step("resolving %s for %s (python %s)", file, prof.Name(), prof.Python.Full)
-		res, err := resolve.Resolve(ctx, prov, in.roots, prof.Environment(), prof.Tags(), resolve.Options{Prereleases: opts.Pre || in.pre, Constraints: in.constraints})
+		res, err := resolve.Resolve(ctx, prov, in.roots, prof.Environment(), prof.Tags(),
+			resolve.Options{Prereleases: opts.Pre || in.pre, Constraints: in.constraints, Formats: in.formats})
 		if err != nil {
 			return fmt.Errorf("lock %s for %s: %w", file, prof.Name(), err)
 		}
@@ -206,12 +185,15 @@ func runLock(ctx context.Context, e env, file string, opts LockOptions) error {
 // lockInput is what the input file asks for.
 type lockInput struct {
 	roots, constraints []pep508.Requirement
-	indexURLs          []string
-	findLinks          []string
-	pre                bool
+	// sources are the requirements file's own source options (zero for a
+	// pyproject.toml).
+	sources lockfile.Lock
+	formats lockfile.FormatControl
+	pre     bool
+	n       int // requirements read, for the no-source message
 }
 
-func readLockInput(file string, opts LockOptions) (lockInput, error) {
+func readLockInput(file string, opts LockOptions, getenv func(string) string) (lockInput, error) {
 	if strings.HasSuffix(file, ".toml") {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -221,7 +203,7 @@ func readLockInput(file string, opts LockOptions) (lockInput, error) {
 		if err != nil {
 			return lockInput{}, err
 		}
-		return lockInput{roots: roots}, nil
+		return lockInput{roots: roots, n: len(roots)}, nil
 	}
 	if len(opts.Extras) > 0 || len(opts.Groups) > 0 {
 		return lockInput{}, usageError{fmt.Errorf("--extra and --group apply to pyproject.toml, not %s", file)}
@@ -229,15 +211,85 @@ func readLockInput(file string, opts LockOptions) (lockInput, error) {
 	if _, err := os.Stat(file); err != nil {
 		return lockInput{}, usageError{err}
 	}
-	l, err := requirements.Parse(file, os.ReadFile, requirements.Options{})
+	l, err := requirements.Parse(file, os.ReadFile, requirements.Options{Getenv: getenv})
 	if err != nil {
 		return lockInput{}, err
 	}
-	in := lockInput{roots: resolve.FromPins(l.Pins), constraints: resolve.FromPins(l.Constraints), findLinks: l.FindLinks, pre: l.Prereleases}
-	if !l.NoIndex {
-		in.indexURLs = l.IndexURLs
+	return lockInput{roots: resolve.FromPins(l.Pins), constraints: resolve.FromPins(l.Constraints), sources: l,
+		formats: l.Formats(), pre: l.Prereleases, n: len(l.Pins)}, nil
+}
+
+// openLockSession opens the fetch session `wharf build` opens for the same
+// project: the flags, then the config of the input's project (wharf.toml,
+// or [tool.wharf] of pyproject.toml, beside the input), then the
+// requirements file's own options.
+func openLockSession(e env, file string, opts LockOptions, in lockInput, rep *reporter) (*fetchsession.Session, error) {
+	flags := fetchsession.Settings{From: fetchsession.CommandLine, FindLinks: opts.FindLinks, IndexURL: opts.IndexURL, ExtraIndexURLs: opts.ExtraIndexURLs}
+	config, err := lockProjectSources(filepath.Dir(file))
+	if err != nil {
+		return nil, err
 	}
-	return in, nil
+	reqs := fetchsession.Settings{From: file, FindLinks: in.sources.FindLinks, IndexURL: in.sources.IndexURL,
+		ExtraIndexURLs: in.sources.ExtraIndexURLs(), NoIndex: in.sources.NoIndex, TrustedHosts: in.sources.TrustedHosts}
+	plan, err := fetchsession.Assemble(flags, config, reqs)
+	if err != nil {
+		var se *fetchsession.SettingError
+		if errors.As(err, &se) && se.From == fetchsession.CommandLine {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	for _, s := range plan.SetAside {
+		rep.Warn("%s", s)
+	}
+	if err := plan.Require(file, in.n); err != nil {
+		return nil, err
+	}
+	sess, err := fetchsession.Open(plan, fetchsession.Options{Offline: opts.Offline, Getenv: e.getenv,
+		Client: &http.Client{Timeout: 5 * time.Minute}, Log: func(format string, args ...any) { rep.Step(format, args...) }})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sess.Describe() {
+		rep.Step("source: %s", s)
+	}
+	return sess, nil
+}
+
+// lockProjectSources reads the source keys of the project in dir when it
+// has wharf's config: a wharf.toml, or a pyproject.toml with [tool.wharf].
+// Any config error is reported, as `wharf build` would report it.
+func lockProjectSources(dir string) (fetchsession.Settings, error) {
+	if !hasWharfConfig(dir) {
+		return fetchsession.Settings{}, nil
+	}
+	proj, err := config.Load(dir)
+	if err != nil {
+		return fetchsession.Settings{}, fmt.Errorf("project config in %s: %w", dir, err)
+	}
+	from := proj.File
+	if from == "pyproject.toml" {
+		from = "[tool.wharf] of pyproject.toml"
+	}
+	return fetchsession.Settings{From: from, Dir: proj.Dir, FindLinks: proj.FindLinks, IndexURL: proj.IndexURL, ExtraIndexURLs: proj.ExtraIndexURLs}, nil
+}
+
+func hasWharfConfig(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "wharf.toml")); err == nil {
+		return true
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "pyproject.toml"))
+	if err != nil {
+		return false
+	}
+	var doc struct {
+		Tool struct {
+			Wharf map[string]any `toml:"wharf"`
+		} `toml:"tool"`
+	}
+	// A pyproject.toml that does not parse has no usable [tool.wharf]; the
+	// input reader reports it when it is the input.
+	return toml.Unmarshal(data, &doc) == nil && doc.Tool.Wharf != nil
 }
 
 // lockTargets resolves the --target names; the host's profile by default.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"wharf/internal/fetchsession"
 	"wharf/internal/lockfile/pylock"
 	"wharf/internal/lockfile/requirements"
 	"wharf/internal/resolve"
@@ -282,10 +284,11 @@ func TestLockMultiTarget(t *testing.T) {
 func TestLockUsageErrors(t *testing.T) {
 	fx := newLockFixture(t, "flask\n")
 	cases := map[string]LockOptions{
-		"bad format":   {Format: "yaml"},
-		"bad target":   {Format: "pylock", Targets: []string{"plan9"}, IndexURL: fx.index},
-		"no source":    {Format: "pylock", Targets: []string{"debian-12"}},
-		"extra on .in": {Format: "pylock", Extras: []string{"async"}, IndexURL: fx.index},
+		"bad format":      {Format: "yaml"},
+		"bad target":      {Format: "pylock", Targets: []string{"plan9"}, IndexURL: fx.index},
+		"extra on .in":    {Format: "pylock", Extras: []string{"async"}, IndexURL: fx.index},
+		"bad index flag":  {Format: "pylock", Targets: []string{"debian-12"}, IndexURL: "ftp://mirror.example/simple"},
+		"http index flag": {Format: "pylock", Targets: []string{"debian-12"}, ExtraIndexURLs: []string{"http://mirror.example/simple"}},
 	}
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -325,5 +328,148 @@ func TestLockPyproject(t *testing.T) {
 	}
 	if !strings.Contains(out, "# via -r pyproject.toml") {
 		t.Errorf("output does not name pyproject.toml:\n%s", out)
+	}
+}
+
+// TestLockInputErrors: mistakes in the input files are not usage errors
+// (exit 1, as `wharf build` gives for the same file).
+func TestLockInputErrors(t *testing.T) {
+	fx := newLockFixture(t, "flask\n")
+	o := fx.opts("pylock", "", "debian-12")
+	o.IndexURL = ""
+	err := runLock(context.Background(), fx.env, fx.in, o)
+	var ue usageError
+	if !errors.Is(err, fetchsession.ErrNoSource) || errors.As(err, &ue) {
+		t.Errorf("no source: err = %v, want ErrNoSource and no usage error", err)
+	}
+	if err := os.WriteFile(fx.in, []byte("--no-index\nflask\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = runLock(context.Background(), fx.env, fx.in, fx.opts("pylock", "", "debian-12"))
+	if !errors.Is(err, fetchsession.ErrNoSource) || !strings.Contains(err.Error(), "--no-index from "+fx.in) || errors.As(err, &ue) {
+		t.Errorf("--no-index: err = %v", err)
+	}
+	if err := os.WriteFile(fx.in, []byte("--extra-index-url http://mirror.example/simple\nflask\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = runLock(context.Background(), fx.env, fx.in, fx.opts("pylock", "", "debian-12"))
+	if !errors.Is(err, fetchsession.ErrInsecure) || errors.As(err, &ue) {
+		t.Errorf("http index in the file: err = %v", err)
+	}
+}
+
+// relPath is target relative to dir, for a requirements file's -f.
+func relPath(t *testing.T, dir, target string) string {
+	t.Helper()
+	rel, err := filepath.Rel(dir, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
+// TestLockRequirementsOptions: -f relative to the file, --no-index (which
+// drops the --index-url flag), -c and --pre (demo 1.1rc1 over 1.0) all
+// reach the resolver.
+func TestLockRequirementsOptions(t *testing.T) {
+	fx := newLockFixture(t, "")
+	sub := filepath.Join(fx.dir, "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pre := filepath.Join(sub, "prewheels")
+	os.MkdirAll(pre, 0o755)
+	makeWheel(t, pre, "demo-1.0-py3-none-any.whl", nil, nil)
+	makeWheel(t, pre, "demo-1.1rc1-py3-none-any.whl", nil, nil)
+	in := filepath.Join(sub, "requirements.in")
+	text := fmt.Sprintf("-f prewheels\n-f %s\n--no-index\n-c constraints.txt\n--pre\n--only-binary :all:\nflask\ndemo\n", relPath(t, sub, fx.wh))
+	os.WriteFile(in, []byte(text), 0o644)
+	// werkzeug 2.2.2 is the only one there: a constraint that excludes it
+	// must fail the lock, so the constraint is known to reach the resolver.
+	os.WriteFile(filepath.Join(sub, "constraints.txt"), []byte("werkzeug!=2.2.2\n"), 0o644)
+	o := fx.opts("requirements", "-", "debian-12")
+	o.IndexURL = "https://unreachable.invalid/simple" // dropped by --no-index
+	err := runLock(context.Background(), fx.env, in, o)
+	if !errors.Is(err, resolve.ErrConflict) || !strings.Contains(err.Error(), "werkzeug!=2.2.2") {
+		t.Fatalf("err = %v, want the constraint to conflict", err)
+	}
+	if !strings.Contains(fx.stderr.String(), "is dropped by --no-index (from "+in+")") {
+		t.Errorf("the dropped index is not logged:\n%s", fx.stderr)
+	}
+	os.WriteFile(filepath.Join(sub, "constraints.txt"), []byte("werkzeug==2.2.2\nclick<9\n"), 0o644)
+	if err := runLock(context.Background(), fx.env, in, o); err != nil {
+		t.Fatalf("%v\n%s", err, fx.stderr)
+	}
+	out := fx.env.stdout.(*bytes.Buffer).String()
+	if !strings.Contains(out, "werkzeug==2.2.2") || !strings.Contains(out, "click==8.1.3") || !strings.Contains(out, "demo==1.1rc1") {
+		t.Errorf("lock:\n%s", out)
+	}
+}
+
+// TestLockProjectConfig: the find-links of wharf.toml beside the input
+// apply to `wharf lock` as to `wharf build`; a bad key there is reported.
+func TestLockProjectConfig(t *testing.T) {
+	fx := newLockFixture(t, "itsdangerous\n")
+	conf := fmt.Sprintf("name = \"app\"\nversion = \"1.0\"\nfind-links = [%q]\n", relPath(t, fx.dir, fx.wh))
+	os.WriteFile(filepath.Join(fx.dir, "wharf.toml"), []byte(conf), 0o644)
+	o := fx.opts("requirements", "-", "debian-12")
+	o.IndexURL = ""
+	if err := runLock(context.Background(), fx.env, fx.in, o); err != nil {
+		t.Fatalf("%v\n%s", err, fx.stderr)
+	}
+	if !strings.Contains(fx.stderr.String(), "source: find-links "+fx.wh+" (from wharf.toml)") {
+		t.Errorf("the config's find-links are not used:\n%s", fx.stderr)
+	}
+	os.WriteFile(filepath.Join(fx.dir, "wharf.toml"), []byte("name = \"app\"\nfind-link = [\"x\"]\n"), 0o644)
+	err := runLock(context.Background(), fx.env, fx.in, o)
+	if err == nil || !strings.Contains(err.Error(), "wharf.toml") || !strings.Contains(err.Error(), "find-link") {
+		t.Errorf("bad config key: err = %v", err)
+	}
+}
+
+// TestLockCredentials: `wharf lock` sends the credentials of
+// WHARF_INDEX_<HOST>_USERNAME/_PASSWORD, and names them, not the password,
+// when the index refuses them.
+func TestLockCredentials(t *testing.T) {
+	fx := newLockFixture(t, "itsdangerous\n")
+	files := http.FileServer(http.Dir(fx.wh))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cache := t.TempDir()
+	for _, tt := range []struct {
+		name, password, want string
+	}{
+		{"accepted", "s3cret", ""},
+		{"rejected", "hunter2", "credentials from $WHARF_INDEX_127_0_0_1_USERNAME/_PASSWORD were rejected"},
+		{"none", "", "set WHARF_INDEX_127_0_0_1_USERNAME and WHARF_INDEX_127_0_0_1_PASSWORD"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"WHARF_CACHE_DIR": cache}
+			if tt.password != "" {
+				vars["WHARF_INDEX_127_0_0_1_USERNAME"], vars["WHARF_INDEX_127_0_0_1_PASSWORD"] = "ci", tt.password
+			}
+			fx.env.getenv = func(k string) string { return vars[k] }
+			o := fx.opts("requirements", "-", "debian-12")
+			o.IndexURL = srv.URL + "/simple/"
+			err := runLock(context.Background(), fx.env, fx.in, o)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("%v\n%s", err, fx.stderr)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), srv.URL+"/simple/") {
+				t.Fatalf("err = %v\nwant %q and the index", err, tt.want)
+			}
+			if strings.Contains(err.Error()+fx.stderr.String(), "hunter2") {
+				t.Errorf("the password is shown:\n%v\n%s", err, fx.stderr)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"wharf/internal/config"
 	"wharf/internal/ignore"
 	"wharf/internal/stage"
 )
@@ -23,15 +24,52 @@ var defaultExcludes = []string{
 	".mypy_cache/", ".pytest_cache/", ".ruff_cache/",
 }
 
-// stageApp copies the app's source tree (as entries pointing at the files)
-// to dest, minus the default excludes, what .gitignore files ignore and the
-// project's own exclude patterns.
-func stageApp(t *stage.Tree, dir, dest string, exclude []string, outDir string) (int, error) {
+// appSource says which files of a directory become the app tree.
+type appSource struct {
+	dir     string
+	exclude []string // the project's own patterns
+	outDir  string
+	// gitignore applies .gitignore files: true for the source tree, false
+	// for the output of build commands (collected static files are
+	// .gitignore'd in the source and still shipped).
+	gitignore bool
+	// skip holds exact paths (relative, slash-separated) that are packaging
+	// inputs or installed elsewhere: config files, hooks, wharf.toml.
+	skip map[string]bool
+	// content, when set, replaces how a file's content is read (build
+	// output is relocated); it returns nil data to stream the file as is.
+	content func(rel string, size int64) ([]byte, error)
+}
+
+// packagingInputs are the paths of an app that describe its package, not
+// the app: the config file, dialect hook directories, hook files and the
+// sources of [config] files (installed under /etc instead).
+func packagingInputs(proj *config.Project) map[string]bool {
+	skip := map[string]bool{"wharf.toml": true, "debian": true, "rpm": true}
+	for _, f := range proj.Hooks {
+		skip[path.Clean(f)] = true
+	}
+	for src := range proj.Config {
+		skip[path.Clean(filepath.ToSlash(src))] = true
+	}
+	return skip
+}
+
+type appEntry struct {
+	rel   string
+	entry stage.Entry
+}
+
+// stageApp adds the app's files under dest, minus the default excludes,
+// .gitignore'd files (when asked), the project's own exclude patterns and
+// the packaging inputs. A directory left empty only by exclusion is not
+// shipped; one that is empty in the source is.
+func stageApp(t *stage.Tree, src appSource, dest string) (int, error) {
 	var m ignore.Matcher
 	if err := m.Add("", "default excludes", defaultExcludes); err != nil {
 		return 0, err
 	}
-	if rel, err := filepath.Rel(dir, outDir); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
+	if rel, err := filepath.Rel(src.dir, src.outDir); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
 		if err := m.Add("", "--out", []string{"/" + filepath.ToSlash(rel) + "/"}); err != nil {
 			return 0, err
 		}
@@ -39,23 +77,28 @@ func stageApp(t *stage.Tree, dir, dest string, exclude []string, outDir string) 
 	// The project's own excludes are matched on their own so that nothing in
 	// a .gitignore can re-include what the project excludes.
 	var excl ignore.Matcher
-	if err := excl.Add("", "exclude", exclude); err != nil {
+	if err := excl.Add("", "exclude", src.exclude); err != nil {
 		return 0, err
 	}
-	count := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	var entries []appEntry
+	hasChildren := map[string]bool{} // in the source, before exclusion
+	err := filepath.WalkDir(src.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(src.dir, p)
 		if err != nil {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
 		if rel == "." {
-			return addIgnoreFile(&m, dir, "")
+			if src.gitignore {
+				return addIgnoreFile(&m, src.dir, "")
+			}
+			return nil
 		}
-		if m.Match(rel, d.IsDir()) || excl.Match(rel, d.IsDir()) {
+		hasChildren[path.Dir(rel)] = true
+		if src.skip[rel] || m.Match(rel, d.IsDir()) || excl.Match(rel, d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -64,17 +107,18 @@ func stageApp(t *stage.Tree, dir, dest string, exclude []string, outDir string) 
 		target := path.Join(dest, rel)
 		switch {
 		case d.IsDir():
-			if err := t.AddDir(target, 0o755); err != nil {
-				return err
+			entries = append(entries, appEntry{rel, stage.Entry{Path: target, Kind: stage.Dir, Mode: 0o755}})
+			if src.gitignore {
+				return addIgnoreFile(&m, p, rel)
 			}
-			return addIgnoreFile(&m, p, rel)
+			return nil
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			count++
-			return t.AddSymlink(target, link)
+			entries = append(entries, appEntry{rel, stage.Entry{Path: target, Kind: stage.Symlink, Mode: 0o777, Target: link}})
+			return nil
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
@@ -84,14 +128,51 @@ func stageApp(t *stage.Tree, dir, dest string, exclude []string, outDir string) 
 			if info.Mode()&0o111 != 0 {
 				mode = 0o755
 			}
-			count++
-			return t.Add(stage.Entry{Path: target, Kind: stage.File, Mode: mode, Size: info.Size(), Open: fileOpener(p)})
+			e := stage.Entry{Path: target, Kind: stage.File, Mode: mode, Size: info.Size(), Open: fileOpener(p)}
+			if src.content != nil {
+				data, err := src.content(rel, info.Size())
+				if err != nil {
+					return err
+				}
+				if data != nil {
+					e.Size, e.Open = int64(len(data)), stage.Bytes(data)
+				}
+			}
+			entries = append(entries, appEntry{rel, e})
+			return nil
 		default:
 			return fmt.Errorf("app file %s is a %v, not a regular file, directory or symlink", rel, d.Type())
 		}
 	})
 	if err != nil {
-		return 0, fmt.Errorf("stage app %s: %w", dir, err)
+		return 0, fmt.Errorf("stage app %s: %w", src.dir, err)
+	}
+	// Keep a directory that holds something shipped, or that is empty in
+	// the source too.
+	keep := map[string]bool{}
+	for _, e := range entries {
+		if e.entry.Kind != stage.Dir {
+			for dir := path.Dir(e.rel); dir != "."; dir = path.Dir(dir) {
+				keep[dir] = true
+			}
+		} else if !hasChildren[e.rel] {
+			keep[e.rel] = true
+		}
+	}
+	count := 0
+	if err := t.AddDir(dest, 0o755); err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if e.entry.Kind == stage.Dir && !keep[e.rel] {
+			continue
+		}
+		if e.entry.Kind != stage.Dir {
+			count++
+		}
+		if err := t.Add(e.entry); err != nil {
+			return 0, err
+		}
 	}
 	return count, nil
 }

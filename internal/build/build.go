@@ -21,6 +21,7 @@ import (
 	"wharf/internal/publish"
 	"wharf/internal/repostore"
 	"wharf/internal/rpm"
+	"wharf/internal/shlibs"
 	"wharf/internal/target"
 )
 
@@ -46,21 +47,20 @@ type Options struct {
 	Offline        bool
 	NetrcPath      string // "" means $NETRC or ~/.netrc
 	NoBuild        bool   // refuse to build sdists: wheels only
-	// MergeIndexes pools every source's files for a project (pip's way)
-	// instead of taking it from the first source that has it.
-	MergeIndexes  bool
-	Version       string // overrides the project's version
-	Iteration     string // overrides the project's iteration
-	Repo          string // repository for iteration "auto"
-	Channel       string // channel of Repo for iteration "auto"
-	CacheDir      string
-	Getenv        func(string) string
-	Environ       []string // KEY=value pairs for ${VAR} in requirements files
-	HTTPClient    *http.Client
-	HostOSRelease []byte // contents of /etc/os-release, for the default target
-	HostArch      string // "x86_64"
-	Now           func() time.Time
-	Progress      Progress
+	BuildPython    string // interpreter for build commands when PATH has none of the target's version
+	TempDir        string // where work directories go; "" for the system's
+	Version        string // overrides the project's version
+	Iteration      string // overrides the project's iteration
+	Repo           string // repository for iteration "auto"
+	Channel        string // channel of Repo for iteration "auto"
+	CacheDir       string
+	Getenv         func(string) string
+	Environ        []string // KEY=value pairs for ${VAR} in requirements files
+	HTTPClient     *http.Client
+	HostOSRelease  []byte // contents of /etc/os-release, for the default target
+	HostArch       string // "x86_64"
+	Now            func() time.Time
+	Progress       Progress
 }
 
 // Artifact is one package written.
@@ -88,6 +88,24 @@ func inputf(format string, args ...any) error {
 	return inputError{fmt.Errorf(format, args...)}
 }
 
+// ErrUsage marks a bad command-line value (a target, format or compressor
+// named by a flag): the CLI exits 2 for it, as for any usage error.
+var ErrUsage = errors.New("bad command-line value")
+
+type usageError struct{ error }
+
+func (e usageError) Is(target error) bool { return target == ErrUsage || target == ErrInput }
+func (e usageError) Unwrap() error        { return e.error }
+
+// flagOrInput blames the flag when the value came from one, else the
+// project's config file.
+func flagOrInput(fromFlag bool, err error) error {
+	if fromFlag {
+		return usageError{err}
+	}
+	return inputError{err}
+}
+
 // Plan is everything decided before any file is fetched or written.
 type Plan struct {
 	Project   *config.Project
@@ -100,6 +118,11 @@ type Plan struct {
 	// Compression overrides every target's default compressor when set.
 	Compression target.Compression
 	OutDir      string
+
+	opts Options
+	// debianLibraries tells Debian library package names, which must not
+	// reach an rpm's Requires; loaded when first needed.
+	debianLibraries shlibs.Map
 }
 
 // Run builds every requested package and returns them in the order written.
@@ -121,7 +144,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Project: proj}
+	p := &Plan{Project: proj, opts: opts}
 	p.Git, err = gitmeta.Read(ctx, proj.Dir)
 	if err != nil && !errors.Is(err, gitmeta.ErrNotRepo) {
 		return nil, err
@@ -156,7 +179,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	if !isPositiveInt(p.Iteration) {
-		return nil, inputf("--iteration %q must be a positive integer", p.Iteration)
+		return nil, usageError{fmt.Errorf("--iteration %q must be a positive integer or auto", p.Iteration)}
 	}
 
 	p.Epoch, err = sourceDateEpoch(getenv, p.Git, opts.Now)
@@ -174,7 +197,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	case "", target.Zstd, target.Xz, target.Gzip:
 		p.Compression = c
 	default:
-		return nil, inputf("--compression %q must be zstd, xz or gzip", comp)
+		return nil, flagOrInput(opts.Compression != "", fmt.Errorf("compression %q must be zstd, xz or gzip", comp))
 	}
 	p.OutDir = opts.OutDir
 	if p.OutDir == "" {
@@ -285,7 +308,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 	for _, n := range names {
 		prof, err := catalog.Resolve(n, opts.HostArch, python)
 		if err != nil {
-			return inputError{err}
+			return flagOrInput(len(splitList(opts.Targets)) > 0 || opts.Python != "", err)
 		}
 		prof.Native = hostKnown && prof.Distro.Name == host.Name && prof.Arch == opts.HostArch
 		if seen[prof.Name()] {
@@ -302,7 +325,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 	for _, f := range formats {
 		ff, err := target.ParseFormat(f)
 		if err != nil {
-			return inputf("--format: %v", err)
+			return flagOrInput(len(splitList(opts.Formats)) > 0, fmt.Errorf("format: %w", err))
 		}
 		if !containsFormat(p.Formats, ff) {
 			p.Formats = append(p.Formats, ff)
@@ -344,8 +367,17 @@ func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 	// Stage every target group, then derive every package, so that file
 	// names can be checked for collisions before anything is written.
 	var jobs []job
+	var cleanup []string
+	defer func() {
+		for _, dir := range cleanup {
+			os.RemoveAll(dir)
+		}
+	}()
 	for _, group := range groupTargets(p.Targets) {
 		st, err := p.stage(ctx, opts, finder, deps, group[0])
+		if st != nil {
+			cleanup = append(cleanup, st.cleanup...)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -398,6 +430,8 @@ func groupTargets(ts []target.Profile) [][]target.Profile {
 	}
 	return out
 }
+
+func (o Options) tempRoot() string { return o.TempDir }
 
 func progress(opts Options) Progress {
 	if opts.Progress != nil {

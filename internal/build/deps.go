@@ -2,26 +2,23 @@ package build
 
 import (
 	"context"
-	"fmt"
-	"net/http"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"wharf/internal/cas"
+	"wharf/internal/fetchsession"
 	"wharf/internal/lockfile"
 	"wharf/internal/lockfile/pipfilelock"
 	"wharf/internal/lockfile/poetrylock"
 	"wharf/internal/lockfile/pylock"
 	"wharf/internal/lockfile/requirements"
 	"wharf/internal/lockfile/uvlock"
-	"wharf/internal/netauth"
 	"wharf/internal/pep440"
 	"wharf/internal/pep517"
 	"wharf/internal/resolve"
-	"wharf/internal/simpleindex"
 	"wharf/internal/target"
 	"wharf/internal/wheel"
 	"wharf/internal/wheelhouse"
@@ -31,6 +28,9 @@ import (
 type lockDeps struct {
 	file   string // relative to the project, "" when the app has none
 	locked lockfile.Locked
+	// pip marks a requirements file, whose index options are pip's; a
+	// structured lock's indexes only record where its files were found.
+	pip bool
 }
 
 // readLock reads requirements.txt or a lock file (pylock.toml, uv.lock,
@@ -67,6 +67,7 @@ func (p *Plan) readLock(opts Options) (*lockDeps, error) {
 			}
 		}
 		var lock lockfile.Lock
+		d.pip = true
 		lock, err = requirements.Parse(d.file, requirements.FS(os.DirFS(proj.Dir)), requirements.Options{Env: env})
 		d.locked = lockfile.FromLock("requirements.txt", lock)
 	}
@@ -94,90 +95,67 @@ type pickedWheel struct {
 	wheel *wheel.Wheel
 }
 
+// newFinder opens the fetch session every build and lock share: sources
+// from the flags, the project's config and the requirements file, in
+// fetchsession's one precedence order, with the user's credentials.
 func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
-	client := opts.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
+	pr := progress(opts)
+	proj := p.Project
+	lock := deps.locked.Lock()
+	reqs := fetchsession.Settings{From: deps.file, Dir: proj.Dir, FindLinks: lock.FindLinks, NoIndex: lock.NoIndex, TrustedHosts: lock.TrustedHosts}
+	if deps.pip {
+		reqs.IndexURL, reqs.ExtraIndexURLs = lock.IndexURL, lock.ExtraIndexURLs()
+	} else {
+		reqs.LockIndexURLs = lock.IndexURLs
 	}
-	cacheDir := opts.CacheDir
-	if cacheDir == "" {
-		var err error
-		if cacheDir, err = cas.DefaultDir(opts.Getenv); err != nil {
-			return nil, err
-		}
-	}
-	cache, err := cas.Open(cacheDir)
+	plan, err := fetchsession.Assemble(
+		fetchsession.Settings{From: fetchsession.CommandLine, FindLinks: opts.FindLinks, IndexURL: opts.IndexURL, ExtraIndexURLs: opts.ExtraIndexURLs},
+		fetchsession.Settings{From: configName(proj.File), Dir: proj.Dir, FindLinks: proj.FindLinks, IndexURL: proj.IndexURL, ExtraIndexURLs: proj.ExtraIndexURLs},
+		reqs,
+	)
 	if err != nil {
-		return nil, fmt.Errorf("open the wheel cache: %w", err)
+		var se *fetchsession.SettingError
+		return nil, flagOrInput(errors.As(err, &se) && se.From == fetchsession.CommandLine, err)
+	}
+	for _, s := range plan.SetAside {
+		pr.Warn("%s", s)
+	}
+	if err := plan.Require(deps.file, len(deps.locked.Entries)); err != nil {
+		return nil, inputError{err}
 	}
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	netrc := opts.NetrcPath
-	if netrc == "" {
-		netrc = netauth.DefaultNetrcPath(getenv)
-	}
-	keyring, err := simpleindex.LoadKeyring(netrc, getenv)
+	step := func(format string, args ...any) { pr.Step(format, args...) }
+	sess, err := fetchsession.Open(plan, fetchsession.Options{Offline: opts.Offline, CacheDir: opts.CacheDir, NetrcPath: opts.NetrcPath,
+		Getenv: getenv, Client: opts.HTTPClient, Log: step})
 	if err != nil {
 		return nil, inputError{err}
 	}
-	pr := progress(opts)
-	// One fetcher for every source, so credentials given for an index also
-	// reach the file downloads from that host; retries and stall timeouts
-	// are its defaults.
-	fetcher := &simpleindex.Fetcher{Client: client, Auth: keyring, Offline: opts.Offline,
-		Log: func(format string, args ...any) { pr.Step(format, args...) }}
-	var sources []simpleindex.Source
-	// Command-line sources come first, then the requirements file's own.
-	rel := func(s string) string {
-		if strings.Contains(s, "://") || filepath.IsAbs(s) {
-			return s
-		}
-		return filepath.Join(p.Project.Dir, s)
+	for _, s := range sess.Describe() {
+		pr.Step("source: %s", s)
 	}
-	for _, fl := range opts.FindLinks {
-		sources = append(sources, simpleindex.FindLinksWith(fl, fetcher))
-	}
-	lock := deps.locked.Lock()
-	for _, fl := range lock.FindLinks {
-		sources = append(sources, simpleindex.FindLinksWith(rel(fl), fetcher))
-	}
-	indexes := []string{}
-	if opts.IndexURL != "" {
-		indexes = append(indexes, opts.IndexURL)
-	}
-	indexes = append(indexes, opts.ExtraIndexURLs...)
-	if !lock.NoIndex {
-		indexes = append(indexes, lock.IndexURLs...)
-	}
-	for _, ix := range indexes {
-		sources = append(sources, &simpleindex.Index{URL: ix, Fetcher: fetcher})
-	}
-	if len(sources) == 0 && len(deps.locked.Entries) > 0 {
-		return nil, inputf("%s lists %d requirements but no wheel source is given: pass --find-links DIR or --index-url URL (wharf has no default index)", deps.file, len(deps.locked.Entries))
-	}
-	tmp, err := os.MkdirTemp("", "wharf-build-")
+	tmp, err := os.MkdirTemp(opts.TempDir, "wharf-build-")
 	if err != nil {
 		return nil, err
 	}
-	builder := &pep517.Builder{Pythons: pep517.HostCandidates(getenv("PATH")), CacheDir: cacheDir, Env: opts.Environ,
-		Log: func(format string, args ...any) { pr.Step(format, args...) }}
-	strategy := wheelhouse.FirstIndex
-	if opts.MergeIndexes {
-		strategy = wheelhouse.MergeIndexes
-	}
+	builder := &pep517.Builder{Pythons: pep517.HostCandidates(getenv("PATH")), CacheDir: sess.CacheDir(), Env: opts.Environ, Log: step}
 	return &finder{
-		f: &wheelhouse.Finder{
-			Sources: sources, Cache: cache, Client: client, Fetcher: fetcher, Strategy: strategy, Offline: opts.Offline,
-			AllowSdist: !opts.NoBuild,
-			Log:        func(format string, args ...any) { pr.Step(format, args...) },
-		},
+		f:       sess.Finder(deps.locked.Formats(), !opts.NoBuild),
 		opened:  map[string]*wheel.Wheel{},
 		pr:      pr,
 		builder: builder,
 		tmp:     tmp,
 	}, nil
+}
+
+// configName names the project's config file in messages.
+func configName(file string) string {
+	if file == "pyproject.toml" {
+		return "[tool.wharf] of pyproject.toml"
+	}
+	return file
 }
 
 func (f *finder) close() {
@@ -206,8 +184,10 @@ func (f *finder) open(file, label string) (*wheel.Wheel, error) {
 // reproducible as the index.
 func (f *finder) lockLoose(ctx context.Context, deps *lockDeps, pins []lockfile.Pin, t target.Profile) ([]lockfile.Pin, error) {
 	lock := deps.locked.Lock()
+	// The requirements file's --pre, -c and format options reach the
+	// resolver as they reach `wharf lock`.
 	res, err := resolve.Resolve(ctx, resolve.NewIndexProvider(f.f), resolve.FromPins(pins), t.Environment(), t.Tags(),
-		resolve.Options{Prereleases: lock.Prereleases, AllowSdist: f.f.AllowSdist, Constraints: resolve.FromPins(lock.Constraints)})
+		resolve.Options{Prereleases: lock.Prereleases, AllowSdist: f.f.AllowSdist, Formats: f.f.Formats, Constraints: resolve.FromPins(lock.Constraints)})
 	if err != nil {
 		return nil, inputf("%s has requirements without == pins; locking them for %s failed: %v", deps.file, t.Name(), err)
 	}

@@ -3,10 +3,12 @@ package build
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"wharf/internal/maintscript"
 	"wharf/internal/rpm"
+	"wharf/internal/shlibs"
 	"wharf/internal/target"
 )
 
@@ -31,10 +33,13 @@ func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 	for _, r := range st.elf.RPM() {
 		requires = append(requires, rpm.Dependency{Name: r})
 	}
-	for _, d := range proj.Depends {
+	for _, d := range proj.DependsFor("rpm", t.Distro.Name, t.Name()) {
 		dep, err := parseRelation(d)
 		if err != nil {
-			return rpm.Package{}, inputf("depends %q: %v", d, err)
+			return rpm.Package{}, inputf("%s: depends %q: %v", proj.File, d, err)
+		}
+		if err := p.checkNotDebianName(t, dep.Name); err != nil {
+			return rpm.Package{}, err
 		}
 		requires = append(requires, dep)
 	}
@@ -66,6 +71,26 @@ func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 		}},
 		Tree: st.tree,
 	}, nil
+}
+
+// checkNotDebianName refuses a common dependency that is a Debian library
+// package name for an rpm: nothing on RHEL provides "libpq5".
+func (p *Plan) checkNotDebianName(t target.Profile, name string) error {
+	proj := p.Project
+	if !slices.Contains(proj.Depends, name) && !slices.ContainsFunc(proj.Depends, func(d string) bool { return strings.HasPrefix(d, name+" ") }) {
+		return nil // written for rpm or for this target
+	}
+	if p.debianLibraries.Suite() == "" {
+		m, err := shlibs.ForSuite("bookworm", "amd64")
+		if err != nil {
+			return err
+		}
+		p.debianLibraries = m
+	}
+	if p.debianLibraries.IsPackage(name) {
+		return inputf("%s: depends: %q is a Debian package name and %s is an rpm target: move it to [deb] depends and give the RHEL name under [rpm] depends (e.g. libpq5 -> libpq)", proj.File, name, t.Name())
+	}
+	return nil
 }
 
 var relationRe = regexp.MustCompile(`^([A-Za-z0-9_.+:()/-]+)\s*(?:\(\s*(>=|<=|>>|<<|=|>|<)\s*([^)\s<>=]+)\s*\))?$`)

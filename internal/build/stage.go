@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -21,18 +22,29 @@ import (
 
 // staged is the Tree of one target group plus what the writers derive from it.
 type staged struct {
-	tree   *stage.Tree
-	layout venv.Layout
-	pure   bool // every wheel is py-none-any: the package is arch-independent
-	units  []string
-	intent maintscript.Intent
-	elf    elfdeps.Needs
+	cleanup []string // work directories the staged entries stream from
+	tree    *stage.Tree
+	layout  venv.Layout
+	pure    bool // every wheel is py-none-any: the package is arch-independent
+	units   []string
+	intent  maintscript.Intent
+	elf     elfdeps.Needs
+	// vendored are the shared objects the wheels carry themselves (auditwheel's
+	// .libs directories): linking them needs no system package.
+	vendored map[string]bool
 }
 
-func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (*staged, error) {
+func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (_ *staged, err error) {
 	proj := p.Project
 	pr := progress(opts)
 	st := &staged{tree: stage.New(), pure: true}
+	defer func() {
+		if err != nil {
+			for _, dir := range st.cleanup {
+				os.RemoveAll(dir)
+			}
+		}
+	}()
 	st.layout = venv.Layout{Prefix: proj.Prefix + "/venv", PythonVersion: t.Python.Version, PythonPath: t.Python.Path}
 	if err := venv.Create(st.tree, st.layout); err != nil {
 		return nil, err
@@ -74,7 +86,7 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		pr.Step("installed the app as %s", filepath.Base(whl))
 	} else {
 		appDir := proj.Prefix + "/app"
-		n, err := stageApp(st.tree, proj.Dir, appDir, proj.Exclude, p.OutDir)
+		n, err := p.stageAppTree(ctx, opts, st, t, appDir)
 		if err != nil {
 			return nil, err
 		}
@@ -90,8 +102,11 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		if st.elf, err = scanELF(st.tree, st.layout.Prefix); err != nil {
 			return nil, err
 		}
-		if _, unknown := st.elf.Debian(); len(unknown) > 0 {
-			pr.Warn("extension modules link %s, which no known system package provides: add it to depends", strings.Join(unknown, ", "))
+		st.vendored = map[string]bool{}
+		for _, e := range st.tree.Files() {
+			if looksLikeSharedObject(e.Path) {
+				st.vendored[path.Base(e.Path)] = true
+			}
 		}
 	}
 
@@ -101,11 +116,67 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 	return st, nil
 }
 
+// stageAppTree stages the app under appDir: straight from the source tree,
+// or, when the project has build commands, from the staged copy they ran
+// in, so what they produce (collected static files, compiled assets) ships.
+func (p *Plan) stageAppTree(ctx context.Context, opts Options, st *staged, t target.Profile, appDir string) (int, error) {
+	proj := p.Project
+	src := appSource{dir: proj.Dir, exclude: proj.Exclude, outDir: p.OutDir, gitignore: true, skip: packagingInputs(proj)}
+	if len(proj.BuildCommands) == 0 {
+		n, err := stageApp(st.tree, src, appDir)
+		if err != nil {
+			return 0, err
+		}
+		return n, p.applyVersionToken(st.tree, appDir)
+	}
+	// The .pth that puts the app on sys.path must exist while the commands
+	// run (manage.py imports the project through it).
+	scratch := stage.New()
+	if _, err := stageApp(scratch, src, appDir); err != nil {
+		return 0, err
+	}
+	pth := path.Join(st.layout.SitePackages(), "_"+strings.ReplaceAll(proj.Name, "-", "_")+"_build.pth")
+	if err := st.tree.AddFile(pth, 0o644, []byte(appDir+"\n")); err != nil {
+		return 0, err
+	}
+	bs, err := p.runBuildSteps(ctx, opts, st, t, scratch, appDir)
+	st.tree.Remove(pth)
+	if err != nil {
+		return 0, err
+	}
+	st.cleanup = append(st.cleanup, bs.workDir)
+	out := appSource{dir: bs.appDir, exclude: proj.Exclude, outDir: p.OutDir,
+		content: func(rel string, size int64) ([]byte, error) {
+			if size > maxRelocated {
+				return nil, nil
+			}
+			data, err := os.ReadFile(filepath.Join(bs.appDir, filepath.FromSlash(rel)))
+			if err != nil {
+				return nil, err
+			}
+			fixed, err := bs.relocateOutput(rel, data, proj.Prefix)
+			if err != nil || len(fixed) == len(data) && string(fixed) == string(data) {
+				return nil, err
+			}
+			return fixed, nil
+		}}
+	n, err := stageApp(st.tree, out, appDir)
+	if err != nil {
+		return 0, err
+	}
+	return n, p.applyVersionToken(st.tree, appDir)
+}
+
+// maxRelocated bounds the build output files read whole to relocate paths;
+// bigger ones stream as they are.
+const maxRelocated = 64 << 20
+
 // stageSystem adds the env file, config files, units, sysusers entry and
 // the maintainer-script intent.
 func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 	proj := p.Project
 	tree := st.tree
+	var owned []maintscript.Owned
 
 	// The env file is read by systemd (as root) before privileges drop, so
 	// it can hold secrets at 0640 root:root.
@@ -116,12 +187,17 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		return err
 	}
 	for _, src := range slices.Sorted(maps.Keys(proj.Config)) {
+		cf := proj.Config[src]
 		data, err := readFile(proj.Dir, src)
 		if err != nil {
 			return fmt.Errorf("config file %s: %w", src, err)
 		}
-		if err := tree.Add(stage.Entry{Path: proj.Config[src], Kind: stage.File, Mode: 0o644, Config: true, Size: int64(len(data)), Open: stage.Bytes(data)}); err != nil {
-			return fmt.Errorf("config file %s -> %s: %w", src, proj.Config[src], err)
+		if err := tree.Add(stage.Entry{Path: cf.Dest, Kind: stage.File, Mode: cf.Mode, Owner: cf.Owner, Group: cf.Group,
+			Config: true, Size: int64(len(data)), Open: stage.Bytes(data)}); err != nil {
+			return inputf("%s: config.%q -> %s: %v", proj.File, src, cf.Dest, err)
+		}
+		if cf.Owner != "" || cf.Group != "" {
+			owned = append(owned, maintscript.Owned{Path: cf.Dest, Owner: cf.Owner, Group: cf.Group, Mode: cf.Mode})
 		}
 	}
 
@@ -146,8 +222,8 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 			Unit:             unit,
 			Description:      desc,
 			ExecStart:        argv,
-			User:             proj.Name,
-			Group:            proj.Name,
+			User:             proj.User,
+			Group:            proj.User,
 			WorkingDirectory: workDir,
 			EnvironmentFile:  proj.EnvFile(),
 			Environment: map[string]string{
@@ -168,7 +244,7 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		st.units = append(st.units, unit)
 	}
 	sysusers := "/usr/lib/sysusers.d/" + proj.Name + ".conf"
-	users, err := systemd.Sysusers(proj.Name, home, proj.Summary)
+	users, err := systemd.Sysusers(proj.User, home, proj.Summary)
 	if err != nil {
 		return inputError{err}
 	}
@@ -186,8 +262,8 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 	}
 	st.intent = maintscript.Intent{
 		Package:      proj.Name,
-		User:         proj.Name,
-		Group:        proj.Name,
+		User:         proj.User,
+		Group:        proj.User,
 		Home:         home,
 		SysusersFile: sysusers,
 		Units:        st.units,
@@ -196,8 +272,25 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 		Prefix:       proj.Prefix,
 		PurgePaths:   []string{home, "/etc/" + proj.Name, "/var/log/" + proj.Name, "/var/cache/" + proj.Name},
 		Hooks:        hooks,
+		Owned:        owned,
+		Release:      p.release(st, workDir, home),
 	}
 	return nil
+}
+
+// release is the app's release step for the maintainer scripts, nil when
+// it has none.
+func (p *Plan) release(st *staged, workDir, home string) *maintscript.Release {
+	if p.Project.Release == "" {
+		return nil
+	}
+	return &maintscript.Release{
+		Command:  p.Project.Release,
+		EnvFile:  p.Project.EnvFile(),
+		WorkDir:  workDir,
+		Path:     st.layout.Bin() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		StateDir: home,
+	}
 }
 
 // serviceType is exec where systemd knows it (240+: a failed exec fails the

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"wharf/internal/compress"
 	"wharf/internal/deb"
 	"wharf/internal/maintscript"
 	"wharf/internal/rpm"
+	"wharf/internal/shlibs"
 	"wharf/internal/stage"
 	"wharf/internal/tarball"
 	"wharf/internal/target"
@@ -36,6 +38,9 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		gen  func(io.Writer, string) error
 	)
 	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
+	if f == target.Deb {
+		a.Name = p.Project.DebName()
+	}
 	switch f {
 	case target.Deb:
 		pkg, err := p.debPackage(st, t)
@@ -247,6 +252,46 @@ func (p *Plan) maintainer() string {
 	return fmt.Sprintf("%s maintainers <%s@localhost>", p.Project.Name, p.Project.Name)
 }
 
+// libraryDepends are the Debian packages that provide the libraries the
+// bundled extension modules link, as dpkg-shlibdeps derives them: from the
+// target release's soname map. A soname the map lacks is warned about
+// unless the wheel vendors it or a declared dependency looks like it.
+func (p *Plan) libraryDepends(st *staged, t target.Profile, declared []string) ([]string, error) {
+	if len(st.elf.Libraries) == 0 {
+		return nil, nil
+	}
+	sonames, err := shlibs.ForDistro(t.Distro.ID, t.Distro.VersionID, t.Arch)
+	if err != nil {
+		return nil, fmt.Errorf("soname map for %s: %w", t.Name(), err)
+	}
+	depends, unknown := st.elf.DebianWith(sonames.Package)
+	var warn []string
+	for _, lib := range unknown {
+		if st.vendored[lib] || coveredBy(lib, declared) {
+			continue
+		}
+		warn = append(warn, lib)
+	}
+	if len(warn) > 0 {
+		progress(p.opts).Warn("%s: extension modules link %s, which no package of %s's archive ships: add the package that provides it to [deb] depends",
+			t.Name(), strings.Join(warn, ", "), t.Distro.Name)
+	}
+	return depends, nil
+}
+
+// coveredBy guesses whether a declared dependency provides lib: Debian
+// names library packages after the soname ("libfoo.so.3" -> "libfoo3").
+func coveredBy(lib string, declared []string) bool {
+	stem, _, _ := strings.Cut(lib, ".so")
+	for _, d := range declared {
+		name, _, _ := strings.Cut(d, " ")
+		if strings.HasPrefix(name, stem) || strings.HasPrefix(name, strings.TrimPrefix(stem, "lib")) {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 	proj := p.Project
 	version, err := deb.Version(p.Version, p.Iteration)
@@ -257,10 +302,19 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 	if st.pure {
 		arch = "all"
 	}
-	libs, _ := st.elf.Debian()
-	depends := append(append([]string{t.Python.Package}, libs...), proj.Depends...)
+	declared := proj.DependsFor("deb", t.Distro.Name, t.Name())
+	libs, err := p.libraryDepends(st, t, declared)
+	if err != nil {
+		return deb.Package{}, err
+	}
+	depends := []string{t.Python.Package}
+	for _, d := range append(libs, declared...) {
+		if !slices.Contains(depends, d) {
+			depends = append(depends, d)
+		}
+	}
 	control := deb.Control{
-		Package:      proj.Name,
+		Package:      proj.DebName(),
 		Version:      version,
 		Architecture: arch,
 		Maintainer:   p.maintainer(),
@@ -294,6 +348,9 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 		license = "not stated by the project"
 	}
 	fmt.Fprintf(&cr, "License: %s\n\n", license)
+	if p.Project.Vendor != "" {
+		fmt.Fprintf(&cr, "Vendor: %s\n\n", p.Project.Vendor)
+	}
 	fmt.Fprintf(&cr, "The Python distributions bundled under %s/venv carry their own\nlicense files in their .dist-info directories.\n", p.Project.Prefix)
 	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
 		if data, err := readFile(p.Project.Dir, lic); err == nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"wharf/internal/ignore"
+	"wharf/internal/target"
 )
 
 // Install says how the app itself goes into the package.
@@ -49,6 +50,16 @@ const (
 // Hooks lists the phases in lifecycle order.
 var hookNames = [...]Hook{Preinst, Postinst, Prerm, Postrm}
 
+// ConfigFile is an app config file installed as a conffile outside the app
+// tree: readable by the service user's group only, since such files hold
+// tokens and passwords.
+type ConfigFile struct {
+	Dest  string      // absolute path under /etc
+	Mode  fs.FileMode // default 0640
+	Owner string      // default root
+	Group string      // default the service user's group
+}
+
 // Service is one long-running process: one systemd unit.
 type Service struct {
 	Name        string
@@ -59,31 +70,44 @@ type Service struct {
 
 // Project is the validated packaging spec of one app.
 type Project struct {
-	Dir           string // absolute project directory
-	File          string // the config file read, "" when none
-	Name          string
-	Version       string // "git" or a PEP 440 version as written
-	Iteration     string // a positive integer, or "auto"
-	Summary       string
-	Description   string
-	Maintainer    string
-	Homepage      string
-	License       string
-	Vendor        string
-	Prefix        string
-	Requirements  string // relative to Dir; "" when the app has none
-	Install       Install
-	Exclude       []string
-	Depends       []string
-	Formats       []string
-	Targets       []string
-	Python        string // "3.11" to pick one of a target's interpreters
-	Compression   string // "zstd", "xz", "gzip"; "" for the target's default
-	Env           map[string]string
-	Config        map[string]string // source (relative to Dir) -> absolute destination
-	Services      []Service         // "web" first, then by name
-	Hooks         map[Hook]string   // hook -> path relative to Dir
-	BuildCommands []string
+	Dir  string // absolute project directory
+	File string // the config file read, "" when none
+	// AppName is the project's own name ([project].name); Name is the
+	// package name (`package`), which also names the paths, units and, by
+	// default, the user. Name may hold '_', which rpm allows and Debian maps.
+	AppName        string
+	Name           string
+	User           string
+	Version        string // "git" or a PEP 440 version as written
+	Iteration      string // a positive integer, or "auto"
+	Summary        string
+	Description    string
+	Maintainer     string
+	Homepage       string
+	License        string
+	Vendor         string
+	Prefix         string
+	Requirements   string // relative to Dir; "" when the app has none
+	Install        Install
+	Exclude        []string
+	Depends        []string            // every target
+	FamilyDepends  map[string][]string // "deb" or "rpm" -> more for that format
+	TargetDepends  map[string][]string // profile name ("rhel-9", "debian-12-aarch64") -> more
+	Formats        []string
+	Targets        []string
+	Python         string // "3.11" to pick one of a target's interpreters
+	Compression    string // "zstd", "xz", "gzip"; "" for the target's default
+	Env            map[string]string
+	Config         map[string]ConfigFile // source (relative to Dir) -> where and how it is installed
+	Services       []Service             // "web" first, then by name
+	Release        string                // one-shot command run on install and upgrade (Procfile "release:")
+	Hooks          map[Hook]string       // hook -> path relative to Dir
+	FindLinks      []string              // wheel directories (relative to Dir) or URLs
+	IndexURL       string
+	ExtraIndexURLs []string
+	BuildCommands  []string // sh command lines run in a staged copy of the app
+	VersionFiles   []string // globs (relative to the app) whose VersionToken becomes the version
+	VersionToken   string
 }
 
 // Error is a configuration fault: the file, the key and what is wrong.
@@ -113,11 +137,19 @@ type rawService struct {
 }
 
 type rawBuild struct {
-	Commands []string `toml:"commands"`
+	Commands     []string `toml:"commands"`
+	VersionFiles []string `toml:"version-files"`
+	VersionToken *string  `toml:"version-token"`
+}
+
+type rawDepends struct {
+	Depends []string `toml:"depends"`
 }
 
 type rawConfig struct {
 	Name         *string               `toml:"name"`
+	Package      *string               `toml:"package"`
+	User         *string               `toml:"user"`
 	Version      *string               `toml:"version"`
 	Iteration    any                   `toml:"iteration"`
 	Summary      *string               `toml:"summary"`
@@ -136,19 +168,30 @@ type rawConfig struct {
 	Python       *string               `toml:"python"`
 	Compression  *string               `toml:"compression"`
 	Env          map[string]any        `toml:"env"`
-	Config       map[string]string     `toml:"config"`
+	Config       map[string]any        `toml:"config"`
 	Services     map[string]rawService `toml:"services"`
+	Release      *string               `toml:"release"`
 	Hooks        map[string]string     `toml:"hooks"`
 	Build        *rawBuild             `toml:"build"`
+	FindLinks    []string              `toml:"find-links"`
+	IndexURL     *string               `toml:"index-url"`
+	ExtraIndexes []string              `toml:"extra-index-urls"`
+	Deb          *rawDepends           `toml:"deb"`
+	RPM          *rawDepends           `toml:"rpm"`
+	Target       map[string]rawDepends `toml:"target"`
 }
 
 // schema lists the keys each table accepts; "*" stands for any user-chosen
 // name (a service, an env var) whose value is checked by its own schema.
 var schema = map[string][]string{
-	"":           {"name", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "env", "config", "services", "hooks", "build"},
+	"":           {"name", "package", "user", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "find-links", "index-url", "extra-index-urls", "release", "env", "config", "services", "hooks", "build", "deb", "rpm", "target"},
 	"services.*": {"command", "description", "hardening"},
 	"hooks":      {"preinst", "postinst", "prerm", "postrm"},
-	"build":      {"commands"},
+	"build":      {"commands", "version-files", "version-token"},
+	"deb":        {"depends"},
+	"rpm":        {"depends"},
+	"target.*":   {"depends"},
+	"config.*":   {"dest", "mode", "owner", "group"},
 }
 
 type rawProject struct {
@@ -243,7 +286,7 @@ func decodeStrict(file string, data []byte, table string, raw *rawConfig) error 
 			sub = next
 		}
 	}
-	if err := checkKeys(file, table, "", sub); err != nil {
+	if err := checkKeys(file, table, nil, sub); err != nil {
 		return err
 	}
 	// Re-encode the sub-table so type errors are reported against our keys.
@@ -282,25 +325,27 @@ func joinKey(a, b string) string {
 	return a + "." + b
 }
 
-func checkKeys(file, table, rel string, m map[string]any) error {
+func checkKeys(file, table string, rel []string, m map[string]any) error {
 	keys := slices.Sorted(maps.Keys(m))
 	if known, ok := schema[schemaKey(rel)]; ok {
 		for _, k := range keys {
-			if contains(known, k) {
+			if slices.Contains(known, k) {
 				continue
 			}
 			msg := "unknown key"
 			if s := suggest(k, known); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else if home := homeOf(k); home != "" {
+				msg += "; " + misplaced(k, home, rel)
 			} else {
 				msg += fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
 			}
-			return &Error{File: file, Key: joinKey(table, joinKey(rel, k)), Msg: msg}
+			return &Error{File: file, Key: joinKey(table, dotted(append(rel, k))), Msg: msg}
 		}
 	}
 	for _, k := range keys {
 		if child, ok := m[k].(map[string]any); ok {
-			if err := checkKeys(file, table, joinKey(rel, k), child); err != nil {
+			if err := checkKeys(file, table, append(slices.Clip(rel), k), child); err != nil {
 				return err
 			}
 		}
@@ -308,20 +353,55 @@ func checkKeys(file, table, rel string, m map[string]any) error {
 	return nil
 }
 
-func schemaKey(rel string) string {
-	if strings.HasPrefix(rel, "services.") && strings.Count(rel, ".") == 1 {
-		return "services.*"
+// dotted joins key parts as TOML writes them, quoting parts that need it.
+func dotted(parts []string) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		if p == "" || strings.IndexFunc(p, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}) >= 0 {
+			p = strconv.Quote(p)
+		}
+		out[i] = p
 	}
-	return rel
+	return strings.Join(out, ".")
 }
 
-func contains(list []string, s string) bool {
-	for _, k := range list {
-		if k == s {
-			return true
+// homeOf is the table a key belongs to when it is a known key of some
+// table, "" for the top level's own; "?" when unknown everywhere.
+func homeOf(k string) string {
+	if slices.Contains(schema[""], k) {
+		return "top level"
+	}
+	for _, t := range slices.Sorted(maps.Keys(schema)) {
+		if t != "" && slices.Contains(schema[t], k) {
+			return t
 		}
 	}
-	return false
+	return ""
+}
+
+// misplaced explains a key read under the wrong table: in TOML every key
+// after a [table] header belongs to that table.
+func misplaced(k, home string, rel []string) string {
+	if len(rel) == 0 {
+		return fmt.Sprintf("`%s` is a key of [%s]", k, home)
+	}
+	where := "a top-level key"
+	if home != "top level" {
+		where = fmt.Sprintf("a key of [%s]", home)
+	}
+	return fmt.Sprintf("`%s` is %s; it was read as `%s` (move it above the [%s] header)", k, where, dotted(append(slices.Clip(rel), k)), dotted(rel))
+}
+
+func schemaKey(rel []string) string {
+	if len(rel) == 2 {
+		switch rel[0] {
+		case "services", "target", "config":
+			return rel[0] + ".*"
+		}
+	}
+	return strings.Join(rel, ".")
 }
 
 // suggest returns the known key nearest to k, if near enough to be a typo.
@@ -361,11 +441,16 @@ func editDistance(a, b string) int {
 }
 
 var (
-	nameRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]+$`)
-	envKeyRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	serviceRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	iterRe    = regexp.MustCompile(`^[1-9][0-9]*$`)
-	pythonRe  = regexp.MustCompile(`^3\.[0-9]+$`)
+	packageRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._+-]+$`)
+	nameJunkRe = regexp.MustCompile(`[^a-z0-9+]+`)
+	// useradd's default NAME_REGEX (Debian's adduser is stricter only about
+	// upper case), capped below 32 for utmp.
+	userRe     = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}$`)
+	relationRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+:()/-]*(\s*\(\s*(>=|<=|>>|<<|=|>|<)\s*[^()\s<>=]+\s*\))?$`)
+	envKeyRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	serviceRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	iterRe     = regexp.MustCompile(`^[1-9][0-9]*$`)
+	pythonRe   = regexp.MustCompile(`^3\.[0-9]+$`)
 )
 
 func str(p *string, def string) string {
@@ -387,16 +472,34 @@ func (p *Project) key(k string) string {
 }
 
 func (p *Project) apply(raw rawConfig, proj rawProject) error {
-	defName := strings.ToLower(filepath.Base(p.Dir))
+	p.AppName = filepath.Base(p.Dir)
 	if proj.Name != nil {
-		defName = strings.ToLower(*proj.Name)
+		p.AppName = *proj.Name
 	}
-	p.Name = str(raw.Name, defName)
-	if raw.Name == nil {
-		p.Name = strings.NewReplacer("_", "-", " ", "-").Replace(p.Name)
+	p.AppName = str(raw.Name, p.AppName)
+	if err := checkText(p.AppName); err != nil || strings.TrimSpace(p.AppName) == "" {
+		return p.fail("name", "%q is not a usable project name", p.AppName)
 	}
-	if !nameRe.MatchString(p.Name) {
-		return p.fail("name", "%q is not a valid package name: use lower-case letters, digits, '.', '+' and '-', at least two characters, starting with a letter or digit", p.Name)
+	if raw.Package != nil {
+		p.Name = *raw.Package
+		if !packageRe.MatchString(p.Name) {
+			return p.fail("package", "%q is not a valid package name: use lower-case letters, digits, '.', '+', '-' and '_' (rpm only; Debian gets '-'), at least two characters, starting with a letter or digit", p.Name)
+		}
+	} else {
+		// PEP 503 normalization (runs of "-_." become "-"), as Debian names
+		// Python projects.
+		p.Name = strings.Trim(nameJunkRe.ReplaceAllString(strings.ToLower(p.AppName), "-"), "-.+")
+		if !packageRe.MatchString(p.Name) {
+			return p.fail("name", "%q gives no valid package name (%q): set package = \"...\" (lower-case letters, digits, '.', '+', '-', '_')", p.AppName, p.Name)
+		}
+	}
+	p.User = str(raw.User, strings.ReplaceAll(p.Name, ".", "-"))
+	if !userRe.MatchString(p.User) {
+		key := "user"
+		if raw.User == nil {
+			key = "package"
+		}
+		return p.fail(key, "%q is not a valid system user name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 31 characters (set user = \"...\")", p.User)
 	}
 	p.Version = str(raw.Version, str(proj.Version, "git"))
 	if err := checkText(p.Version); err != nil || strings.TrimSpace(p.Version) == "" {
@@ -415,7 +518,7 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	if p.Iteration != "auto" && !iterRe.MatchString(p.Iteration) {
 		return p.fail("iteration", "%q must be a positive integer or \"auto\"", p.Iteration)
 	}
-	p.Summary = str(raw.Summary, str(proj.Description, p.Name+" web application"))
+	p.Summary = str(raw.Summary, str(proj.Description, p.AppName+" web application"))
 	p.Description = str(raw.Description, "")
 	p.Maintainer = str(raw.Maintainer, "")
 	if p.Maintainer == "" && len(proj.Authors) > 0 && proj.Authors[0].Email != "" {
@@ -424,12 +527,19 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	p.Homepage = str(raw.Homepage, proj.URLs["Homepage"])
 	p.License = str(raw.License, "")
 	if p.License == "" {
-		if s, ok := proj.License.(string); ok {
-			p.License = s
+		// PEP 639 writes an SPDX string; PEP 621's older table form holds
+		// the text (often just "MIT").
+		switch l := proj.License.(type) {
+		case string:
+			p.License = l
+		case map[string]any:
+			if text, ok := l["text"].(string); ok && !strings.Contains(strings.TrimSpace(text), "\n") {
+				p.License = strings.TrimSpace(text)
+			}
 		}
 	}
 	p.Vendor = str(raw.Vendor, "")
-	for key, v := range map[string]string{"name": p.Name, "summary": p.Summary, "maintainer": p.Maintainer, "homepage": p.Homepage, "license": p.License, "vendor": p.Vendor} {
+	for key, v := range map[string]string{"summary": p.Summary, "maintainer": p.Maintainer, "homepage": p.Homepage, "license": p.License, "vendor": p.Vendor} {
 		if err := checkText(v); err != nil {
 			return p.fail(key, "%v", err)
 		}
@@ -438,8 +548,8 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 		return p.fail("description", "%v", err)
 	}
 	p.Prefix = str(raw.Prefix, "/opt/"+p.Name)
-	if !path.IsAbs(p.Prefix) || path.Clean(p.Prefix) != p.Prefix || p.Prefix == "/" || checkText(p.Prefix) != nil {
-		return p.fail("prefix", "%q must be a clean absolute directory such as /opt/%s", p.Prefix, p.Name)
+	if err := checkPrefix(p.Prefix); err != nil {
+		return p.fail("prefix", "%q %v, such as /opt/%s", p.Prefix, err, p.Name)
 	}
 	if err := p.applyRequirements(raw); err != nil {
 		return err
@@ -453,11 +563,11 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	if err := m.Add("", "exclude", p.Exclude); err != nil {
 		return p.fail("exclude", "%v", err)
 	}
-	p.Depends = raw.Depends
-	for i, d := range p.Depends {
-		if err := checkText(d); err != nil || strings.TrimSpace(d) == "" {
-			return p.fail(fmt.Sprintf("depends[%d]", i), "%q is not a package relation", d)
-		}
+	if err := p.applyDepends(raw); err != nil {
+		return err
+	}
+	if err := p.applySources(raw); err != nil {
+		return err
 	}
 	p.Formats = raw.Formats
 	for i, f := range p.Formats {
@@ -482,16 +592,13 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	if err := p.applyConfigFiles(raw.Config); err != nil {
 		return err
 	}
-	if err := p.applyServices(raw.Services); err != nil {
+	if err := p.applyServices(raw.Services, raw.Release); err != nil {
 		return err
 	}
 	if err := p.applyHooks(raw.Hooks); err != nil {
 		return err
 	}
-	if raw.Build != nil {
-		p.BuildCommands = raw.Build.Commands
-	}
-	return nil
+	return p.applyBuild(raw.Build)
 }
 
 // checkText rejects what would break a one-line field of a package header.
@@ -553,6 +660,9 @@ func (p *Project) applyEnv(env map[string]any) error {
 		case float64:
 			v = strconv.FormatFloat(x, 'g', -1, 64)
 		default:
+			if home := homeOf(k); home != "" {
+				return p.fail("env."+k, "must be a string, number or boolean; %s", misplaced(k, home, []string{"env"}))
+			}
 			return p.fail("env."+k, "must be a string, number or boolean")
 		}
 		if err := checkText(v); err != nil {
@@ -563,30 +673,151 @@ func (p *Project) applyEnv(env map[string]any) error {
 	return nil
 }
 
-func (p *Project) applyConfigFiles(files map[string]string) error {
-	p.Config = map[string]string{}
+func (p *Project) applyConfigFiles(files map[string]any) error {
+	p.Config = map[string]ConfigFile{}
+	dests := map[string]string{}
 	for _, src := range slices.Sorted(maps.Keys(files)) {
-		dst := files[src]
-		if !p.exists(src) {
-			return p.fail("config."+strconv.Quote(src), "source file not found in %s", p.Dir)
+		key := "config." + dotted([]string{src})
+		cf := ConfigFile{Mode: 0o640, Group: p.User}
+		switch v := files[src].(type) {
+		case string:
+			cf.Dest = v
+		case map[string]any:
+			var ok bool
+			if cf.Dest, ok = v["dest"].(string); !ok {
+				return p.fail(key+".dest", "every config file needs a dest path under /etc")
+			}
+			if m, ok := v["mode"]; ok {
+				mode, err := parseMode(m)
+				if err != nil {
+					return p.fail(key+".mode", "%v", err)
+				}
+				cf.Mode = mode
+			}
+			for _, f := range []struct {
+				name string
+				val  *string
+			}{{"owner", &cf.Owner}, {"group", &cf.Group}} {
+				if x, ok := v[f.name]; ok {
+					name, ok := x.(string)
+					if !ok || (name != "root" && !userRe.MatchString(name)) {
+						return p.fail(key+"."+f.name, "%v is not a user or group name", x)
+					}
+					*f.val = name
+				}
+			}
+		default:
+			if home := homeOf(src); home != "" {
+				return p.fail(key, "must be a destination path or a table with dest, mode, owner, group; %s", misplaced(src, home, []string{"config"}))
+			}
+			return p.fail(key, "must be a destination path or a table with dest, mode, owner, group")
 		}
+		if cf.Owner == "root" {
+			cf.Owner = ""
+		}
+		if cf.Group == "root" {
+			cf.Group = ""
+		}
+		if err := p.inside(src); err != nil {
+			return p.fail(key, "source %v", err)
+		}
+		if !p.exists(src) {
+			return p.fail(key, "source file not found in %s", p.Dir)
+		}
+		dst := cf.Dest
 		if !path.IsAbs(dst) || path.Clean(dst) != dst || !strings.HasPrefix(dst, "/etc/") || checkText(dst) != nil {
-			return p.fail("config."+strconv.Quote(src), "destination %q must be a clean absolute path under /etc", dst)
+			return p.fail(key, "destination %q must be a clean absolute path under /etc", dst)
 		}
 		if dst == p.EnvFile() {
-			return p.fail("config."+strconv.Quote(src), "destination %s is the generated env file; set [env] instead", dst)
+			return p.fail(key, "destination %s is the generated env file; set [env] instead", dst)
 		}
-		p.Config[src] = dst
+		if prev, dup := dests[dst]; dup {
+			return p.fail(key, "destination %s is also the destination of %q", dst, prev)
+		}
+		dests[dst] = src
+		p.Config[src] = cf
 	}
 	return nil
 }
 
-func (p *Project) applyServices(raw map[string]rawService) error {
-	if len(raw) == 0 {
-		procs, err := readProcfile(filepath.Join(p.Dir, "Procfile"))
+// parseMode reads a file mode written as "0640" or "640" (octal) or as a
+// TOML integer 0o640.
+func parseMode(v any) (fs.FileMode, error) {
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case string:
+		u, err := strconv.ParseUint(strings.TrimPrefix(x, "0o"), 8, 32)
 		if err != nil {
-			return err
+			return 0, fmt.Errorf("%q is not an octal file mode such as \"0640\"", x)
 		}
+		n = int64(u)
+	default:
+		return 0, fmt.Errorf("%v is not a file mode such as \"0640\"", v)
+	}
+	if n < 0 || n > 0o7777 {
+		return 0, fmt.Errorf("%o is not a file mode such as \"0640\"", n)
+	}
+	return fs.FileMode(n), nil
+}
+
+// inside checks that a source named by the config resolves inside the app
+// directory, symlinks included, so no host file outside it is packaged.
+func (p *Project) inside(rel string) error {
+	if path.IsAbs(rel) || filepath.IsAbs(rel) {
+		return fmt.Errorf("%q must be relative to the app directory", rel)
+	}
+	full := filepath.Join(p.Dir, filepath.FromSlash(rel))
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		real = full // a missing file is reported by the caller
+	}
+	base, err := filepath.EvalSymlinks(p.Dir)
+	if err != nil {
+		base = p.Dir
+	}
+	if r, err := filepath.Rel(base, real); err != nil || r == ".." || strings.HasPrefix(r, "../") {
+		return fmt.Errorf("%q is outside the app directory", rel)
+	}
+	return nil
+}
+
+// checkPrefix wants a clean absolute directory of safe characters that is
+// no system directory: the package owns it, and remove/purge delete it.
+func checkPrefix(prefix string) error {
+	if !path.IsAbs(prefix) || path.Clean(prefix) != prefix || prefix == "/" {
+		return errors.New("must be a clean absolute directory")
+	}
+	if !prefixRe.MatchString(prefix) {
+		return errors.New("may hold only letters, digits and '/._+-'")
+	}
+	if systemDirs[prefix] || strings.Count(prefix, "/") < 2 {
+		return errors.New("is a system directory; give the app its own directory below one")
+	}
+	return nil
+}
+
+var prefixRe = regexp.MustCompile(`^(/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+$`)
+
+// systemDirs are directories two levels deep that other packages share.
+var systemDirs = map[string]bool{
+	"/usr/bin": true, "/usr/sbin": true, "/usr/lib": true, "/usr/lib64": true, "/usr/libexec": true, "/usr/share": true,
+	"/usr/include": true, "/usr/local": true, "/usr/src": true, "/var/lib": true, "/var/log": true, "/var/cache": true,
+	"/var/tmp": true, "/var/spool": true, "/var/mail": true, "/var/opt": true, "/var/www": true, "/etc/opt": true,
+	"/etc/systemd": true, "/etc/default": true, "/run/user": true,
+}
+
+func (p *Project) applyServices(raw map[string]rawService, release *string) error {
+	procs, procRelease, err := readProcfile(filepath.Join(p.Dir, "Procfile"))
+	if err != nil {
+		return err
+	}
+	p.Release = str(release, procRelease)
+	if err := checkText(p.Release); err != nil {
+		return p.fail("release", "%v", err)
+	}
+	if len(raw) == 0 {
 		p.Services = procs
 	} else {
 		for _, name := range slices.Sorted(maps.Keys(raw)) {
@@ -616,14 +847,16 @@ func (p *Project) applyServices(raw map[string]rawService) error {
 	return nil
 }
 
-// readProcfile parses "name: command" lines (Heroku's format).
-func readProcfile(file string) ([]Service, error) {
+// readProcfile parses "name: command" lines (Heroku's format). The
+// "release" process is Heroku's release phase, a one-shot command, not a
+// service.
+func readProcfile(file string) (services []Service, release string, err error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var out []Service
 	seen := map[string]bool{}
@@ -636,18 +869,22 @@ func readProcfile(file string) ([]Service, error) {
 		name, cmd, ok := strings.Cut(text, ":")
 		name, cmd = strings.TrimSpace(name), strings.TrimSpace(cmd)
 		if !ok || name == "" || cmd == "" {
-			return nil, &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: "expected \"name: command\""}
+			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: "expected \"name: command\""}
 		}
 		if !serviceRe.MatchString(name) {
-			return nil, &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("process name %q: use lower-case letters, digits and '-'", name)}
+			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("process name %q: use lower-case letters, digits and '-'", name)}
 		}
 		if seen[name] {
-			return nil, &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("process %q defined twice", name)}
+			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("process %q defined twice", name)}
 		}
 		seen[name] = true
+		if name == "release" {
+			release = cmd
+			continue
+		}
 		out = append(out, Service{Name: name, Command: cmd})
 	}
-	return out, sc.Err()
+	return out, release, sc.Err()
 }
 
 func (p *Project) applyHooks(raw map[string]string) error {
@@ -668,6 +905,116 @@ func (p *Project) applyHooks(raw map[string]string) error {
 	return nil
 }
 
+// families are the package formats a depends list can be given for.
+var families = []string{"deb", "rpm"}
+
+func (p *Project) applyDepends(raw rawConfig) error {
+	check := func(key string, list []string) error {
+		for i, d := range list {
+			if !relationRe.MatchString(strings.TrimSpace(d)) {
+				return p.fail(fmt.Sprintf("%s[%d]", key, i), "%q is not a package relation such as \"libpq5\" or \"libpq5 (>= 15)\"", d)
+			}
+		}
+		return nil
+	}
+	if err := check("depends", raw.Depends); err != nil {
+		return err
+	}
+	p.Depends = raw.Depends
+	p.FamilyDepends = map[string][]string{}
+	for _, f := range []struct {
+		name string
+		raw  *rawDepends
+	}{{"deb", raw.Deb}, {"rpm", raw.RPM}} {
+		if f.raw == nil {
+			continue
+		}
+		if err := check(f.name+".depends", f.raw.Depends); err != nil {
+			return err
+		}
+		p.FamilyDepends[f.name] = f.raw.Depends
+	}
+	p.TargetDepends = map[string][]string{}
+	known := target.Builtin()
+	for _, name := range slices.Sorted(maps.Keys(raw.Target)) {
+		key := "target." + dotted([]string{name})
+		if !known.Knows(name) {
+			return p.fail(key, "unknown target %q (see 'wharf targets': %s)", name, strings.Join(known.Names(), ", "))
+		}
+		if err := check(key+".depends", raw.Target[name].Depends); err != nil {
+			return err
+		}
+		p.TargetDepends[name] = raw.Target[name].Depends
+	}
+	return nil
+}
+
+// DependsFor is the layered depends of one package: the common list, then
+// the format's, then the target's (by distro name, then by full profile
+// name), without repeats.
+func (p *Project) DependsFor(format, distro, profile string) []string {
+	var out []string
+	for _, list := range [][]string{p.Depends, p.FamilyDepends[format], p.TargetDepends[distro], p.TargetDepends[profile]} {
+		for _, d := range list {
+			if d = strings.TrimSpace(d); !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+func (p *Project) applySources(raw rawConfig) error {
+	for i, fl := range raw.FindLinks {
+		if strings.TrimSpace(fl) == "" || checkText(fl) != nil {
+			return p.fail(fmt.Sprintf("find-links[%d]", i), "%q is not a directory or URL", fl)
+		}
+	}
+	p.FindLinks = raw.FindLinks
+	p.IndexURL = str(raw.IndexURL, "")
+	p.ExtraIndexURLs = raw.ExtraIndexes
+	for i, u := range append([]string{p.IndexURL}, p.ExtraIndexURLs...) {
+		if u == "" && i == 0 {
+			continue
+		}
+		key := "index-url"
+		if i > 0 {
+			key = fmt.Sprintf("extra-index-urls[%d]", i-1)
+		}
+		if !strings.Contains(u, "://") || checkText(u) != nil {
+			return p.fail(key, "%q is not an index URL (http://, https:// or file://)", u)
+		}
+	}
+	return nil
+}
+
+func (p *Project) applyBuild(raw *rawBuild) error {
+	p.VersionToken = "@@VERSION@@"
+	if raw == nil {
+		return nil
+	}
+	for i, c := range raw.Commands {
+		if strings.TrimSpace(c) == "" {
+			return p.fail(fmt.Sprintf("build.commands[%d]", i), "is empty")
+		}
+	}
+	p.BuildCommands = raw.Commands
+	p.VersionToken = str(raw.VersionToken, p.VersionToken)
+	if strings.TrimSpace(p.VersionToken) == "" || checkText(p.VersionToken) != nil {
+		return p.fail("build.version-token", "%q must be a non-empty one-line token", p.VersionToken)
+	}
+	var m ignore.Matcher
+	if err := m.Add("", "build.version-files", raw.VersionFiles); err != nil {
+		return p.fail("build.version-files", "%v", err)
+	}
+	p.VersionFiles = raw.VersionFiles
+	return nil
+}
+
+// DebName is the Debian package name: Debian allows no '_' (policy 5.6.1),
+// so it becomes '-'.
+func (p *Project) DebName() string { return strings.ReplaceAll(p.Name, "_", "-") }
+
 // EnvFile is the generated environment file's installed path.
 func (p *Project) EnvFile() string { return "/etc/" + p.Name + "/" + p.Name + ".env" }
 
@@ -678,4 +1025,39 @@ func (p *Project) UnitName(s Service) string {
 		return p.Name + ".service"
 	}
 	return p.Name + "-" + s.Name + ".service"
+}
+
+// placeholders name the user-chosen part of a key in Keys, for the tables
+// whose keys the user picks.
+var placeholders = map[string]string{
+	"env": "<NAME>", "services": "<name>", "target": "<target>", "config": "<source>", "services.*.hardening": "<Directive>",
+}
+
+// Keys lists every settable key as a dotted path, user-chosen parts as
+// placeholders ("services.<name>.command"), sorted: the reference that
+// docs/config.md and the coverage test are held to.
+func Keys() []string {
+	var out []string
+	var walk func(schemaPath, shown string)
+	walk = func(schemaPath, shown string) {
+		for _, k := range schema[schemaPath] {
+			sp, sh := joinKey(schemaPath, k), joinKey(shown, k)
+			switch ph, free := placeholders[sp]; {
+			case schema[sp] != nil:
+				walk(sp, sh)
+			case free && schema[sp+".*"] != nil:
+				if sp == "config" {
+					out = append(out, sh+"."+ph) // the short form: source = "dest"
+				}
+				walk(sp+".*", sh+"."+ph)
+			case free:
+				out = append(out, sh+"."+ph)
+			default:
+				out = append(out, sh)
+			}
+		}
+	}
+	walk("", "")
+	sort.Strings(out)
+	return out
 }

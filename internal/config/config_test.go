@@ -108,7 +108,7 @@ postinst = "packaging/postinst"
 	}
 	if p.Name != "quality-reports" || p.Version != "1.4.2" || p.Iteration != "3" || p.Summary != "Quality reports" ||
 		p.Maintainer != "Ops <ops@example.com>" || p.Env["WORKERS"] != "4" || p.Env["FLASK_ENV"] != "production" ||
-		p.Config["config.yaml"] != "/etc/quality-reports/config.yaml" || p.Services[0].Hardening["ProtectHome"] != "read-only" ||
+		p.Config["config.yaml"].Dest != "/etc/quality-reports/config.yaml" || p.Services[0].Hardening["ProtectHome"] != "read-only" ||
 		p.Hooks[Postinst] != "packaging/postinst" || p.Hooks[Prerm] != "debian/prerm" || p.Depends[0] != "libpq5" {
 		t.Errorf("project: %+v", p)
 	}
@@ -126,7 +126,19 @@ func TestErrors(t *testing.T) {
 		{"unknown far key", map[string]string{"wharf.toml": "zzzzzz = 1\n"}, []string{"zzzzzz", "known:"}},
 		{"wrong type", map[string]string{"wharf.toml": "depends = \"libpq5\"\n"}, []string{"wharf.toml", "depends"}},
 		{"newline in summary", map[string]string{"wharf.toml": "summary = \"a\\nb\"\n"}, []string{"summary", "newline"}},
-		{"bad name", map[string]string{"wharf.toml": "name = \"Bad Name\"\n"}, []string{"name", "not a valid package name"}},
+		{"bad package", map[string]string{"wharf.toml": "package = \"Bad Name\"\n"}, []string{"package", "not a valid package name"}},
+		{"bad user", map[string]string{"wharf.toml": "user = \"9lives\"\n"}, []string{"user", "not a valid system user name"}},
+		{"long default user", map[string]string{"wharf.toml": "package = \"a-very-long-package-name-for-a-user-account\"\n"}, []string{"package", "user"}},
+		{"system prefix", map[string]string{"wharf.toml": "prefix = \"/usr/lib\"\n"}, []string{"prefix", "system directory"}},
+		{"prefix with shell", map[string]string{"wharf.toml": "prefix = \"/opt/$(id)\"\n"}, []string{"prefix", "only letters"}},
+		{"unknown target depends", map[string]string{"wharf.toml": "[target.rhel-99]\ndepends = [\"x\"]\n"}, []string{"target.rhel-99", "unknown target"}},
+		{"bad relation", map[string]string{"wharf.toml": "[deb]\ndepends = [\"libpq5 (>= \"]\n"}, []string{"deb.depends[0]"}},
+		{"misplaced depends in env", map[string]string{"wharf.toml": "[env]\nA = \"1\"\ndepends = [\"x\"]\n"}, []string{"env.depends", "`depends` is a top-level key", "read as `env.depends`"}},
+		{"misplaced key in service", map[string]string{"wharf.toml": "[services.web]\ncommand = \"x\"\nprefix = \"/opt/x\"\n"}, []string{"services.web.prefix", "top-level key"}},
+		{"config outside app", map[string]string{"wharf.toml": "[config]\n\"../secret.ini\" = \"/etc/a/a.ini\"\n"}, []string{"../secret.ini", "outside the app directory"}},
+		{"config bad mode", map[string]string{"wharf.toml": "[config.\"a.ini\"]\ndest = \"/etc/a/a.ini\"\nmode = \"rw\"\n", "a.ini": ""}, []string{"config.\"a.ini\".mode"}},
+		{"empty build command", map[string]string{"wharf.toml": "[build]\ncommands = [\" \"]\n"}, []string{"build.commands[0]"}},
+		{"bad index url", map[string]string{"wharf.toml": "index-url = \"pypi\"\n"}, []string{"index-url"}},
 		{"bad iteration", map[string]string{"wharf.toml": "iteration = \"x1\"\n"}, []string{"iteration", "positive integer"}},
 		{"zero iteration", map[string]string{"wharf.toml": "iteration = 0\n"}, []string{"iteration"}},
 		{"relative prefix", map[string]string{"wharf.toml": "prefix = \"opt/x\"\n"}, []string{"prefix", "absolute"}},
@@ -185,4 +197,28 @@ func FuzzLoadWharfToml(f *testing.F) {
 			t.Fatalf("accepted an invalid project: %+v", p)
 		}
 	})
+}
+
+// TestDocsListEveryKey keeps docs/config.md in step with the schema: every
+// key has a heading there, and every heading is a key.
+func TestDocsListEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "config.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, ok := strings.CutPrefix(line, "### `"); ok {
+			documented[strings.TrimSuffix(k, "`")] = true
+		}
+	}
+	for _, k := range Keys() {
+		if !documented[k] {
+			t.Errorf("docs/config.md has no \"### `%s`\" section", k)
+		}
+		delete(documented, k)
+	}
+	for k := range documented {
+		t.Errorf("docs/config.md documents %q, which is no key of the schema", k)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"wharf/internal/stage"
 )
@@ -58,6 +59,9 @@ func checkLine(field, v string, required bool) error {
 			return fieldErr(field, "is required")
 		}
 		return nil
+	}
+	if !utf8.ValidString(v) {
+		return fieldErr(field, "value %q is not valid UTF-8", v)
 	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
@@ -122,6 +126,9 @@ func (c Control) Validate() error {
 			return err
 		}
 	}
+	if !utf8.ValidString(c.Description) {
+		return fieldErr("Description", "extended description is not valid UTF-8")
+	}
 	for _, r := range c.Description {
 		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f {
 			return fieldErr("Description", "extended description holds control character %U", r)
@@ -135,10 +142,23 @@ func (c Control) Validate() error {
 			if strings.Contains(v, ",") {
 				return fieldErr(rel.name, "relation %q holds a comma; give one relation per element", v)
 			}
+			for _, alt := range strings.Split(v, "|") {
+				if !relationRE.MatchString(strings.TrimSpace(alt)) {
+					return fieldErr(rel.name, "relation %q is not \"name[:arch] [(op version)] [[archs]] [<profiles>]\" (Policy 7.1)", v)
+				}
+			}
 		}
 	}
 	return nil
 }
+
+// relationRE is one alternative of a relation (Policy 7.1), as dpkg parses
+// it: the package name, an architecture qualifier, a version restriction
+// with one of the five operators, an architecture list and build profiles.
+var relationRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?` +
+	`(?:\s*\(\s*(?:<<|<=|=|>=|>>)\s*[A-Za-z0-9.+~:-]+\s*\))?` +
+	`(?:\s*\[\s*!?[a-z0-9][a-z0-9-]*(?:\s+!?[a-z0-9][a-z0-9-]*)*\s*\])?` +
+	`(?:\s*<\s*!?[a-z0-9][a-z0-9.-]*(?:\s+!?[a-z0-9][a-z0-9.-]*)*\s*>)*$`)
 
 type relation struct {
 	name   string
@@ -204,7 +224,9 @@ func (c Control) render(installedKiB int64) []byte {
 
 // formatDescription renders the extended description per Policy 5.6.13:
 // every line indented by one space, a blank line as " .". Leading and
-// trailing blank lines and trailing spaces are dropped.
+// trailing blank lines and trailing spaces are dropped. A line starting with
+// "." would read as a blank line (" .") or as reserved syntax (" .text"),
+// so it is indented one more space: a verbatim line showing the dot.
 func formatDescription(d string) string {
 	lines := strings.Split(d, "\n")
 	for i, l := range lines {
@@ -218,8 +240,11 @@ func formatDescription(d string) string {
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		if l == "" {
+		switch {
+		case l == "":
 			l = "."
+		case strings.HasPrefix(l, "."):
+			l = " " + l
 		}
 		b.WriteString(" " + l + "\n")
 	}

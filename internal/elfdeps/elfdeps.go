@@ -105,8 +105,9 @@ func compareDotted(a, b string) int {
 }
 
 // debianPackages maps the sonames manylinux (PEP 600) lets wheels link
-// against to the Debian packages that ship them; every other library is
-// either vendored inside the wheel or unknown to us.
+// against to the Debian packages that ship them, for callers with no table
+// of the target release; every other library is either vendored inside the
+// wheel or unknown to us.
 var debianPackages = map[string]string{
 	"libc.so.6": "libc6", "libm.so.6": "libc6", "libpthread.so.0": "libc6", "libdl.so.2": "libc6",
 	"librt.so.1": "libc6", "libutil.so.1": "libc6", "libnsl.so.1": "libc6", "libcrypt.so.1": "libcrypt1",
@@ -115,16 +116,36 @@ var debianPackages = map[string]string{
 	"libexpat.so.1": "libexpat1", "libffi.so.8": "libffi8",
 }
 
+func manylinuxPackage(soname string) (string, bool) {
+	pkg, ok := debianPackages[soname]
+	return pkg, ok
+}
+
 // Debian returns Depends relations ("libc6 (>= 2.14)") and the sonames
-// that map to no known package (listed by the caller as a warning).
+// that map to no known package (listed by the caller as a warning), knowing
+// only the manylinux libraries.
 func (n Needs) Debian() (depends []string, unknown []string) {
+	return n.DebianWith(nil)
+}
+
+// DebianWith is Debian with lookup, the target release's soname → package
+// table, in place of the manylinux one (a nil lookup means that one). It
+// does not fall back to the manylinux table: a soname the release does not
+// ship (libffi.so.8 on bullseye) is unknown there, not a Depends no apt
+// could satisfy. libpython is left out: the target's interpreter, not a
+// Depends, provides it.
+func (n Needs) DebianWith(lookup func(soname string) (pkg string, ok bool)) (depends []string, unknown []string) {
+	if lookup == nil {
+		lookup = manylinuxPackage
+	}
 	best := map[string]string{}
 	for _, lib := range slices.Sorted(maps.Keys(n.Libraries)) {
-		pkg, ok := debianPackages[lib]
+		if strings.HasPrefix(lib, "libpython") {
+			continue
+		}
+		pkg, ok := lookup(lib)
 		if !ok {
-			if !strings.HasPrefix(lib, "libpython") {
-				unknown = append(unknown, lib)
-			}
+			unknown = append(unknown, lib)
 			continue
 		}
 		if _, ok := best[pkg]; !ok {

@@ -83,6 +83,53 @@ func TestUnknownLibrary(t *testing.T) {
 	}
 }
 
+func TestDebianWith(t *testing.T) {
+	n := Needs{Libraries: map[string]map[string]string{
+		"libc.so.6":            {"GLIBC": "2.17"},
+		"libm.so.6":            {"GLIBC": "2.29"},
+		"libpq.so.5":           {"LIBPQ": "5.10"}, // only glibc's versions become package versions
+		"libyaml-0.so.2":       {},
+		"libffi.so.8":          {},
+		"libfoo.so.1":          {},
+		"libpython3.11.so.1.0": {},
+	}}
+	release := map[string]string{
+		"libc.so.6": "libc6", "libm.so.6": "libc6",
+		"libpq.so.5": "libpq5", "libyaml-0.so.2": "libyaml-0-2",
+		"libpython3.11.so.1.0": "libpython3.11", // skipped before any lookup
+	}
+	var asked []string
+	lookup := func(soname string) (string, bool) {
+		asked = append(asked, soname)
+		pkg, ok := release[soname]
+		return pkg, ok
+	}
+	deps, unknown := n.DebianWith(lookup)
+	if want := []string{"libc6 (>= 2.29)", "libpq5", "libyaml-0-2"}; !reflect.DeepEqual(deps, want) {
+		t.Errorf("depends = %v, want %v", deps, want)
+	}
+	// libffi.so.8 is in the manylinux table but not in this release's.
+	if want := []string{"libffi.so.8", "libfoo.so.1"}; !reflect.DeepEqual(unknown, want) {
+		t.Errorf("unknown = %v, want %v", unknown, want)
+	}
+	if contains(asked, "libpython3.11.so.1.0") {
+		t.Errorf("lookup asked for libpython: %v", asked)
+	}
+
+	// A nil lookup is the manylinux table, as Debian uses it.
+	deps, unknown = n.DebianWith(nil)
+	if want := []string{"libc6 (>= 2.29)", "libffi8"}; !reflect.DeepEqual(deps, want) {
+		t.Errorf("nil lookup: depends = %v, want %v", deps, want)
+	}
+	if want := []string{"libfoo.so.1", "libpq.so.5", "libyaml-0.so.2"}; !reflect.DeepEqual(unknown, want) {
+		t.Errorf("nil lookup: unknown = %v, want %v", unknown, want)
+	}
+	d1, u1 := n.Debian()
+	if !reflect.DeepEqual(d1, deps) || !reflect.DeepEqual(u1, unknown) {
+		t.Errorf("Debian() = %v, %v; DebianWith(nil) = %v, %v", d1, u1, deps, unknown)
+	}
+}
+
 // TestSharedWheelhouse reads the real MarkupSafe extension module.
 func TestSharedWheelhouse(t *testing.T) {
 	wh := os.Getenv("WHARF_WHEELHOUSE")

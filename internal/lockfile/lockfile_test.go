@@ -64,3 +64,31 @@ func TestForTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatControl(t *testing.T) {
+	tests := []struct {
+		name         string
+		fc           FormatControl
+		project      string
+		wheel, sdist bool
+		rule         string
+	}{
+		{"default", FormatControl{}, "demo", true, true, ""},
+		{"only all", FormatControl{OnlyBinary: []string{":all:"}}, "demo", true, false, "--only-binary :all:"},
+		{"no all", FormatControl{NoBinary: []string{":all:"}}, "demo", false, true, "--no-binary :all:"},
+		{"name beats all", FormatControl{OnlyBinary: []string{":all:"}, NoBinary: []string{"demo"}}, "demo", false, true, "--no-binary demo"},
+		{"other name", FormatControl{OnlyBinary: []string{":all:"}, NoBinary: []string{"demo"}}, "flask", true, false, "--only-binary :all:"},
+		{"only name", FormatControl{OnlyBinary: []string{"demo"}, NoBinary: []string{":all:"}}, "demo", true, false, "--only-binary demo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, s := tt.fc.Allowed(tt.project)
+			if w != tt.wheel || s != tt.sdist {
+				t.Errorf("Allowed(%s) = wheel %v, sdist %v; want %v, %v", tt.project, w, s, tt.wheel, tt.sdist)
+			}
+			if r := tt.fc.Rule(tt.project); r != tt.rule {
+				t.Errorf("Rule(%s) = %q, want %q", tt.project, r, tt.rule)
+			}
+		})
+	}
+}

@@ -48,7 +48,19 @@ type Entry struct {
 type Locked struct {
 	Kind      string // the file kind, "uv.lock", used in errors
 	Entries   []Entry
-	IndexURLs []string
+	IndexURLs []string // the primary (IndexURL) first when one was given
+	// The options a requirements file gives besides its pins, as Lock
+	// holds them; structured locks leave them zero.
+	IndexURL     string
+	FindLinks    []string
+	NoIndex      bool
+	TrustedHosts []string
+	OnlyBinary   []string
+	NoBinary     []string
+	PreferBinary bool
+	Prereleases  bool
+	// Constraints restrict projects no pin names (pip's -c).
+	Constraints []Pin
 	// HashMode is set when the lock carries hashes: every file fetched must
 	// match one of its pin's hashes.
 	HashMode       bool
@@ -62,22 +74,36 @@ type Locked struct {
 
 // FromLock wraps a neutral lock (e.g. from requirements.txt), so every lock
 // kind can be selected the same way.
+// Every option of l is kept, so that Lock gives l back.
 func FromLock(kind string, l Lock) Locked {
-	out := Locked{Kind: kind, IndexURLs: l.IndexURLs, HashMode: l.HashMode}
+	out := Locked{
+		Kind: kind, IndexURLs: l.IndexURLs, IndexURL: l.IndexURL, FindLinks: l.FindLinks, NoIndex: l.NoIndex,
+		TrustedHosts: l.TrustedHosts, OnlyBinary: l.OnlyBinary, NoBinary: l.NoBinary, PreferBinary: l.PreferBinary,
+		Prereleases: l.Prereleases, Constraints: l.Constraints, HashMode: l.HashMode,
+	}
 	for _, p := range l.Pins {
 		out.Entries = append(out.Entries, Entry{Pin: p})
 	}
 	return out
 }
 
-// Lock returns the neutral lock. Its ForTarget does not know the selected
-// extras and groups: prefer Select.
+// Lock returns the neutral lock, every option kept. Its ForTarget does not
+// know the selected extras and groups: prefer Select.
 func (l Locked) Lock() Lock {
-	out := Lock{IndexURLs: l.IndexURLs, HashMode: l.HashMode}
+	out := Lock{
+		IndexURLs: l.IndexURLs, IndexURL: l.IndexURL, FindLinks: l.FindLinks, NoIndex: l.NoIndex,
+		TrustedHosts: l.TrustedHosts, OnlyBinary: l.OnlyBinary, NoBinary: l.NoBinary, PreferBinary: l.PreferBinary,
+		Prereleases: l.Prereleases, Constraints: l.Constraints, HashMode: l.HashMode,
+	}
 	for _, e := range l.Entries {
 		out.Pins = append(out.Pins, e.Pin)
 	}
 	return out
+}
+
+// Formats is the lock's format control (see FormatControl).
+func (l Locked) Formats() FormatControl {
+	return FormatControl{OnlyBinary: l.OnlyBinary, NoBinary: l.NoBinary, PreferBinary: l.PreferBinary}
 }
 
 // Env returns env with the lock's selected extras and groups set, the

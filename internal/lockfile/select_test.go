@@ -3,6 +3,7 @@ package lockfile
 import (
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -96,5 +97,44 @@ func TestSelect(t *testing.T) {
 	old := FromLock("requirements.txt", Lock{HashMode: true, Pins: []Pin{{Name: "flask"}}})
 	if !old.HashMode || len(old.Entries) != 1 || old.Kind != "requirements.txt" {
 		t.Errorf("FromLock = %+v", old)
+	}
+}
+
+// TestFromLockKeepsEveryOption fills every field of a Lock and checks that
+// FromLock then Lock gives it back: a field added to Lock but not carried
+// through Locked fails here, as the find-links of requirements.txt once were
+// dropped before the build saw them.
+func TestFromLockKeepsEveryOption(t *testing.T) {
+	var in Lock
+	v := reflect.ValueOf(&in).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.String:
+			f.SetString(v.Type().Field(i).Name)
+		case reflect.Slice:
+			s := reflect.MakeSlice(f.Type(), 1, 1)
+			switch e := s.Index(0); e.Kind() {
+			case reflect.String:
+				e.SetString(v.Type().Field(i).Name)
+			case reflect.Struct: // Pin
+				e.FieldByName("Name").SetString(v.Type().Field(i).Name)
+			default:
+				t.Fatalf("field %s: no test value for %s", v.Type().Field(i).Name, e.Kind())
+			}
+			f.Set(s)
+		default:
+			t.Fatalf("field %s: no test value for %s", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	out := FromLock("requirements.txt", in).Lock()
+	ov := reflect.ValueOf(out)
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Name
+		if !reflect.DeepEqual(v.Field(i).Interface(), ov.Field(i).Interface()) {
+			t.Errorf("%s: got %v, want %v", name, ov.Field(i).Interface(), v.Field(i).Interface())
+		}
 	}
 }

@@ -59,7 +59,9 @@ func (in Intent) debPostinst() string {
 		b.WriteString(in.debCreateUser())
 	}
 	b.WriteString(in.makeHome("\t"))
+	b.WriteString(in.chownOwned("\t"))
 	b.WriteString(in.compile("\t"))
+	b.WriteString(in.runRelease("\t"))
 	if len(in.Units) > 0 {
 		fmt.Fprintf(&b, `	# Enable on first install; on upgrade keep an administrator's "disable".
 	# Both work in a chroot: they only write symlinks.
@@ -85,13 +87,13 @@ func (in Intent) debPostinst() string {
 		fi
 		for unit in $units; do
 			if command -v deb-systemd-invoke >/dev/null 2>&1; then
-				deb-systemd-invoke "$action" "$unit" >/dev/null || echo "%[1]s: $action $unit failed; see journalctl -u $unit" >&2
+				deb-systemd-invoke "$action" "$unit" >/dev/null || echo %[1]s "$action $unit failed; see journalctl -u $unit" >&2
 			elif systemctl --quiet is-enabled "$unit"; then
-				systemctl "$action" "$unit" || echo "%[1]s: $action $unit failed; see journalctl -u $unit" >&2
+				systemctl "$action" "$unit" || echo %[1]s "$action $unit failed; see journalctl -u $unit" >&2
 			fi
 		done
 	fi
-`, in.Package)
+`, q(in.Package+":"))
 	}
 	if b.Len() == 0 {
 		return ""

@@ -47,15 +47,17 @@ type Intent struct {
 	Prefix       string   // /opt/<name>: byte-code under it is removed with the package
 	PurgePaths   []string // removed on purge: state, generated config, logs
 	Hooks        map[Phase]string
+	Owned        []Owned  // files handed to the service user at configure
+	Release      *Release // the app's release step, nil for none
 }
 
 // ErrInvalid is wrapped by every error about an unusable Intent.
 var ErrInvalid = errors.New("invalid maintainer script intent")
 
 var (
-	packageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	packageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_+.-]+$`)
 	userRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}$`)
-	unitRE    = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.(service|socket|timer|path|target)$`)
+	unitRE    = regexp.MustCompile(`^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]*\.(service|socket|timer|path|target)$`) // no leading "-": it would be an option
 	bareRE    = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
 )
 
@@ -98,18 +100,21 @@ func (in Intent) validate(phases ...Phase) error {
 		return invalid(p, "python", "", "compile dirs given without a python")
 	}
 	// rm -rf and find -delete act on these: each must name the package (or its
-	// user) somewhere, so a slip cannot purge /var/lib or /etc.
-	guarded := append([]string{in.Prefix}, in.PurgePaths...)
-	for i, d := range guarded {
-		if d == "" && i == 0 {
-			continue
-		}
+	// user) somewhere, so a slip cannot purge /var/lib or /etc. The prefix
+	// may be any app-owned directory ("/vrmd/whois"), but never a top-level one.
+	if in.Prefix != "" && strings.Count(in.Prefix, "/") < 2 {
+		return invalid(p, "prefix", in.Prefix, "a top-level directory cannot be the app's own")
+	}
+	for _, d := range in.PurgePaths {
 		if err := absPath(p, "purge path", d); err != nil {
 			return err
 		}
 		if !namesPackage(d, in.Package, in.User) {
 			return invalid(p, "purge path", d, "no path component names the package or its user")
 		}
+	}
+	if in.Release != nil && in.User == "" {
+		return invalid(p, "release", in.Release.Command, "a release step needs the service user")
 	}
 	for _, u := range in.Units {
 		if !unitRE.MatchString(u) {
@@ -146,14 +151,23 @@ func namesPackage(p, pkg, user string) bool {
 	return false
 }
 
-// q quotes s for sh: bare when it holds only characters sh never treats
-// specially, else single-quoted.
-func q(s string) string {
+// Quote quotes s as one word for POSIX sh, the one way every value enters
+// the scripts: bare when it holds only characters sh never treats specially
+// (bareRE), else single-quoted, where a "'" inside closes the quotes, adds
+// an escaped one and reopens them. sh reads it back as exactly s, line
+// breaks included; only a NUL byte cannot be carried, and callers refuse
+// control characters in paths anyway.
+//
+// Quoting does not make a value safe as an option: values that could start
+// with "-" (paths, names) are refused where they are validated.
+func Quote(s string) string {
 	if bareRE.MatchString(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+func q(s string) string { return Quote(s) }
 
 func qAll(ss []string) string {
 	out := make([]string, len(ss))

@@ -85,7 +85,9 @@ func (in Intent) rpmPre() string {
 func (in Intent) rpmPost() string {
 	var b strings.Builder
 	b.WriteString(in.makeHome(""))
+	b.WriteString(in.chownOwned(""))
 	b.WriteString(in.compile(""))
+	b.WriteString(in.runRelease(""))
 	if len(in.Units) > 0 {
 		fmt.Fprintf(&b, `if [ "$1" -eq 1 ]; then
 	# %%systemd_post: enable or not as the presets say; start what they enabled.
@@ -96,12 +98,12 @@ func (in Intent) rpmPost() string {
 		systemctl daemon-reload >/dev/null 2>&1 || :
 		for unit in $units; do
 			if systemctl --quiet is-enabled "$unit"; then
-				systemctl start "$unit" || echo "%[1]s: start $unit failed; see journalctl -u $unit" >&2
+				systemctl start "$unit" || echo %[1]s "start $unit failed; see journalctl -u $unit" >&2
 			fi
 		done
 	fi
 fi
-`, in.Package)
+`, q(in.Package+":"))
 	}
 	return in.rpmPreamble() + b.String()
 }

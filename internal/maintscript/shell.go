@@ -84,7 +84,8 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 			}
 			return strings.Join(out, " ")
 		},
-		"base": path.Base,
+		"base":    path.Base,
+		"release": func() string { return in.runRelease("\t") },
 		"hook": func(ph Phase) string {
 			body, ok := in.Hooks[ph]
 			if !ok {
@@ -240,7 +241,8 @@ usage="install.sh [--root DIR]"
 src=$(cd "$(dirname "$0")" && pwd -P)/root
 [ -d "$src" ] || die "$src is missing: run install.sh from the unpacked tarball"
 {{- if .PythonPath}}
-[ -x {{r .PythonPath}} ] || die "needs {{.PythonPath}}${root:+ in $root}: install the {{base .PythonPath}} package first (apt-get install {{base .PythonPath}}, or dnf install {{base .PythonPath}})"
+python={{q .PythonPath}}
+[ -x "$root$python" ] || die "needs $python${root:+ in $root}: install the ${python##*/} package first (apt-get install ${python##*/}, or dnf install ${python##*/})"
 {{- end}}
 
 old=
@@ -358,7 +360,7 @@ if [ -n "${need_user:-}" ]; then
 	elif [ -z "$root" ]; then
 		adduser --system --group --home {{q .Home}} --no-create-home --shell /usr/sbin/nologin {{q .User}}
 	else
-		die "cannot create the user {{.User}} in $root: install systemd or passwd (useradd)"
+		die "cannot create the user" {{q .User}} "in $root: install systemd or passwd (useradd)"
 	fi
 fi
 {{- end}}
@@ -397,6 +399,13 @@ else
 fi
 if [ -n "${compile_failed:-}" ]; then
 	echo "$pkg: byte-compiling failed; Python compiles those modules on import" >&2
+fi
+{{- end}}
+{{- if .Release}}
+
+if [ -z "$root" ]; then
+{{release}}else
+	echo "$pkg: not running the release step under --root; run it in the target system" >&2
 fi
 {{- end}}
 {{- if .Units}}

@@ -1,6 +1,7 @@
 package netauth
 
 import (
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,9 @@ import (
 type Credentials struct {
 	Username string
 	Password string
-	// Source says where they came from ("the URL", "$WHARF_INDEX_X_USERNAME",
-	// "netrc"), for messages; it never holds the secret.
+	// Source says where they came from ("the URL",
+	// "$WHARF_INDEX_X_USERNAME/_PASSWORD", "/root/.netrc (machine x)"), for
+	// messages; it never holds the secret.
 	Source string
 }
 
@@ -74,6 +76,9 @@ func FromURL(u *url.URL) (Credentials, bool) {
 type Keyring struct {
 	Netrc  *Netrc              // nil for none
 	Getenv func(string) string // nil for none
+	// NetrcPath is where Netrc was read from, or would have been had it
+	// existed; only messages use it ("" when unknown).
+	NetrcPath string
 
 	mu     sync.Mutex
 	byHost map[string]Credentials
@@ -110,9 +115,40 @@ func (k *Keyring) Lookup(u *url.URL) (Credentials, bool) {
 		return c, true
 	}
 	if m, ok := k.Netrc.Lookup(host); ok {
-		return Credentials{Username: m.Login, Password: m.Password, Source: "netrc"}, true
+		entry := "machine " + host
+		if m.Default {
+			entry = "default entry"
+		}
+		return Credentials{Username: m.Login, Password: m.Password, Source: k.netrcName() + " (" + entry + ")"}, true
 	}
 	return Credentials{}, false
+}
+
+func (k *Keyring) netrcName() string {
+	if k.NetrcPath != "" {
+		return k.NetrcPath
+	}
+	return "netrc"
+}
+
+// Missing tells where credentials for host ("name" or "name:port") would
+// be read when none were
+// found, for a 401 or 403 answer: the variables to set and the netrc file
+// consulted. It names no variable that is set.
+func (k *Keyring) Missing(host string) string {
+	name := EnvName(host)
+	netrc := "a .netrc file ($NETRC or ~/.netrc)"
+	if k != nil && k.NetrcPath != "" {
+		netrc = k.NetrcPath
+	}
+	if k != nil && k.Netrc != nil {
+		netrc += ", which has no entry for it"
+	}
+	hostname := host
+	if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
+		hostname = u.Hostname()
+	}
+	return fmt.Sprintf("no credentials for %s: set %s_USERNAME and %s_PASSWORD, or add \"machine %s\" to %s", hostname, name, name, hostname, netrc)
 }
 
 // Redact replaces the userinfo of every URL in s with "****", so that

@@ -56,15 +56,15 @@ func TestKeyringPrecedence(t *testing.T) {
 		"WHARF_INDEX_A_EXAMPLE_PASSWORD": "ea",
 		"WHARF_INDEX_C_EXAMPLE_PASSWORD": "token-only",
 	}
-	k := &Keyring{Netrc: n, Getenv: func(s string) string { return env[s] }}
+	k := &Keyring{Netrc: n, NetrcPath: "/home/u/.netrc", Getenv: func(s string) string { return env[s] }}
 	k.AddURL(mustURL(t, "https://url-a:ua@a.example:8443/simple"))
 	k.AddURL(mustURL(t, "https://nouser.example/simple")) // no userinfo: nothing to add
 	tests := []struct{ url, user, pass, source string }{
 		{"https://a.example:8443/files/x.whl", "url-a", "ua", "the URL"},
 		{"https://a.example/simple/", "env-a", "ea", "$WHARF_INDEX_A_EXAMPLE_USERNAME/_PASSWORD"}, // another port
-		{"https://b.example/simple/", "netrc-b", "pb", "netrc"},
+		{"https://b.example/simple/", "netrc-b", "pb", "/home/u/.netrc (machine b.example)"},
 		{"https://c.example/simple/", "", "token-only", "$WHARF_INDEX_C_EXAMPLE_USERNAME/_PASSWORD"},
-		{"https://nouser.example/simple/", "anon", "x", "netrc"},
+		{"https://nouser.example/simple/", "anon", "x", "/home/u/.netrc (default entry)"},
 	}
 	for _, tt := range tests {
 		c, ok := k.Lookup(mustURL(t, tt.url))
@@ -109,4 +109,25 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestMissing names the variables and the netrc file a 401 would have
+// consulted, for a host with a port too.
+func TestMissing(t *testing.T) {
+	tests := []struct {
+		k    *Keyring
+		host string
+		want string
+	}{
+		{&Keyring{NetrcPath: "/root/.netrc"}, "127.0.0.1:8080",
+			`no credentials for 127.0.0.1: set WHARF_INDEX_127_0_0_1_USERNAME and WHARF_INDEX_127_0_0_1_PASSWORD, or add "machine 127.0.0.1" to /root/.netrc`},
+		{&Keyring{NetrcPath: "/n", Netrc: &Netrc{}}, "pypi.example.com",
+			`no credentials for pypi.example.com: set WHARF_INDEX_PYPI_EXAMPLE_COM_USERNAME and WHARF_INDEX_PYPI_EXAMPLE_COM_PASSWORD, or add "machine pypi.example.com" to /n, which has no entry for it`},
+		{nil, "[::1]:9", `set WHARF_INDEX___1_USERNAME and WHARF_INDEX___1_PASSWORD, or add "machine ::1" to a .netrc file ($NETRC or ~/.netrc)`},
+	}
+	for _, tt := range tests {
+		if got := tt.k.Missing(tt.host); !strings.Contains(got, tt.want) {
+			t.Errorf("Missing(%s) = %q\nwant %q", tt.host, got, tt.want)
+		}
+	}
 }

@@ -25,15 +25,15 @@ type IndexProvider struct {
 }
 
 // NewIndexProvider returns a Provider backed by f. f.Offline skips remote
-// sources; f.Strategy says whether later sources are asked once one has
-// files of a project.
+// sources; once a source lists files of a project, later sources are not
+// asked (the first-index rule of wheelhouse).
 func NewIndexProvider(f *wheelhouse.Finder) *IndexProvider {
 	return &IndexProvider{f: f, files: map[string]simpleindex.Candidate{}}
 }
 
 // Candidates implements Provider. Files whose names do not parse, or that
-// belong to another project, are left out; the first source listing a
-// file name wins.
+// belong to another project, are left out; the files all come from the
+// first source listing any.
 func (p *IndexProvider) Candidates(ctx context.Context, name string) ([]Candidate, error) {
 	var out []Candidate
 	seen := map[string]bool{}
@@ -43,7 +43,7 @@ func (p *IndexProvider) Candidates(ctx context.Context, name string) ([]Candidat
 		}
 		cs, err := src.Candidates(ctx, name)
 		if err != nil {
-			return nil, fmt.Errorf("list %s in %s: %w", name, src.Location(), err)
+			return nil, err // it names the source (redacted); Resolve names the project
 		}
 		found := false
 		for _, c := range cs {
@@ -58,7 +58,7 @@ func (p *IndexProvider) Candidates(ctx context.Context, name string) ([]Candidat
 			p.mu.Unlock()
 			out = append(out, rc)
 		}
-		if found && p.f.Strategy == wheelhouse.FirstIndex {
+		if found {
 			break
 		}
 	}

@@ -12,7 +12,9 @@
 //   - Requires-Python from the index (PEP 503 data-requires-python) and from
 //     the core metadata;
 //   - only versions with a wheel that fits the target (sdists only with
-//     Options.AllowSdist).
+//     Options.AllowSdist), wheels and sdists as pip's --only-binary and
+//     --no-binary allow (Options.Formats); with --prefer-binary, versions
+//     with a fitting wheel are tried before newer ones with only an sdist.
 //
 // The core is pure: projects, files and metadata come from a Provider.
 package resolve
@@ -26,6 +28,7 @@ import (
 	"strings"
 
 	"wharf/internal/distname"
+	"wharf/internal/lockfile"
 	"wharf/internal/pep440"
 	"wharf/internal/pep508"
 	"wharf/internal/platformtag"
@@ -76,6 +79,9 @@ type Options struct {
 	Prereleases bool
 	// AllowSdist admits versions that have only an sdist for the target.
 	AllowSdist bool
+	// Formats is pip's per-project format control; sdists also need
+	// AllowSdist.
+	Formats lockfile.FormatControl
 	// MaxBacktracks bounds the search; 0 means DefaultMaxBacktracks.
 	MaxBacktracks int
 	// Constraints restrict a project's versions when something requires
@@ -388,11 +394,17 @@ func (s *solver) project(name string) (*project, error) {
 
 // judge says why c cannot be used on the target, "" when it can.
 func (s *solver) judge(c Candidate) string {
-	if c.Wheel != nil {
+	wheelOK, sdistOK := s.opts.Formats.Allowed(c.Name)
+	switch {
+	case c.Wheel != nil && !wheelOK:
+		return "a wheel, but " + s.opts.Formats.Rule(c.Name) + " asks for the sdist"
+	case c.Wheel != nil:
 		if _, err := c.Wheel.Fit(s.tags); err != nil {
 			return err.Error()
 		}
-	} else if !s.opts.AllowSdist {
+	case !sdistOK:
+		return "an sdist, but " + s.opts.Formats.Rule(c.Name) + " refuses sdists"
+	case !s.opts.AllowSdist:
 		return "an sdist (not built: sdists are not allowed)"
 	}
 	if c.RequiresPython != "" {
@@ -458,7 +470,16 @@ func (s *solver) versions(k string) ([]*release, error) {
 			j++
 		}
 	}
+	if s.opts.Formats.PreferBinary {
+		// pip's --prefer-binary: any wheel ranks above any sdist.
+		sort.SliceStable(out, func(a, b int) bool { return hasWheel(out[a]) && !hasWheel(out[b]) })
+	}
 	return out, nil
+}
+
+// hasWheel reports a release with a fitting wheel (files are best first).
+func hasWheel(r *release) bool {
+	return len(r.files) > 0 && r.files[0].Wheel != nil || len(r.yanked) > 0 && r.yanked[0].Wheel != nil
 }
 
 // pinnedExactly reports a root requirement or constraint "==v" on k.

@@ -20,7 +20,8 @@ import (
 // A scenario describes an index and a request, one directive a line:
 //
 //	target PYTHON ARCH GLIBC [linux]   default: 3.11.2 x86_64 2.36; repeatable
-//	option prereleases | sdist | max-backtracks N
+//	option prereleases | sdist | max-backtracks N | prefer-binary
+//	option only-binary NAMES | no-binary NAMES    normalized names or :all:
 //	root REQUIREMENT                   a PEP 508 root requirement
 //	constraint REQUIREMENT             a -c constraint
 //	package NAME VERSION               starts a version; indented lines follow:
@@ -150,6 +151,12 @@ func parseScenario(data []byte) (*scenario, error) {
 				sc.opts.Prereleases = true
 			case len(f) == 1 && f[0] == "sdist":
 				sc.opts.AllowSdist = true
+			case len(f) == 1 && f[0] == "prefer-binary":
+				sc.opts.Formats.PreferBinary = true
+			case len(f) == 2 && f[0] == "only-binary":
+				sc.opts.Formats.OnlyBinary = strings.Split(f[1], ",")
+			case len(f) == 2 && f[0] == "no-binary":
+				sc.opts.Formats.NoBinary = strings.Split(f[1], ",")
 			case len(f) == 2 && f[0] == "max-backtracks":
 				m, err := strconv.Atoi(f[1])
 				if err != nil || m < 1 {

@@ -22,11 +22,13 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 	"wharf/internal/archive/cpio"
 	"wharf/internal/compress"
 
@@ -209,8 +211,51 @@ func validate(p Package) error {
 			return fmt.Errorf("rpm %q: %s %q holds whitespace or a non-ASCII character", p.Name, f.name, f.v)
 		}
 	}
+	// The header stores NUL-terminated UTF-8 strings (ENCODING "utf-8") that
+	// rpm prints as they are: nothing is expanded, "%" included, since no
+	// spec file is involved. One-line fields refuse line breaks and other
+	// control characters; free text refuses only what a header string
+	// cannot hold or a terminal should not receive.
+	for _, f := range []struct{ name, v string }{
+		{"summary", p.Summary}, {"license", p.License}, {"URL", p.URL}, {"vendor", p.Vendor},
+		{"packager", p.Packager}, {"group", p.Group}, {"build host", p.BuildHost},
+		{"scriptlet interpreter", p.Scriptlets.Interpreter},
+	} {
+		if err := headerText(f.v, false); err != nil {
+			return fmt.Errorf("rpm %s: %s %q: %w", p.Name, f.name, f.v, err)
+		}
+	}
+	if err := headerText(p.Description, true); err != nil {
+		return fmt.Errorf("rpm %s: description: %w", p.Name, err)
+	}
+	for _, c := range p.Changelog {
+		if err := headerText(c.Author, false); err != nil {
+			return fmt.Errorf("rpm %s: changelog author %q: %w", p.Name, c.Author, err)
+		}
+		if err := headerText(c.Text, true); err != nil {
+			return fmt.Errorf("rpm %s: changelog text of %q: %w", p.Name, c.Author, err)
+		}
+	}
+	for name, body := range map[string]string{"%pre": p.Scriptlets.Pre, "%post": p.Scriptlets.Post,
+		"%preun": p.Scriptlets.Preun, "%postun": p.Scriptlets.Postun, "%posttrans": p.Scriptlets.Posttrans} {
+		if strings.ContainsRune(body, 0) {
+			return fmt.Errorf("rpm %s: %s scriptlet holds a NUL byte", p.Name, name)
+		}
+	}
 	if strings.Contains(p.Version, "-") || strings.Contains(p.Release, "-") {
 		return fmt.Errorf("rpm %s: version %q and release %q may not hold '-'", p.Name, p.Version, p.Release)
+	}
+	// What rpmbuild allows (rpmCharCheck), less its macro characters "%{}":
+	// these end up in file names and in shell commands that name packages.
+	for _, f := range []struct {
+		name, v string
+		re      *regexp.Regexp
+	}{
+		{"name", p.Name, nameRE}, {"version", p.Version, verRelRE}, {"release", p.Release, verRelRE}, {"arch", p.Arch, archRE},
+	} {
+		if !f.re.MatchString(f.v) {
+			return fmt.Errorf("rpm %q: %s %q: want %s", p.Name, f.name, f.v, f.re)
+		}
 	}
 	if p.Epoch != nil && *p.Epoch < 0 {
 		return fmt.Errorf("rpm %s: negative epoch %d", p.Name, *p.Epoch)
@@ -225,8 +270,8 @@ func validate(p Package) error {
 	}
 	for _, list := range [][]Dependency{p.Requires, p.Provides, p.Conflicts} {
 		for _, d := range list {
-			if d.Name == "" || strings.ContainsFunc(d.Name+d.Version, unicode.IsSpace) {
-				return fmt.Errorf("rpm %s: dependency %q: empty name or whitespace", p.Name, d.String())
+			if d.Name == "" || strings.ContainsFunc(d.Name+d.Version, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+				return fmt.Errorf("rpm %s: dependency %q: empty name, whitespace or a control character", p.Name, d.String())
 			}
 			if (d.Flags&compareMask == 0) != (d.Version == "") || d.Flags&^compareMask != 0 {
 				return fmt.Errorf("rpm %s: dependency %q: a version needs exactly a comparison and only comparison flags", p.Name, d.String())
@@ -235,6 +280,33 @@ func validate(p Package) error {
 	}
 	if p.Tree == nil {
 		return fmt.Errorf("rpm %s: no file tree", p.Name)
+	}
+	return nil
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`)
+	verRelRE = regexp.MustCompile(`^[A-Za-z0-9._+~^]+$`)
+	archRE   = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+)
+
+// headerText checks a string for a header: valid UTF-8, no NUL (it would
+// end the string early), and no control characters but, in multi-line free
+// text, line breaks and tabs.
+func headerText(v string, multiline bool) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("not valid UTF-8")
+	}
+	for _, r := range v {
+		if multiline && (r == '\n' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			if !multiline {
+				return fmt.Errorf("must be one line without control characters (holds %U)", r)
+			}
+			return fmt.Errorf("holds control character %U", r)
+		}
 	}
 	return nil
 }

@@ -278,10 +278,12 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, accept string, kr *ne
 		se := &StatusError{StatusCode: resp.StatusCode, Status: resp.Status}
 		switch resp.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
+			// Say what was sent, or where credentials would have been
+			// read; never ask for a variable that is already set.
 			if hasCreds {
-				se.Hint = "the server refused " + cr.String()
+				se.Hint = cr.String() + " were rejected"
 			} else {
-				se.Hint = fmt.Sprintf("no credentials for %s: set %s_USERNAME and _PASSWORD, or add it to .netrc", resp.Request.URL.Hostname(), netauth.EnvName(resp.Request.URL.Hostname()))
+				se.Hint = kr.Missing(resp.Request.URL.Host)
 			}
 		}
 		return se, retryableStatus(resp.StatusCode), f.retryAfter(resp.Header.Get("Retry-After"))

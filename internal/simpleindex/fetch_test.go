@@ -357,7 +357,7 @@ func TestFetcherAuth(t *testing.T) {
 		fe := &Fetcher{Client: deny.Client(), Log: func(f string, a ...any) { t.Errorf("unexpected log "+f, a...) }}
 		u := strings.Replace(deny.URL, "http://", "http://bob:hunter2@", 1) + "/simple/"
 		err := get(fe, u)
-		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "the server refused credentials from the URL") {
+		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "credentials from the URL were rejected") {
 			t.Errorf("err = %v", err)
 		}
 		var out strings.Builder

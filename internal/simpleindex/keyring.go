@@ -13,7 +13,7 @@ import (
 // netrcPath ("" or a missing file means none; see netauth.DefaultNetrcPath)
 // and the WHARF_INDEX_<HOST>_USERNAME/_PASSWORD variables read by getenv.
 func LoadKeyring(netrcPath string, getenv func(string) string) (*netauth.Keyring, error) {
-	k := &netauth.Keyring{Getenv: getenv}
+	k := &netauth.Keyring{Getenv: getenv, NetrcPath: netrcPath}
 	if netrcPath == "" {
 		return k, nil
 	}

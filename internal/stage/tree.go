@@ -174,6 +174,24 @@ func (t *Tree) AddSymlink(p, target string) error {
 	return t.Add(Entry{Path: p, Kind: Symlink, Mode: 0o777, Target: target})
 }
 
+// Replace swaps the content of a staged file (a generated edit of it); the
+// path must be staged as a file already.
+func (t *Tree) Replace(e Entry) error {
+	old, ok := t.entries[e.Path]
+	if !ok || old.Kind != File || e.Kind != File || e.Open == nil || e.Size < 0 {
+		return fmt.Errorf("stage %s: replace needs a staged file and new content", e.Path)
+	}
+	t.entries[e.Path] = e
+	return nil
+}
+
+// Remove drops the file or symlink at p (a staging aid that must not ship).
+func (t *Tree) Remove(p string) {
+	if e, ok := t.entries[p]; ok && e.Kind != Dir {
+		delete(t.entries, p)
+	}
+}
+
 // Get returns the entry at p.
 func (t *Tree) Get(p string) (Entry, bool) {
 	e, ok := t.entries[p]

@@ -1,11 +1,17 @@
 // Package systemd renders systemd unit files (systemd.unit(5), systemd.service(5),
 // systemd.exec(5)) and sysusers.d(5) lines for a packaged service.
 //
-// Values are escaped for the unit-file syntax of systemd.syntax(7): "%" starts a
-// specifier everywhere and is written "%%"; in ExecStart= "$" starts a variable
-// and is written "$$", and words are quoted with C-style escapes where needed.
-// Newlines and other control characters cannot be expressed in a unit file
-// line and are rejected.
+// Every value is encoded for where it lands, or refused with an error naming
+// the field:
+//   - unit files (systemd.syntax(7)): "%" starts a specifier everywhere and is
+//     written "%%"; in ExecStart= "$" starts a variable and is written "$$";
+//     ExecStart= and Environment= words are double-quoted where needed, with
+//     C-style escapes for "\", "\"" and control characters. Description= and
+//     paths are taken literally by systemd, so what they cannot carry (a line
+//     break, a trailing backslash, which continues the line) is refused;
+//   - sysusers.d(5): the GECOS field is rewritten to what systemd-sysusers
+//     accepts (see Sysusers), then quoted;
+//   - environment files (EnvironmentFile=): see EnvironmentFile.
 package systemd
 
 import (
@@ -95,8 +101,9 @@ var typeValues = map[string]bool{
 	"exec": true, "simple": true, "notify": true, "forking": true, "oneshot": true, "idle": true,
 }
 
-// ErrInvalid is wrapped by every validation error of Unit and Sysusers.
-var ErrInvalid = errors.New("invalid unit value")
+// ErrInvalid is wrapped by every validation error of Unit, Sysusers and
+// EnvironmentFile.
+var ErrInvalid = errors.New("invalid systemd value")
 
 func invalid(field, value, why string) error {
 	return fmt.Errorf("%w: %s %q: %s", ErrInvalid, field, value, why)
@@ -111,8 +118,10 @@ func Unit(s Service) ([]byte, error) {
 	line := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, v) }
 
 	b.WriteString("[Unit]\n")
-	if s.Description != "" {
-		line("Description", escapePercent(s.Description))
+	// systemd strips the blanks around a value; strip them here so the file
+	// says what systemd reads.
+	if d := strings.TrimSpace(s.Description); d != "" {
+		line("Description", escapePercent(d))
 	}
 	line("After", "network-online.target")
 	line("Wants", "network-online.target")
@@ -125,6 +134,8 @@ func Unit(s Service) ([]byte, error) {
 	if s.Group != "" {
 		line("Group", s.Group)
 	}
+	// Paths are read literally (no quotes, no escapes): validate made sure
+	// they hold nothing a literal cannot carry.
 	if s.WorkingDirectory != "" {
 		line("WorkingDirectory", escapePercent(s.WorkingDirectory))
 	}
@@ -141,12 +152,14 @@ func Unit(s Service) ([]byte, error) {
 	line("ExecStart", strings.Join(args, " "))
 	line("Restart", orDefault(s.Restart, "on-failure"))
 	if s.StateDirectory != "" {
-		line("StateDirectory", escapePercent(s.StateDirectory))
+		line("StateDirectory", s.StateDirectory)
 	}
 
 	b.WriteString("\n# Sandboxing (systemd.exec(5)); see \"systemd-analyze security " + s.Unit + "\".\n")
 	for _, d := range hardening(s.Hardening) {
-		line(d.Key, d.Value)
+		// Hardening values are directive syntax (lists, "~" negation) and
+		// pass as given, but literally: "%" never starts a specifier.
+		line(d.Key, escapePercent(strings.TrimSpace(d.Value)))
 	}
 
 	b.WriteString("\n[Install]\n")
@@ -181,7 +194,7 @@ func validate(s Service) error {
 	if !unitNameRE.MatchString(s.Unit) {
 		return invalid("unit name", s.Unit, "want a name like app.service")
 	}
-	if err := plainText("Description", s.Description); err != nil {
+	if err := literal("Description", strings.TrimSpace(s.Description)); err != nil {
 		return err
 	}
 	if s.Type != "" && !typeValues[s.Type] {
@@ -190,11 +203,17 @@ func validate(s Service) error {
 	if len(s.ExecStart) == 0 {
 		return invalid("ExecStart", "", "no command")
 	}
-	if !path.IsAbs(s.ExecStart[0]) {
-		return invalid("ExecStart", s.ExecStart[0], "the program must be an absolute path")
+	if err := absPath("ExecStart program", s.ExecStart[0]); err != nil {
+		return err
 	}
-	for _, a := range s.ExecStart {
-		if err := plainText("ExecStart argument", a); err != nil {
+	if strings.ContainsAny(s.ExecStart[0], `"'\$`) {
+		// systemd refuses quotes and backslashes in the executable
+		// (string_is_safe()), and looks it up as written while substituting
+		// variables in argv[0]: no one spelling of "$" is right for both.
+		return invalid("ExecStart program", s.ExecStart[0], `contains a quote, a backslash or "$"`)
+	}
+	for _, a := range s.ExecStart[1:] {
+		if err := quotable("ExecStart argument", a); err != nil {
 			return err
 		}
 	}
@@ -209,27 +228,23 @@ func validate(s Service) error {
 		if p.v == "" {
 			continue
 		}
-		if err := plainText(p.field, p.v); err != nil {
+		if err := absPath(p.field, p.v); err != nil {
 			return err
-		}
-		if !path.IsAbs(p.v) {
-			return invalid(p.field, p.v, "not an absolute path")
 		}
 	}
 	for k, v := range s.Environment {
 		if !envKeyRE.MatchString(k) {
 			return invalid("Environment name", k, "not a variable name")
 		}
-		if err := plainText("Environment value of "+k, v); err != nil {
+		if err := quotable("Environment value of "+k, v); err != nil {
 			return err
 		}
 	}
 	if d := s.StateDirectory; d != "" {
-		if path.IsAbs(d) || path.Clean(d) != d || strings.HasPrefix(d, "..") || strings.ContainsFunc(d, unicode.IsSpace) {
-			return invalid("StateDirectory", d, "want a clean relative path without spaces")
-		}
-		if err := plainText("StateDirectory", d); err != nil {
-			return err
+		// StateDirectory= splits on blanks, unquotes and reads "a:b" as a
+		// symlink pair (systemd 250+): allow only plain path characters.
+		if !stateDirRE.MatchString(d) || path.Clean(d) != d || d == "." || d == ".." || strings.HasPrefix(d, "../") {
+			return invalid("StateDirectory", d, "want a clean relative path of letters, digits and ._@+-")
 		}
 	}
 	if s.Restart != "" && !restartValues[s.Restart] {
@@ -239,20 +254,76 @@ func validate(s Service) error {
 		if !directiveRE.MatchString(k) {
 			return invalid("hardening directive", k, "not a directive name")
 		}
-		if err := plainText("hardening value of "+k, v); err != nil {
+		if err := literal("hardening value of "+k, strings.TrimSpace(v)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// plainText rejects what a single unit-file line cannot carry.
-func plainText(field, v string) error {
+var stateDirRE = regexp.MustCompile(`^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)*$`)
+
+// Limits of path_is_valid() in systemd: longer paths are refused at load.
+const (
+	maxPath     = 4095 // PATH_MAX less the NUL
+	maxPathName = 255  // NAME_MAX
+)
+
+// literal rejects what a value systemd reads literally, to the end of its
+// line, cannot carry: invalid UTF-8, line breaks and other control
+// characters, and a trailing backslash, which joins the next line.
+func literal(field, v string) error {
 	if !utf8.ValidString(v) {
 		return invalid(field, v, "not valid UTF-8")
 	}
 	if strings.ContainsFunc(v, unicode.IsControl) {
 		return invalid(field, v, "contains a newline or control character")
+	}
+	if continues(v) {
+		return invalid(field, v, "ends in a backslash, which continues the line in a unit file")
+	}
+	return nil
+}
+
+// continues reports whether a unit file line ending in v continues on the
+// next line: systemd pairs backslashes left to right, and an unpaired last
+// one escapes the newline.
+func continues(v string) bool {
+	n := len(v) - len(strings.TrimRight(v, `\`))
+	return n%2 == 1
+}
+
+// quotable rejects what quoteWord cannot express: C escapes cover every
+// character but NUL, and the file must stay UTF-8.
+func quotable(field, v string) error {
+	if !utf8.ValidString(v) {
+		return invalid(field, v, "not valid UTF-8")
+	}
+	if strings.ContainsRune(v, 0) {
+		return invalid(field, v, "contains a NUL byte")
+	}
+	return nil
+}
+
+// absPath checks a path systemd takes literally and then requires to be
+// absolute and normalized (path_simplify_and_warn).
+func absPath(field, p string) error {
+	if err := literal(field, p); err != nil {
+		return err
+	}
+	if !path.IsAbs(p) || path.Clean(p) != p {
+		return invalid(field, p, "want a clean absolute path")
+	}
+	if strings.TrimSpace(p) != p {
+		return invalid(field, p, "ends in a blank, which systemd strips")
+	}
+	if len(p) > maxPath {
+		return invalid(field, p, fmt.Sprintf("longer than %d bytes", maxPath))
+	}
+	for _, c := range strings.Split(p, "/") {
+		if len(c) > maxPathName {
+			return invalid(field, p, fmt.Sprintf("has a component longer than %d bytes", maxPathName))
+		}
 	}
 	return nil
 }
@@ -260,16 +331,43 @@ func plainText(field, v string) error {
 func escapePercent(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 func escapeDollar(s string) string  { return strings.ReplaceAll(s, "$", "$$") }
 
-// quoteWord returns s as one word of a systemd command line or list: bare when
-// it holds nothing systemd would split or unescape, else double-quoted with
-// backslash escapes. A lone ";" is quoted because old systemd reads it as a
-// command separator.
+// quoteWord returns s as one word of a systemd command line or Environment=
+// list: bare when it holds nothing systemd would split or unescape, else
+// double-quoted with C-style escapes (systemd.syntax(7), "Quoting"). A lone
+// ";" is quoted because systemd reads it as a command separator.
 func quoteWord(s string) string {
-	if s != "" && s != ";" && !strings.ContainsAny(s, " \t\"'\\") {
+	if s != "" && s != ";" && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"'\`, r)
+	}) {
 		return s
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			switch {
+			case r < 0x20 || r == 0x7f:
+				fmt.Fprintf(&b, `\x%02x`, r)
+			case unicode.IsControl(r):
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func orDefault(v, def string) string {
@@ -281,25 +379,137 @@ func orDefault(v, def string) string {
 
 // Sysusers renders the sysusers.d(5) line that declares the system user (and
 // its same-named group) a service runs as, with no login shell.
+//
+// description becomes the GECOS field, rewritten to what systemd-sysusers
+// accepts (valid_gecos(): UTF-8, no control characters, no ":"), see gecos;
+// the user name and home are refused when they cannot be used as given.
 func Sysusers(user, home, description string) ([]byte, error) {
 	if !userNameRE.MatchString(user) {
 		return nil, fmt.Errorf("render sysusers line: %w", invalid("user", user, "not a valid user name"))
 	}
 	if home == "" {
 		home = "-"
-	} else if !path.IsAbs(home) || strings.ContainsFunc(home, unicode.IsSpace) || strings.ContainsAny(home, `"'\`) {
-		return nil, fmt.Errorf("render sysusers line for %s: %w", user, invalid("home", home, "want an absolute path without spaces or quotes"))
-	} else if err := plainText("home", home); err != nil {
+	} else if err := absPath("home", home); err != nil {
 		return nil, fmt.Errorf("render sysusers line for %s: %w", user, err)
+	} else if strings.ContainsFunc(home, unicode.IsSpace) || strings.ContainsAny(home, `"'\:`) {
+		// ':' separates passwd fields; the rest would need quoting that the
+		// fallbacks (useradd, adduser) in the maintainer scripts don't share.
+		return nil, fmt.Errorf("render sysusers line for %s: %w", user, invalid("home", home, `want an absolute path without blanks, quotes, '\' or ':'`))
 	}
-	if err := plainText("description", description); err != nil {
-		return nil, fmt.Errorf("render sysusers line for %s: %w", user, err)
-	}
-	if description == "" {
-		description = "-"
+	g := gecos(description)
+	if g == "" {
+		g = "-"
 	} else {
-		// Always quoted: the GECOS field usually holds spaces.
-		description = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(escapePercent(description)) + `"`
+		// Always quoted: the GECOS field usually holds spaces. Inside quotes
+		// sysusers.d takes a backslash as "the next character, literally".
+		g = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(escapePercent(g)) + `"`
 	}
-	return fmt.Appendf(nil, "u %s - %s %s /usr/sbin/nologin\n", user, description, escapePercent(home)), nil
+	return fmt.Appendf(nil, "u %s - %s %s /usr/sbin/nologin\n", user, g, escapePercent(home)), nil
+}
+
+// maxGECOS caps the GECOS field: it is a display name, and the passwd line
+// stays short for the tools that read it.
+const maxGECOS = 128
+
+// gecosColon stands in for ':', which would end the passwd field: U+A789
+// MODIFIER LETTER COLON looks the same and is valid UTF-8 without a 0x3A byte.
+const gecosColon = '\uA789'
+
+// gecos rewrites free text into a GECOS field that systemd-sysusers accepts
+// and that reads the same: invalid UTF-8 becomes U+FFFD, runs of blanks and
+// control characters (line breaks) one space, ':' its look-alike U+A789;
+// longer than maxGECOS bytes it is cut at a character and ends in "…". A
+// lone "-" means "no GECOS" in sysusers.d, and gives "".
+func gecos(s string) string {
+	var b strings.Builder
+	blank := false
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			blank = true
+			continue
+		case r == ':':
+			r = gecosColon
+		}
+		if blank && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		blank = false
+		b.WriteRune(r)
+	}
+	g := b.String()
+	if len(g) > maxGECOS {
+		const ellipsis = "…"
+		cut := maxGECOS - len(ellipsis)
+		for !utf8.RuneStart(g[cut]) {
+			cut--
+		}
+		g = strings.TrimRight(g[:cut], " ") + ellipsis
+	}
+	if g == "-" {
+		return ""
+	}
+	return g
+}
+
+// EnvironmentFile renders an environment file for EnvironmentFile=
+// (systemd.exec(5)): header as "#" comment lines, then one KEY=VALUE per
+// variable, sorted by name.
+//
+// A value is bare when it holds only [A-Za-z0-9/_.:,@+=-], else it is
+// double-quoted with "\", '"', "$" and "`" backslash-escaped; a line break
+// stays literal inside the quotes. systemd's parser (parse_env_file_internal)
+// and POSIX sh ("set -a; . FILE") both read every such value back exactly,
+// so operators can source the file too: inside double quotes both take a
+// backslash before one of those four characters as the character, and
+// everything else (line breaks, tabs, other escapes) literally. Single
+// quotes are not used: systemd's are literal to the next "'", but the
+// quoting for a "'" inside differs from sh's.
+//
+// Names must be shell variable names; a value must be valid UTF-8 (systemd
+// ignores the file otherwise) without NUL bytes, else the variable is
+// refused by name.
+func EnvironmentFile(header string, env map[string]string) ([]byte, error) {
+	var b strings.Builder
+	if header != "" {
+		for _, l := range strings.Split(header, "\n") {
+			b.WriteString(strings.TrimRight("# "+commentText(l), " "))
+			b.WriteByte('\n')
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		v := env[k]
+		if !envKeyRE.MatchString(k) {
+			return nil, fmt.Errorf("render environment file: %w", invalid("variable name", k, "not a variable name"))
+		}
+		if err := quotable("environment variable "+k, v); err != nil {
+			return nil, fmt.Errorf("render environment file: %w", err)
+		}
+		b.WriteString(k + "=" + quoteEnv(v) + "\n")
+	}
+	return []byte(b.String()), nil
+}
+
+var envBareRE = regexp.MustCompile(`^[A-Za-z0-9/_.:,@+=-]+$`)
+
+// quoteEnv quotes v for systemd's environment file parser and sh alike.
+func quoteEnv(v string) string {
+	if envBareRE.MatchString(v) {
+		return v
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(v) + `"`
+}
+
+// commentText makes one header line safe in a "#" comment: systemd ends a
+// comment at "\r" too (sh does not), and before v254 a trailing backslash
+// carries the comment on to the next line, so control characters become
+// spaces and trailing backslashes go.
+func commentText(l string) string {
+	l = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(l, "\uFFFD"))
+	return strings.TrimRight(l, ` \`)
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
 	"wharf/internal/testenv"
 )
 
@@ -159,6 +161,7 @@ func TestUnitSecurity(t *testing.T) {
 
 type sysusersCase struct {
 	Name, User, Home, Description string
+	Gecos                         *string // what lands in passwd; nil: Description
 	Err                           bool
 }
 
@@ -217,8 +220,15 @@ func checkSysusersApplies(t *testing.T, c sysusersCase, conf []byte) {
 		if wantHome == "" {
 			wantHome = "/"
 		}
-		if f[4] != c.Description || f[5] != wantHome || f[6] != "/usr/sbin/nologin" {
-			t.Errorf("passwd entry %q, want description %q home %q shell /usr/sbin/nologin", l, c.Description, wantHome)
+		wantGecos := c.Description
+		if c.Gecos != nil {
+			wantGecos = *c.Gecos
+		}
+		if got := gecos(c.Description); got != wantGecos {
+			t.Errorf("gecos(%q) = %q, want %q", c.Description, got, wantGecos)
+		}
+		if f[4] != wantGecos || f[5] != wantHome || f[6] != "/usr/sbin/nologin" {
+			t.Errorf("passwd entry %q, want GECOS %q home %q shell /usr/sbin/nologin", l, wantGecos, wantHome)
 		}
 		return
 	}
@@ -226,26 +236,31 @@ func checkSysusersApplies(t *testing.T, c sysusersCase, conf []byte) {
 }
 
 // parseCommandLine reads an ExecStart= value back the way systemd does
-// (systemd.service(5), "Command lines"): words split on blanks, double quotes
-// grouping, backslash escapes, then "%%" and "$$" collapsed.
+// (systemd.service(5), "Command lines"; extract_first_word with
+// EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE): words split on blanks, quotes
+// grouping, C escapes, then "%%" and "$$" collapsed.
 func parseCommandLine(v string) ([]string, bool) {
 	var words []string
 	var cur strings.Builder
-	inWord, quoted := false, false
+	inWord := false
+	var quote byte
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
 		case c == '\\':
-			if i+1 >= len(v) {
+			r, n, ok := cUnescape(v[i+1:])
+			if !ok {
 				return nil, false
 			}
-			i++
-			cur.WriteByte(v[i])
+			cur.WriteString(r)
+			i += n
 			inWord = true
-		case c == '"':
-			quoted = !quoted
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\''):
+			quote = c
 			inWord = true
-		case (c == ' ' || c == '\t') && !quoted:
+		case (c == ' ' || c == '\t') && quote == 0:
 			if inWord {
 				words = append(words, cur.String())
 				cur.Reset()
@@ -256,7 +271,7 @@ func parseCommandLine(v string) ([]string, bool) {
 			inWord = true
 		}
 	}
-	if quoted {
+	if quote != 0 {
 		return nil, false
 	}
 	if inWord {
@@ -266,6 +281,46 @@ func parseCommandLine(v string) ([]string, bool) {
 		words[i] = strings.NewReplacer("%%", "%", "$$", "$").Replace(w)
 	}
 	return words, true
+}
+
+// cUnescape decodes the C escape at the start of s (after the backslash)
+// as systemd's cunescape_one does, returning the text and the bytes used.
+func cUnescape(s string) (string, int, bool) {
+	if s == "" {
+		return "", 0, false
+	}
+	if r, ok := map[byte]string{'a': "\a", 'b': "\b", 'f': "\f", 'n': "\n", 'r': "\r", 't': "\t", 'v': "\v",
+		'\\': "\\", '"': "\"", '\'': "'", 's': " "}[s[0]]; ok {
+		return r, 1, true
+	}
+	hex := func(n int) (uint64, bool) {
+		if len(s) < 1+n {
+			return 0, false
+		}
+		x, err := strconv.ParseUint(s[1:1+n], 16, 32)
+		return x, err == nil
+	}
+	switch s[0] {
+	case 'x':
+		if x, ok := hex(2); ok && x != 0 {
+			return string([]byte{byte(x)}), 3, true
+		}
+	case 'u':
+		if x, ok := hex(4); ok && x != 0 {
+			return string(rune(x)), 5, true
+		}
+	case 'U':
+		if x, ok := hex(8); ok && x != 0 && utf8.ValidRune(rune(x)) {
+			return string(rune(x)), 9, true
+		}
+	case '0', '1', '2', '3':
+		if len(s) >= 3 {
+			if x, err := strconv.ParseUint(s[:3], 8, 8); err == nil && x != 0 {
+				return string([]byte{byte(x)}), 3, true
+			}
+		}
+	}
+	return "", 0, false
 }
 
 // FuzzUnitExecStart checks that any accepted argument survives rendering: the

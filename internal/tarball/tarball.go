@@ -25,6 +25,7 @@ import (
 	"unicode"
 
 	"wharf/internal/compress"
+	"wharf/internal/maintscript"
 	"wharf/internal/stage"
 )
 
@@ -153,23 +154,26 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	return nil
 }
 
+// defaultReadme explains the tarball. The commands in it are meant to be
+// pasted into a shell, so the names in them are quoted for sh.
 func defaultReadme(p Package, c Compression) string {
 	dir := p.Name + "-" + p.Version
+	uninstall := maintscript.Quote("/var/lib/wharf/" + p.Name + ".uninstall")
 	return fmt.Sprintf(`%[1]s %[2]s for %[3]s, packaged by wharf.
 
 root/ holds the files exactly as they land on the system. To install or
 upgrade, as root:
 
     tar -xf %[4]s
-    sh %[5]s/install.sh
+    sh %[5]s
 
 install.sh records the installed files in /var/lib/wharf/%[1]s.files, keeps
 config files you changed (writing the new version beside them as .new),
 creates the service user and enables the services. To remove:
 
-    sh /var/lib/wharf/%[1]s.uninstall            # keeps changed config files
-    sh /var/lib/wharf/%[1]s.uninstall --purge    # removes data and config too
+    sh %[6]s            # keeps changed config files
+    sh %[6]s --purge    # removes data and config too
 
 Both take --root DIR to act on a staging root instead of /.
-`, p.Name, p.Version, p.Target, FileName(p.Name, p.Version, p.Target, c), dir)
+`, p.Name, p.Version, p.Target, maintscript.Quote(FileName(p.Name, p.Version, p.Target, c)), maintscript.Quote(dir+"/install.sh"), uninstall)
 }

@@ -155,6 +155,20 @@ func (c Catalog) Names() []string {
 	return out
 }
 
+// Knows reports whether name is a distro ("rhel-9") or a profile with its
+// arch ("rhel-9-aarch64").
+func (c Catalog) Knows(name string) bool {
+	for _, a := range arches {
+		name, _ = strings.CutSuffix(name, "-"+a)
+	}
+	for _, d := range c.distros {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Distros returns the distros in table order.
 func (c Catalog) Distros() []Distro { return append([]Distro(nil), c.distros...) }
 

@@ -6,14 +6,18 @@
 // reads a file's core metadata from the index (PEP 658/714) or, failing
 // that, from the cached wheel.
 //
-// Sources are searched in the order the caller lists them; wharf's build
-// lists the find-links first (local, the user's own), then --index-url,
-// then each --extra-index-url. With FirstIndex, the default, a project's
-// files all come from the FIRST source that lists any file of it, as uv's
-// "first-index" does: a later (public) index cannot shadow a project of an
-// earlier (private) one, which is what dependency confusion exploits.
-// MergeIndexes pools the files of every source, as pip does. Offline,
-// remote sources are skipped before the rule applies.
+// Sources are searched in the order the caller lists them (wharf's order is
+// decided in one place, internal/fetchsession). A project's files all come
+// from the FIRST source that lists any file of it, as uv's "first-index"
+// does: a later (public) index cannot shadow a project of an earlier
+// (private) one, which is what dependency confusion exploits. wharf never
+// pools the files of several sources, as pip does. Offline, remote sources
+// are skipped before the rule applies.
+//
+// Within the files of that source, the choice is pip's: the --only-binary
+// and --no-binary rules of the lock (lockfile.FormatControl) say whether
+// wheels, sdists or both may be used, and --prefer-binary ranks any wheel
+// above any sdist; sdists are built by the caller (internal/pep517).
 package wheelhouse
 
 import (
@@ -41,24 +45,6 @@ import (
 	"wharf/internal/simpleindex"
 )
 
-// IndexStrategy says how the files of several sources combine.
-type IndexStrategy int
-
-const (
-	// FirstIndex takes a project's files from the first source that lists
-	// any file of it.
-	FirstIndex IndexStrategy = iota
-	// MergeIndexes pools the files of every source (pip's behaviour).
-	MergeIndexes
-)
-
-func (s IndexStrategy) String() string {
-	if s == MergeIndexes {
-		return "merge"
-	}
-	return "first-index"
-}
-
 // Finder finds and fetches wheels.
 type Finder struct {
 	Sources []simpleindex.Source
@@ -66,15 +52,17 @@ type Finder struct {
 	Client  *http.Client // used when Fetcher is nil
 	// Fetcher performs http(s) downloads (auth, retries, stall timeout);
 	// share it with the sources. nil means a default one on Client.
-	Fetcher  *simpleindex.Fetcher
-	Strategy IndexStrategy
+	Fetcher *simpleindex.Fetcher
 	// Offline refuses the network: remote sources are skipped and remote
 	// files must already be cached.
 	Offline bool
-	// AllowSdist lets Select choose a source distribution when no wheel of
-	// the pin fits; the caller must build it (internal/pep517).
+	// AllowSdist lets Select choose a source distribution (wharf's
+	// --no-build turns it off); the caller must build it (internal/pep517).
 	AllowSdist bool
-	Log        func(format string, args ...any) // progress; nil for none
+	// Formats is pip's per-project choice of wheels and sdists
+	// (--only-binary, --no-binary, --prefer-binary) from the lock.
+	Formats lockfile.FormatControl
+	Log     func(format string, args ...any) // progress; nil for none
 }
 
 // Choice is the file selected for a pin.
@@ -110,7 +98,7 @@ type NoWheelError struct {
 	Sources []string
 	Skipped []string // remote sources not asked in offline mode
 	// Unasked are the sources after the one that had the project, which
-	// FirstIndex does not ask.
+	// the first-index rule does not ask.
 	Unasked  []string
 	Rejected []Rejection
 }
@@ -160,7 +148,7 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 	var ok []Choice
 	var rejected []Rejection
 	for _, c := range cands {
-		ch, reason := judge(pin, c, tags, python, f.AllowSdist, f.logf)
+		ch, reason := f.judge(pin, c, tags, python)
 		if reason != "" {
 			rejected = append(rejected, Rejection{Candidate: c, Reason: reason})
 			continue
@@ -171,13 +159,7 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 		return Choice{}, &NoWheelError{Pin: pin, Python: python.String(), Sources: sources, Skipped: skipped, Unasked: unasked, Rejected: rejected}
 	}
 	allowed := sha256Set(pin.Hashes)
-	// Wheels first: an sdist is built only when no wheel fits.
-	sort.SliceStable(ok, func(i, j int) bool {
-		if ok[i].Sdist != ok[j].Sdist {
-			return !ok[i].Sdist
-		}
-		return better(ok[i], ok[j], allowed)
-	})
+	sort.SliceStable(ok, func(i, j int) bool { return better(ok[i], ok[j], allowed, f.Formats.PreferBinary) })
 	best := ok[0]
 	if best.Candidate.Yanked {
 		f.logf("warning: %s: %s is yanked (%s) but pinned exactly", pin.Origin, best.Candidate.Filename, best.Candidate.YankedReason)
@@ -185,9 +167,9 @@ func (f *Finder) Select(ctx context.Context, pin lockfile.Pin, tags platformtag.
 	return best, nil
 }
 
-// candidates gathers files from the pin's URL or from the sources, as the
-// strategy says; it also returns the sources asked, those skipped offline
-// and those FirstIndex did not need.
+// candidates gathers files from the pin's URL or from the first source
+// that lists the project; it also returns the sources asked, those skipped
+// offline and those the first-index rule did not need.
 func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simpleindex.Candidate, asked, skipped, unasked []string, err error) {
 	if pin.URL != "" {
 		c, err := simpleindex.FromURL(pin.URL, pin.Origin)
@@ -207,7 +189,7 @@ func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simple
 			return nil, nil, nil, nil, fmt.Errorf("%s: find %s: %w", pin.Origin, pin.Name, err)
 		}
 		all = append(all, cs...)
-		if len(cs) > 0 && f.Strategy == FirstIndex {
+		if len(cs) > 0 {
 			for _, rest := range f.Sources[i+1:] {
 				unasked = append(unasked, rest.Location())
 			}
@@ -218,7 +200,7 @@ func (f *Finder) candidates(ctx context.Context, pin lockfile.Pin) (all []simple
 }
 
 // judge returns the choice c makes for pin, or why it is rejected.
-func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, python pep440.Version, allowSdist bool, logf func(string, ...any)) (Choice, string) {
+func (f *Finder) judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, python pep440.Version) (Choice, string) {
 	w, werr := distname.ParseWheel(c.Filename)
 	name, version := w.Name, w.Version
 	if werr != nil {
@@ -240,7 +222,16 @@ func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, p
 			return Choice{}, reason
 		}
 	}
-	if werr != nil && !allowSdist {
+	if pin.URL == "" { // a direct reference names its file: format control does not apply, as in pip
+		wheelOK, sdistOK := f.Formats.Allowed(pin.Name)
+		switch {
+		case werr == nil && !wheelOK:
+			return Choice{}, fmt.Sprintf("a wheel, but %s asks for the sdist", f.Formats.Rule(pin.Name))
+		case werr != nil && !sdistOK:
+			return Choice{}, fmt.Sprintf("an sdist, but %s refuses sdists", f.Formats.Rule(pin.Name))
+		}
+	}
+	if werr != nil && !f.AllowSdist {
 		return Choice{}, "sdist only: wharf installs wheels; build a wheel of it and add its directory to --find-links"
 	}
 	if c.Yanked && !exactPin(pin) {
@@ -254,7 +245,7 @@ func judge(pin lockfile.Pin, c simpleindex.Candidate, tags platformtag.TagSet, p
 		spec, err := pep440.ParseSpecifierSet(c.RequiresPython)
 		switch {
 		case err != nil: // pip ignores an invalid Requires-Python too
-			logf("warning: %s: ignoring invalid requires-python %q: %v", c.Filename, c.RequiresPython, err)
+			f.logf("warning: %s: ignoring invalid requires-python %q: %v", c.Filename, c.RequiresPython, err)
 		case !spec.Contains(python, true):
 			return Choice{}, fmt.Sprintf("requires-python %s excludes python %s", c.RequiresPython, python)
 		}
@@ -287,9 +278,11 @@ func versionMismatch(pin lockfile.Pin, v pep440.Version) string {
 
 func exactPin(pin lockfile.Pin) bool { return pin.Version != "" }
 
-// better orders choices as pip does: a file whose index hash the pin allows,
-// then not yanked, then the newest version, the best tag, the highest build.
-func better(a, b Choice, allowed map[string]bool) bool {
+// better orders choices as pip's PackageFinder sort key does: a file whose
+// index hash the pin allows, then not yanked, then (--prefer-binary) a
+// wheel, then the newest version, then a wheel over an sdist, the best tag,
+// the highest build.
+func better(a, b Choice, allowed map[string]bool, preferBinary bool) bool {
 	if len(allowed) > 0 {
 		ha, hb := allowed[a.Candidate.Hashes["sha256"]], allowed[b.Candidate.Hashes["sha256"]]
 		if ha != hb {
@@ -299,8 +292,14 @@ func better(a, b Choice, allowed map[string]bool) bool {
 	if a.Candidate.Yanked != b.Candidate.Yanked {
 		return !a.Candidate.Yanked
 	}
+	if preferBinary && a.Sdist != b.Sdist {
+		return !a.Sdist
+	}
 	if c := a.Version.Compare(b.Version); c != 0 {
 		return c > 0
+	}
+	if a.Sdist != b.Sdist {
+		return !a.Sdist
 	}
 	if a.Rank != b.Rank {
 		return a.Rank < b.Rank

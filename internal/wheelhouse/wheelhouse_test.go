@@ -95,6 +95,8 @@ func sha256Hex(b []byte) string {
 // scenario is one testdata/select/*.txt case.
 type scenario struct {
 	requirement string
+	options     []string // requirements-file option lines: --no-binary demo
+	buildSdists bool     // the finder may choose sdists (no --no-build)
 	files       []offered
 	want        string
 	errs        []string
@@ -136,6 +138,10 @@ func loadScenario(t *testing.T, path string) scenario {
 				}
 			}
 			s.files = append(s.files, o)
+		case "option":
+			s.options = append(s.options, rest)
+		case "build-sdists":
+			s.buildSdists = true
 		case "want":
 			s.want = rest
 		case "error":
@@ -222,15 +228,22 @@ func (ix *index) subst(s string) string {
 
 func parsePin(t *testing.T, line string) lockfile.Pin {
 	t.Helper()
-	fsys := fstest.MapFS{"requirements.txt": {Data: []byte(line + "\n")}}
+	return parseLock(t, line).Pins[0]
+}
+
+// parseLock parses lines as a requirements file holding one pin.
+func parseLock(t *testing.T, lines ...string) lockfile.Lock {
+	t.Helper()
+	text := strings.Join(lines, "\n") + "\n"
+	fsys := fstest.MapFS{"requirements.txt": {Data: []byte(text)}}
 	l, err := requirements.Parse("requirements.txt", requirements.FS(fsys), requirements.Options{})
 	if err != nil {
-		t.Fatalf("parse %q: %v", line, err)
+		t.Fatalf("parse %q: %v", text, err)
 	}
 	if len(l.Pins) != 1 {
-		t.Fatalf("parse %q: %d pins", line, len(l.Pins))
+		t.Fatalf("parse %q: %d pins", text, len(l.Pins))
 	}
-	return l.Pins[0]
+	return l
 }
 
 func TestSelectScenarios(t *testing.T) {
@@ -243,16 +256,19 @@ func TestSelectScenarios(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
 			s := loadScenario(t, path)
 			ix := newIndex(t, s.files)
-			pin := parsePin(t, ix.subst(s.requirement))
+			lock := parseLock(t, append(s.options, ix.subst(s.requirement))...)
+			pin := lock.Pins[0]
 			c, err := cas.Open(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
 			f := &Finder{
-				Sources: []simpleindex.Source{&simpleindex.Index{URL: ix.srv.URL + "/simple/", Client: ix.srv.Client()}},
-				Cache:   c,
-				Client:  ix.srv.Client(),
-				Log:     t.Logf,
+				Sources:    []simpleindex.Source{&simpleindex.Index{URL: ix.srv.URL + "/simple/", Client: ix.srv.Client()}},
+				Cache:      c,
+				Client:     ix.srv.Client(),
+				Log:        t.Logf,
+				Formats:    lock.Formats(),
+				AllowSdist: s.buildSdists,
 			}
 			ctx := context.Background()
 			choice, err := f.Select(ctx, pin, tags, py)

@@ -13,7 +13,12 @@
 //	requirement = PEP 508 specifier | URL-or-path-to-wheel ["; " marker]
 //	req-opts    = ( --hash ALGO:HEX )+
 //
-// Editable requirements (-e) are refused. Files are read through a ReadFunc
+// Options keep pip's meaning: a later -i replaces an earlier one; extra
+// indexes and find-links add up, a relative find-links path being relative
+// to the file that names it; --only-binary and --no-binary take names,
+// ":all:" or ":none:" and override each other in the order given, as pip's
+// format control does (lockfile.FormatControl). Editable requirements (-e)
+// are refused. Files are read through a ReadFunc
 // given by the caller, so the package does no I/O of its own; included files
 // are named relative to the including file, with slash-separated paths.
 package requirements
@@ -23,6 +28,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"wharf/internal/distname"
@@ -44,6 +50,9 @@ type Options struct {
 	// Env supplies ${VAR} values; unknown variables are left as written, as
 	// pip does.
 	Env map[string]string
+	// Getenv, when set, supplies the variables Env lacks; an empty value
+	// counts as unset, as in pip.
+	Getenv func(string) string
 }
 
 // Error is a fault at a line of a requirements file.
@@ -65,7 +74,7 @@ var ErrHashMode = errors.New("hash-checking mode")
 
 // Parse reads the requirements file name and every file it includes.
 func Parse(name string, read ReadFunc, opts Options) (lockfile.Lock, error) {
-	p := &parser{read: read, env: opts.Env}
+	p := &parser{read: read, env: opts.Env, getenv: opts.Getenv}
 	if err := p.file(name, false, nil); err != nil {
 		return lockfile.Lock{}, err
 	}
@@ -75,6 +84,8 @@ func Parse(name string, read ReadFunc, opts Options) (lockfile.Lock, error) {
 type parser struct {
 	read          ReadFunc
 	env           map[string]string
+	getenv        func(string) string
+	extraIndexes  []string // --extra-index-url, in order; IndexURLs is made in finish
 	stack         []string // files being read, for cycle detection
 	lock          lockfile.Lock
 	constraints   []lockfile.Pin
@@ -106,7 +117,7 @@ func (p *parser) file(name string, constraint bool, from *Error) error {
 	p.stack = append(p.stack, name)
 	defer func() { p.stack = p.stack[:len(p.stack)-1] }()
 	for _, l := range logicalLines(string(data)) {
-		text := strings.TrimSpace(expandEnv(stripComment(l.text), p.env))
+		text := strings.TrimSpace(expandEnv(stripComment(l.text), p.lookupEnv))
 		if text == "" {
 			continue
 		}
@@ -175,8 +186,20 @@ func stripComment(s string) string {
 	return s
 }
 
+func (p *parser) lookupEnv(name string) (string, bool) {
+	if v, ok := p.env[name]; ok {
+		return v, true
+	}
+	if p.getenv != nil {
+		if v := p.getenv(name); v != "" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // expandEnv replaces ${NAME} where NAME is [A-Z0-9_]+, pip's rule.
-func expandEnv(s string, env map[string]string) string {
+func expandEnv(s string, env func(string) (string, bool)) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
@@ -190,7 +213,7 @@ func expandEnv(s string, env map[string]string) string {
 			return b.String()
 		}
 		name := s[i+2 : i+j]
-		v, ok := env[name]
+		v, ok := env(name)
 		if !ok || !isEnvName(name) {
 			b.WriteString(s[:i+j+1])
 		} else {
@@ -333,9 +356,9 @@ func (p *parser) options(file string, n int, text string, constraint bool) error
 		case "--editable":
 			return fmt.Errorf("%w: -e %s: wharf installs built wheels; list the project by name (or as a path to its wheel) instead", ErrEditable, o.value)
 		case "--index-url":
-			p.lock.IndexURLs = append([]string{o.value}, p.lock.IndexURLs...)
+			p.lock.IndexURL = o.value // a later -i replaces an earlier one, as in pip
 		case "--extra-index-url":
-			p.lock.IndexURLs = append(p.lock.IndexURLs, o.value)
+			p.extraIndexes = append(p.extraIndexes, o.value)
 		case "--find-links":
 			v := o.value
 			if !isURL(v) {
@@ -347,9 +370,9 @@ func (p *parser) options(file string, n int, text string, constraint bool) error
 		case "--trusted-host":
 			p.lock.TrustedHosts = append(p.lock.TrustedHosts, o.value)
 		case "--only-binary":
-			p.lock.OnlyBinary = append(p.lock.OnlyBinary, nameList(o.value)...)
+			p.lock.OnlyBinary, p.lock.NoBinary = excludeFormats(o.value, p.lock.OnlyBinary, p.lock.NoBinary)
 		case "--no-binary":
-			p.lock.NoBinary = append(p.lock.NoBinary, nameList(o.value)...)
+			p.lock.NoBinary, p.lock.OnlyBinary = excludeFormats(o.value, p.lock.NoBinary, p.lock.OnlyBinary)
 		case "--prefer-binary":
 			p.lock.PreferBinary = true
 		case "--require-hashes":
@@ -363,19 +386,28 @@ func (p *parser) options(file string, n int, text string, constraint bool) error
 	return nil
 }
 
-func nameList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		s = strings.TrimSpace(s)
-		switch {
-		case s == "":
-		case s == ":all:" || s == ":none:":
-			out = append(out, s)
+// excludeFormats applies one --only-binary or --no-binary value to target
+// (its own list) and other (the opposite one) in pip's way: ":all:" empties
+// both and puts ":all:" in target, ":none:" empties target, and a name moves
+// from other to target. Later options thus override earlier ones.
+func excludeFormats(value string, target, other []string) ([]string, []string) {
+	target, other = slices.Clone(target), slices.Clone(other)
+	for _, s := range strings.Split(value, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "":
+		case ":all:":
+			target, other = []string{":all:"}, nil
+		case ":none:":
+			target = nil
 		default:
-			out = append(out, pyname.Normalize(s))
+			name := pyname.Normalize(s)
+			other = slices.DeleteFunc(other, func(n string) bool { return n == name })
+			if !slices.Contains(target, name) {
+				target = append(target, name)
+			}
 		}
 	}
-	return out
+	return target, other
 }
 
 func isURL(s string) bool {
@@ -494,6 +526,10 @@ func directPin(text, dir string) (lockfile.Pin, error) {
 // finish merges constraints and enforces hash-checking mode.
 func (p *parser) finish() (lockfile.Lock, error) {
 	l := p.lock
+	if l.IndexURL != "" {
+		l.IndexURLs = append(l.IndexURLs, l.IndexURL)
+	}
+	l.IndexURLs = append(l.IndexURLs, p.extraIndexes...)
 	seen := map[string]lockfile.Pin{}
 	for _, pin := range l.Pins {
 		key := pin.Name + ";" + pin.Marker.String()

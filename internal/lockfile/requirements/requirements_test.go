@@ -48,8 +48,12 @@ func render(l lockfile.Lock, err error) string {
 			fmt.Fprintf(&b, "  hash %s\n", h)
 		}
 	}
-	for _, u := range l.IndexURLs {
-		fmt.Fprintf(&b, "index-url %s\n", u)
+	for i, u := range l.IndexURLs {
+		kind := "extra-index-url"
+		if i == 0 && u == l.IndexURL {
+			kind = "index-url"
+		}
+		fmt.Fprintf(&b, "%s %s\n", kind, u)
 	}
 	for _, u := range l.FindLinks {
 		fmt.Fprintf(&b, "find-links %s\n", u)
@@ -206,4 +210,23 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGetenv reads ${VAR} from Getenv when Env lacks it; Env wins, and an
+// empty value counts as unset, as pip's os.getenv check does.
+func TestGetenv(t *testing.T) {
+	fsys := fstest.MapFS{"requirements.txt": {Data: []byte("-i https://${TOKEN}@${HOST}/simple\n-f ${EMPTY}/wheels\nflask\n")}}
+	getenv := func(k string) string {
+		return map[string]string{"TOKEN": "t0k", "HOST": "ignored.example.org"}[k]
+	}
+	l, err := Parse("requirements.txt", FS(fsys), Options{Env: map[string]string{"HOST": "pypi.example.org"}, Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.IndexURL != "https://t0k@pypi.example.org/simple" {
+		t.Errorf("index %q", l.IndexURL)
+	}
+	if len(l.FindLinks) != 1 || l.FindLinks[0] != "${EMPTY}/wheels" {
+		t.Errorf("find-links %q", l.FindLinks)
+	}
 }

@@ -95,7 +95,8 @@ remove_paths() {
 
 src=$(cd "$(dirname "$0")" && pwd -P)/root
 [ -d "$src" ] || die "$src is missing: run install.sh from the unpacked tarball"
-[ -x "$root"/usr/bin/python3.11 ] || die "needs /usr/bin/python3.11${root:+ in $root}: install the python3.11 package first (apt-get install python3.11, or dnf install python3.11)"
+python=/usr/bin/python3.11
+[ -x "$root$python" ] || die "needs $python${root:+ in $root}: install the ${python##*/} package first (apt-get install ${python##*/}, or dnf install ${python##*/})"
 
 old=
 upgrade=
@@ -238,7 +239,7 @@ if [ -n "${need_user:-}" ]; then
 	elif [ -z "$root" ]; then
 		adduser --system --group --home /var/lib/myapp --no-create-home --shell /usr/sbin/nologin myapp
 	else
-		die "cannot create the user myapp in $root: install systemd or passwd (useradd)"
+		die "cannot create the user" myapp "in $root: install systemd or passwd (useradd)"
 	fi
 fi
 

@@ -93,7 +93,8 @@ remove_paths() {
 
 src=$(cd "$(dirname "$0")" && pwd -P)/root
 [ -d "$src" ] || die "$src is missing: run install.sh from the unpacked tarball"
-[ -x "$root"'/opt/py thon/bin/python3' ] || die "needs /opt/py thon/bin/python3${root:+ in $root}: install the python3 package first (apt-get install python3, or dnf install python3)"
+python='/opt/py thon/bin/python3'
+[ -x "$root$python" ] || die "needs $python${root:+ in $root}: install the ${python##*/} package first (apt-get install ${python##*/}, or dnf install ${python##*/})"
 
 old=
 upgrade=
@@ -204,7 +205,7 @@ if [ -n "${need_user:-}" ]; then
 	elif [ -z "$root" ]; then
 		adduser --system --group --home '/var/lib/odd-app data' --no-create-home --shell /usr/sbin/nologin odd-app
 	else
-		die "cannot create the user odd-app in $root: install systemd or passwd (useradd)"
+		die "cannot create the user" odd-app "in $root: install systemd or passwd (useradd)"
 	fi
 fi
 

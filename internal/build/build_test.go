@@ -52,20 +52,6 @@ func TestExecStart(t *testing.T) {
 	}
 }
 
-func TestQuoteEnv(t *testing.T) {
-	for in, want := range map[string]string{
-		"production":       "production",
-		"postgres://u@h/d": "postgres://u@h/d",
-		"two words":        `"two words"`,
-		`a"b$c`:            `"a\"b\$c"`,
-		"":                 `""`,
-	} {
-		if got := quoteEnv(in); got != want {
-			t.Errorf("quoteEnv(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestWrap(t *testing.T) {
 	long := strings.Repeat("word ", 40)
 	for _, line := range strings.Split(wrap(long+"\nshort", 78), "\n") {

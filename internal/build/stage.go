@@ -180,7 +180,12 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 
 	// The env file is read by systemd (as root) before privileges drop, so
 	// it can hold secrets at 0640 root:root.
-	if err := tree.Add(stage.Entry{Path: proj.EnvFile(), Kind: stage.File, Mode: 0o640, Config: true, Size: int64(len(envFile(proj))), Open: stage.Bytes(envFile(proj))}); err != nil {
+	envData, err := systemd.EnvironmentFile(fmt.Sprintf("Environment of the %s services, read by systemd (EnvironmentFile=).\n"+
+		"Local edits are kept on upgrade. Restart the services after a change.", proj.Name), proj.Env)
+	if err != nil {
+		return inputf("%s: env: %v", proj.File, err)
+	}
+	if err := tree.Add(stage.Entry{Path: proj.EnvFile(), Kind: stage.File, Mode: 0o640, Config: true, Size: int64(len(envData)), Open: stage.Bytes(envData)}); err != nil {
 		return err
 	}
 	if err := tree.AddDir("/etc/"+proj.Name, 0o755); err != nil {
@@ -300,27 +305,6 @@ func serviceType(t target.Profile) string {
 		return "exec"
 	}
 	return "simple"
-}
-
-func envFile(proj *config.Project) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Environment of the %s services, read by systemd (EnvironmentFile=).\n", proj.Name)
-	b.WriteString("# Local edits are kept on upgrade. Restart the services after a change.\n")
-	for _, k := range slices.Sorted(maps.Keys(proj.Env)) {
-		fmt.Fprintf(&b, "%s=%s\n", k, quoteEnv(proj.Env[k]))
-	}
-	return []byte(b.String())
-}
-
-// quoteEnv quotes a value for systemd's EnvironmentFile parser when it holds
-// anything but plain characters.
-func quoteEnv(v string) string {
-	if v != "" && strings.IndexFunc(v, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_.:,@+-=", r))
-	}) < 0 {
-		return v
-	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(v) + `"`
 }
 
 // execStart turns a service command into ExecStart argv. A command with

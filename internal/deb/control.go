@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"wharf/internal/stage"
@@ -230,7 +231,9 @@ func (c Control) render(installedKiB int64) []byte {
 func formatDescription(d string) string {
 	lines := strings.Split(d, "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
+		// Any trailing white space, Unicode's too (NEL): a line of it alone
+		// would read back as a blank continuation line.
+		lines[i] = strings.TrimRightFunc(l, unicode.IsSpace)
 	}
 	for len(lines) > 0 && lines[0] == "" {
 		lines = lines[1:]

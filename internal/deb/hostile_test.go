@@ -56,7 +56,7 @@ func wantRefused(field, v string) bool {
 func wantExtended(d string) string {
 	lines := strings.Split(d, "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
+		lines[i] = strings.TrimRightFunc(l, unicode.IsSpace)
 		if strings.HasPrefix(lines[i], ".") {
 			lines[i] = " " + lines[i]
 		}

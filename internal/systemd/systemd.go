@@ -8,7 +8,9 @@
 //     ExecStart= and Environment= words are double-quoted where needed, with
 //     C-style escapes for "\", "\"" and control characters. Description= and
 //     paths are taken literally by systemd, so what they cannot carry (a line
-//     break, a trailing backslash, which continues the line) is refused;
+//     break, a trailing backslash, which continues the line) is refused, and
+//     so are quotes, backslashes and "$" in the ExecStart= program, which
+//     systemd refuses or reads two ways;
 //   - sysusers.d(5): the GECOS field is rewritten to what systemd-sysusers
 //     accepts (see Sysusers), then quoted;
 //   - environment files (EnvironmentFile=): see EnvironmentFile.

@@ -63,7 +63,7 @@ func TestDebLintian(t *testing.T) {
 		}
 	}
 	info := run(t, "dpkg-deb", "--info", deb)
-	for _, re := range []string{`(?m)^ Package: flaskapp$`, `(?m)^ Version: 1\.0\.0-1$`, `(?m)^ Architecture: amd64$`,
+	for _, re := range []string{`(?m)^ Package: flaskapp$`, `(?m)^ Version: 1\.0\.0-1\+deb12$`, `(?m)^ Architecture: amd64$`,
 		`(?m)^ Depends: python3\.11, libc6 \(>= 2\.14\)$`, `Built from branch trunk, commit [0-9a-f]{40}\.`} {
 		if !regexp.MustCompile(re).MatchString(info) {
 			t.Errorf("control lacks %s:\n%s", re, info)
@@ -136,7 +136,7 @@ func TestDebLifecycle(t *testing.T) {
 	c.exec("sh", "-c", "echo 'LOCAL_EDIT=1' >> /etc/flaskapp/flaskapp.env")
 	pidBefore := strings.TrimSpace(c.exec("systemctl", "show", "-P", "MainPID", "flaskapp.service"))
 	apt("install", "/pkgs/"+filepath.Base(v2))
-	if v := c.exec("dpkg-query", "-W", "-f", "${Version}", "flaskapp"); v != "2.0.0-1" {
+	if v := c.exec("dpkg-query", "-W", "-f", "${Version}", "flaskapp"); v != "2.0.0-1+deb12" {
 		t.Fatalf("after upgrade version = %q", v)
 	}
 	if out := c.exec("cat", "/etc/flaskapp/flaskapp.env"); !strings.Contains(out, "LOCAL_EDIT=1") {
@@ -152,7 +152,7 @@ func TestDebLifecycle(t *testing.T) {
 
 	// Roll back.
 	apt("install", "--allow-downgrades", "/pkgs/"+filepath.Base(v1))
-	if v := c.exec("dpkg-query", "-W", "-f", "${Version}", "flaskapp"); v != "1.0.0-1" {
+	if v := c.exec("dpkg-query", "-W", "-f", "${Version}", "flaskapp"); v != "1.0.0-1+deb12" {
 		t.Fatalf("after downgrade version = %q", v)
 	}
 	if code, _ := httpGet(t, "http://127.0.0.1:18741/health"); code != 200 {

@@ -142,33 +142,51 @@ var rootfsMu sync.Mutex
 // missing. The cache key is the package list.
 func rootfsTarball(t *testing.T, packages []string) string {
 	t.Helper()
+	return suiteRootfsTarball(t, "bookworm", packages)
+}
+
+// suiteRootfsTarball is rootfsTarball for any Debian suite the host's apt
+// reaches (bullseye, bookworm, trixie): mmdebstrap gets a temp copy of the
+// host's sources file with the suite names rewritten (bookworm-security ->
+// trixie-security …), so no mirror is named here.
+func suiteRootfsTarball(t *testing.T, suite string, packages []string) string {
+	t.Helper()
 	requireTools(t, "mmdebstrap")
 	rootfsMu.Lock()
 	defer rootfsMu.Unlock()
-	sum := sha256.Sum256([]byte("bookworm\n" + strings.Join(packages, ",")))
-	path := filepath.Join(rootfsCache(), "rootfs-"+hex.EncodeToString(sum[:8])+".tar")
+	sum := sha256.Sum256([]byte(suite + "\n" + strings.Join(packages, ",")))
+	path := filepath.Join(rootfsCache(), "rootfs-"+suite+"-"+hex.EncodeToString(sum[:8])+".tar")
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
 	if err := os.MkdirAll(rootfsCache(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sources := hostAptSources(t)
+	host, err := os.ReadFile(hostAptSources(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The host is bookworm (../shared/REAL-TOOLS.md).
+	sources := filepath.Join(t.TempDir(), filepath.Base(hostAptSources(t)))
+	if err := os.WriteFile(sources, regexp.MustCompile(`\bbookworm\b`).ReplaceAll(host, []byte(suite)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// mmdebstrap picks the output format from the name: keep ".tar" last.
 	tmp := strings.TrimSuffix(path, ".tar") + ".tmp.tar"
-	args := []string{"--variant=apt", "--include=" + strings.Join(packages, ","),
-		"--skip=cleanup/apt/lists",
-		`--aptopt=Acquire::Check-Valid-Until "false"`,
-		"bookworm", tmp, sources}
+	args := []string{"--variant=apt", "--skip=cleanup/apt/lists", `--aptopt=Acquire::Check-Valid-Until "false"`}
+	if len(packages) > 0 {
+		args = append(args, "--include="+strings.Join(packages, ","))
+	}
+	args = append(args, suite, tmp, sources)
 	start := time.Now()
 	if out, err := runErr("mmdebstrap", args...); err != nil {
 		os.Remove(tmp)
-		t.Fatalf("mmdebstrap: %v\n%s", err, out)
+		t.Fatalf("mmdebstrap %s: %v\n%s", suite, err, out)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("built root filesystem %s in %s", path, time.Since(start).Round(time.Second))
+	t.Logf("built %s root filesystem %s in %s", suite, path, time.Since(start).Round(time.Second))
 	return path
 }
 

@@ -43,7 +43,8 @@ var aptProblemLine = regexp.MustCompile(`(?m)^(W:|E:|Err:).*$`)
 
 // TestRepoApt publishes two versions of the Flask app and has apt in a
 // booted Debian 12 install, upgrade and roll back through the signed
-// repository (Signed-By the repository key, no trusted=yes).
+// repository (Signed-By the repository key, no trusted=yes): suite bookworm,
+// the channel as its component, versions tagged +deb12.
 func TestRepoApt(t *testing.T) {
 	requireTools(t, "systemd-nspawn", "mmdebstrap", "dpkg-deb")
 	app := copyTree(t, "testdata/flaskapp")
@@ -64,7 +65,7 @@ func TestRepoApt(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "usr/share/keyrings/wharf.gpg"), keyring, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sources := "Types: deb\nURIs: " + url + "/\nSuites: stable\nComponents: main\nSigned-By: /usr/share/keyrings/wharf.gpg\n"
+	sources := "Types: deb\nURIs: " + url + "/\nSuites: bookworm\nComponents: stable\nSigned-By: /usr/share/keyrings/wharf.gpg\n"
 	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d/wharf.sources"), []byte(sources), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestRepoApt(t *testing.T) {
 		t.Fatalf("apt-get update did not fetch the repository:\n%s", out)
 	}
 	policy := c.exec("apt-cache", "madison", "flaskapp")
-	for _, v := range []string{"1.0.0-1", "2.0.0-1"} {
+	for _, v := range []string{"1.0.0-1+deb12", "2.0.0-1+deb12"} {
 		if !strings.Contains(policy, v) {
 			t.Errorf("apt-cache madison lacks %s:\n%s", v, policy)
 		}
@@ -95,19 +96,19 @@ func TestRepoApt(t *testing.T) {
 	}
 	version := func() string { return c.exec("dpkg-query", "-W", "-f", "${Version}", "flaskapp") }
 
-	apt("install", "flaskapp=1.0.0-1")
-	if v := version(); v != "1.0.0-1" {
+	apt("install", "flaskapp=1.0.0-1+deb12")
+	if v := version(); v != "1.0.0-1+deb12" {
 		t.Fatalf("installed %q", v)
 	}
 	if code, _ := httpGet(t, "http://127.0.0.1:18741/health"); code != 200 {
 		t.Errorf("GET /health = %d", code)
 	}
 	apt("install", "flaskapp") // the upgrade: the candidate is the newest
-	if v := version(); v != "2.0.0-1" {
+	if v := version(); v != "2.0.0-1+deb12" {
 		t.Fatalf("after upgrade %q", v)
 	}
-	apt("install", "flaskapp=1.0.0-1", "--allow-downgrades")
-	if v := version(); v != "1.0.0-1" {
+	apt("install", "flaskapp=1.0.0-1+deb12", "--allow-downgrades")
+	if v := version(); v != "1.0.0-1+deb12" {
 		t.Fatalf("after rollback %q", v)
 	}
 	if code, _ := httpGet(t, "http://127.0.0.1:18741/health"); code != 200 {
@@ -117,7 +118,9 @@ func TestRepoApt(t *testing.T) {
 
 // TestRepoDnf publishes the Flask app's rpms and reads them back with dnf
 // (gpgcheck and repo_gpgcheck on, key fetched over HTTP) and rpm -K; then
-// walks promote, yank and the refusal of changed content.
+// walks promote, yank and the refusal of changed content. The rpms are
+// built for this Debian host, so they carry no dist tag: --distro rhel-9
+// says where they go.
 func TestRepoDnf(t *testing.T) {
 	requireTools(t, "rpm", "rpmkeys", "dnf")
 	app := copyTree(t, "testdata/flaskapp")
@@ -125,7 +128,7 @@ func TestRepoDnf(t *testing.T) {
 	v2 := buildFlask(t, app, "rpm", "2.0.0")
 	repo := filepath.Join(t.TempDir(), "repo")
 	key := newRepoKey(t)
-	publishCLI(t, repo, "staging", key, v1, v2)
+	publishCLI(t, repo, "staging", key, "--distro", "rhel-9", v1, v2)
 	url := serveRepo(t, repo)
 
 	dnf := func(channel string, args ...string) string {
@@ -133,7 +136,7 @@ func TestRepoDnf(t *testing.T) {
 		repos := filepath.Join(d, "repos.d")
 		os.MkdirAll(repos, 0o755)
 		conf := "[main]\ngpgcheck=1\nrepo_gpgcheck=1\ncachedir=" + d + "/cache\n"
-		repoFile := "[wharf]\nname=wharf\nbaseurl=" + url + "/yum/" + channel + "/$basearch/\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=" + url + "/wharf.asc\n"
+		repoFile := "[wharf]\nname=wharf\nbaseurl=" + url + "/yum/" + channel + "/el9/$basearch/\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=" + url + "/wharf.asc\n"
 		os.WriteFile(filepath.Join(d, "dnf.conf"), []byte(conf), 0o644)
 		os.WriteFile(filepath.Join(repos, "wharf.repo"), []byte(repoFile), 0o644)
 		full := append([]string{"--installroot=" + filepath.Join(d, "root"), "--config=" + filepath.Join(d, "dnf.conf"),
@@ -170,7 +173,7 @@ func TestRepoDnf(t *testing.T) {
 	}
 	db := t.TempDir()
 	run(t, "rpmkeys", "--dbpath", db, "--import", filepath.Join(repo, "wharf.asc"))
-	pool, _ := filepath.Glob(filepath.Join(repo, "pool/main/f/flaskapp/*.rpm"))
+	pool, _ := filepath.Glob(filepath.Join(repo, "pool/el9/f/flaskapp/*.rpm"))
 	for _, f := range append(got, pool...) {
 		if out := run(t, "rpmkeys", "--dbpath", db, "-Kv", f); !strings.Contains(out, "Header V4 RSA/SHA256 Signature") || strings.Contains(out, "NOKEY") || strings.Contains(out, "BAD") {
 			t.Errorf("rpmkeys -Kv %s:\n%s", f, out)
@@ -196,7 +199,7 @@ func TestRepoDnf(t *testing.T) {
 	os.WriteFile(filepath.Join(app, "extra.txt"), []byte("changed\n"), 0o644)
 	changed := buildFlask(t, app, "rpm", "1.0.0")
 	before, _ := os.ReadFile(pool[0])
-	_, stderr, code := wharf(t, nil, "publish", "--repo", repo, "--channel", "stable", "--key", key, changed)
+	_, stderr, code := wharf(t, nil, "publish", "--repo", repo, "--channel", "stable", "--key", key, "--distro", "rhel-9", changed)
 	if code != 1 || strings.Count(stderr, "sha256") < 2 {
 		t.Errorf("publishing changed content: exit %d\n%s", code, stderr)
 	}

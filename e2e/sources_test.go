@@ -38,8 +38,8 @@ func TestHelloExample(t *testing.T) {
 		t.Fatalf("go run ./cmd/wharf build examples/hello: %v\n%s", err, stderr.String())
 	}
 	pkg := strings.TrimSpace(stdout.String())
-	if filepath.Dir(pkg) != out || filepath.Base(pkg) != "hello_1.0.0-1_all.deb" {
-		t.Errorf("built %q, want %s/hello_1.0.0-1_all.deb", pkg, out)
+	if filepath.Dir(pkg) != out || filepath.Base(pkg) != "hello_1.0.0-1+deb12_all.deb" {
+		t.Errorf("built %q, want %s/hello_1.0.0-1+deb12_all.deb", pkg, out)
 	}
 	if got := debDists(t, pkg); strings.Join(got, " ") != "greeting==1.0" {
 		t.Errorf("venv holds %v, want greeting==1.0", got)

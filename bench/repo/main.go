@@ -80,7 +80,9 @@ func run(n int, work string) error {
 		if err != nil {
 			return nil, err
 		}
-		return &publish.Publisher{Store: store, Signer: key.Signer(), Now: time.Now}, nil
+		// One suite per channel, as reprepro and aptly lay out the same set:
+		// the benchmark's packages name no distro.
+		return &publish.Publisher{Store: store, Signer: key.Signer(), Now: time.Now, NewLayout: publish.LayoutChannels}, nil
 	}
 	ctx := context.Background()
 

@@ -28,10 +28,11 @@ type BuildOptions struct {
 	Offline        bool
 	NoBuild        bool
 	BuildPython    string
+	ForceCompress  bool
+	PlatformWheels string
 	Version        string
 	Iteration      string
 	Repo           string
-	Channel        string
 	JSON           bool
 }
 
@@ -48,11 +49,12 @@ func (o *BuildOptions) AddFlags(c *cobra.Command) {
 	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another simple index, searched before --index-url: each project comes from the first source that has it (repeatable)")
 	f.BoolVar(&o.Offline, "offline", false, "use no network: the cache, find-links directories and file:// indexes only")
 	f.BoolVar(&o.NoBuild, "no-build", false, "never build sdists: fail when a requirement has no fitting wheel")
+	f.BoolVar(&o.ForceCompress, "force-compression", false, "build with --compression even where the target's dpkg or rpm cannot unpack it")
+	f.StringVar(&o.PlatformWheels, "platform-wheels", "", "plain linux_<arch> wheels for a target other than the host: verify (default: accept those proven to fit), trust or refuse (see docs/targets.md)")
 	f.StringVar(&o.BuildPython, "build-python", "", "Python for [build] commands when PATH has none of the target's version (e.g. /usr/bin/python3.13)")
 	f.StringVar(&o.Version, "version", "", "package version (PEP 440), overriding the project's")
 	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer, or auto (the repository's latest + 1)")
 	f.StringVar(&o.Repo, "repo", "", "repository to count from with --iteration auto")
-	f.StringVar(&o.Channel, "channel", "", "channel of --repo to count from with --iteration auto")
 	f.BoolVar(&o.JSON, "json", false, "print the packages written as JSON on stdout")
 }
 
@@ -85,28 +87,29 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 	defer rep.Done()
 	start := time.Now()
 	arts, err := build.Run(c.Context(), build.Options{
-		Dir:            dir,
-		OutDir:         opts.Out,
-		Formats:        opts.Formats,
-		Targets:        opts.Targets,
-		Python:         opts.Python,
-		Compression:    opts.Compression,
-		FindLinks:      opts.FindLinks,
-		IndexURL:       opts.IndexURL,
-		ExtraIndexURLs: opts.ExtraIndexURLs,
-		Offline:        opts.Offline,
-		NoBuild:        opts.NoBuild,
-		BuildPython:    opts.BuildPython,
-		Version:        opts.Version,
-		Iteration:      opts.Iteration,
-		Repo:           opts.Repo,
-		Channel:        opts.Channel,
-		Getenv:         e.getenv,
-		Environ:        os.Environ(),
-		HTTPClient:     &http.Client{Timeout: 5 * time.Minute},
-		HostOSRelease:  osRelease,
-		HostArch:       target.HostArch(runtime.GOARCH),
-		Progress:       rep,
+		Dir:              dir,
+		OutDir:           opts.Out,
+		Formats:          opts.Formats,
+		Targets:          opts.Targets,
+		Python:           opts.Python,
+		Compression:      opts.Compression,
+		FindLinks:        opts.FindLinks,
+		IndexURL:         opts.IndexURL,
+		ExtraIndexURLs:   opts.ExtraIndexURLs,
+		Offline:          opts.Offline,
+		NoBuild:          opts.NoBuild,
+		BuildPython:      opts.BuildPython,
+		ForceCompression: opts.ForceCompress,
+		PlatformWheels:   opts.PlatformWheels,
+		Version:          opts.Version,
+		Iteration:        opts.Iteration,
+		Repo:             opts.Repo,
+		Getenv:           e.getenv,
+		Environ:          os.Environ(),
+		HTTPClient:       &http.Client{Timeout: 5 * time.Minute},
+		HostOSRelease:    osRelease,
+		HostArch:         target.HostArch(runtime.GOARCH),
+		Progress:         rep,
 	})
 	if err != nil {
 		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
@@ -17,8 +18,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/ulikunitz/xz"
 
+	"wharf/internal/archive/ar"
 	"wharf/internal/archive/cpio"
+	"wharf/internal/compress"
 	"wharf/internal/deb"
+	"wharf/internal/elfdeps"
+	"wharf/internal/elffit"
+	"wharf/internal/maintscript"
 	"wharf/internal/rpm"
 )
 
@@ -31,7 +37,7 @@ func newInspectCommand(e env) *cobra.Command {
 	var opts InspectOptions
 	c := &cobra.Command{
 		Use:   "inspect PKG",
-		Short: "Show a package's metadata, maintainer scripts, units and file list",
+		Short: "Show a package's metadata, maintainer scripts, units, ELF floor and file list",
 		Args:  exactArgs(1),
 		RunE:  func(c *cobra.Command, args []string) error { return runInspect(e, args[0], opts) },
 	}
@@ -47,7 +53,84 @@ type pkgReport struct {
 	Scripts   map[string]string `json:"scripts"`
 	Conffiles []string          `json:"conffiles"`
 	Units     map[string]string `json:"units"`
-	Files     []fileRow         `json:"files"`
+	// ELF is the floor of the package's compiled code: what a server
+	// needs to load every ELF file in it.
+	ELF elfFloor `json:"elf"`
+	// Lifecycle is what install, upgrade, remove and purge run, in order;
+	// nil for a package that records none.
+	Lifecycle *maintscript.Lifecycle `json:"lifecycle"`
+	Files     []fileRow              `json:"files"`
+}
+
+// elfFloor is the oldest system a package's ELF files run on: their
+// machines and the highest GLIBC, GLIBCXX and CXXABI versions they need,
+// each with a file that needs it.
+type elfFloor struct {
+	Files    int               `json:"files"`
+	Machines []string          `json:"machines"`
+	Highest  map[string]string `json:"highest"`   // "GLIBC" -> "2.14"
+	NeededBy map[string]string `json:"needed_by"` // "GLIBC" -> a path
+}
+
+// elfScan gathers the floor of the ELF files of a payload read once.
+type elfScan struct {
+	floor elffit.Floor
+	spool *os.File
+}
+
+// add reads one payload file into the floor when it is an ELF object. It
+// is spooled to a temp file: debug/elf needs random access, and memory
+// must not grow with the size of the objects.
+func (f *elfScan) add(name string, size int64, r io.Reader) error {
+	if size < 64 { // smaller than an ELF64 header
+		return nil
+	}
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(r, head); err != nil || !elfdeps.IsELF(head) {
+		return nil
+	}
+	if f.spool == nil {
+		var err error
+		if f.spool, err = os.CreateTemp("", "wharf-inspect-*"); err != nil {
+			return err
+		}
+	}
+	if err := f.spool.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := f.spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := f.spool.Write(head); err != nil {
+		return err
+	}
+	if _, err := io.Copy(f.spool, r); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	o, err := elfdeps.Read(f.spool, name)
+	if err != nil {
+		return err
+	}
+	f.floor.Add(elffit.File{Path: name, Object: o})
+	return nil
+}
+
+func (f *elfScan) close() {
+	if f.spool != nil {
+		f.spool.Close()
+		os.Remove(f.spool.Name())
+		f.spool = nil
+	}
+}
+
+func (f *elfScan) report() elfFloor {
+	r := elfFloor{Files: f.floor.Files, Machines: []string{}, Highest: map[string]string{}, NeededBy: map[string]string{}}
+	for _, m := range f.floor.Machines {
+		r.Machines = append(r.Machines, elffit.ArchName(m))
+	}
+	maps.Copy(r.Highest, f.floor.Highest)
+	maps.Copy(r.NeededBy, f.floor.NeededBy)
+	return r
 }
 
 type field struct {
@@ -90,7 +173,25 @@ func runInspect(e env, pkgPath string, opts InspectOptions) error {
 }
 
 func isUnit(p string) bool {
-	return strings.Contains(p, "/systemd/system/") && strings.HasSuffix(p, ".service")
+	return strings.Contains(p, "/systemd/system/") && (strings.HasSuffix(p, ".service") || strings.HasSuffix(p, ".timer"))
+}
+
+// shown are the payload files inspect prints whole: units and the
+// life-cycle record.
+func shown(p string) bool { return isUnit(p) || isLifecycle(p) }
+
+// splitShown sorts the files read by shown into units and the record.
+func (r *pkgReport) splitShown(files map[string]string) error {
+	var err error
+	if r.Lifecycle, err = readLifecycle(files); err != nil {
+		return err
+	}
+	for p, body := range files {
+		if isUnit(p) {
+			r.Units[p] = body
+		}
+	}
+	return nil
 }
 
 func inspectDeb(p string) (*pkgReport, error) {
@@ -98,7 +199,7 @@ func inspectDeb(p string) (*pkgReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	units, err := deb.ReadFiles(p, isUnit)
+	units, err := deb.ReadFiles(p, shown)
 	if err != nil {
 		return nil, err
 	}
@@ -116,10 +217,77 @@ func inspectDeb(p string) (*pkgReport, error) {
 	for _, f := range info.Files {
 		rep.Files = append(rep.Files, fileRow{Path: f.Path, Kind: f.Kind.String(), Mode: fmt.Sprintf("%04o", uint32(f.Mode.Perm())), Owner: f.Owner, Group: f.Group, Size: f.Size, Target: f.Target, Config: conf[f.Path]})
 	}
+	files := map[string]string{}
 	for path, body := range units {
-		rep.Units[path] = string(body)
+		files[path] = string(body)
+	}
+	if err := rep.splitShown(files); err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", p, err)
+	}
+	if rep.ELF, err = debFloor(p); err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", p, err)
 	}
 	return rep, nil
+}
+
+// debFloor reads the floor of the ELF files in a deb's data.tar.
+func debFloor(p string) (elfFloor, error) {
+	var scan elfScan
+	defer scan.close()
+	err := scanDebData(p, &scan)
+	return scan.report(), err
+}
+
+func scanDebData(p string, scan *elfScan) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	arr := ar.NewReader(bufio.NewReader(f))
+	for {
+		h, err := arr.Next()
+		if err == io.EOF {
+			return fmt.Errorf("no data.tar member")
+		}
+		if err != nil {
+			return err
+		}
+		base, ext, _ := strings.Cut(h.Name, ".tar")
+		if base != "data" {
+			continue
+		}
+		var data io.Reader = arr
+		if ext = strings.TrimPrefix(ext, "."); ext != "" {
+			k, err := compress.Parse(ext)
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+			zr, err := compress.NewReader(arr, k)
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+			defer zr.Close()
+			data = zr
+		}
+		tr := tar.NewReader(data)
+		for {
+			th, err := tr.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+			if th.Typeflag != tar.TypeReg {
+				continue
+			}
+			name := "/" + strings.TrimPrefix(strings.TrimPrefix(th.Name, "."), "/")
+			if err := scan.add(name, th.Size, tr); err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+		}
+	}
 }
 
 func inspectRPM(p string) (*pkgReport, error) {
@@ -169,16 +337,22 @@ func inspectRPM(p string) (*pkgReport, error) {
 		}
 		rep.Files = append(rep.Files, fileRow{Path: fi.Name, Kind: kind, Mode: fmt.Sprintf("%04o", fi.Mode&0o7777), Owner: fi.User, Group: fi.Group, Size: fi.Size, Target: fi.LinkTo, Config: config})
 	}
-	units, err := rpmUnits(br, info.PayloadCompressor)
+	var scan elfScan
+	defer scan.close()
+	units, err := rpmPayload(br, info.PayloadCompressor, &scan)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s payload: %w", p, err)
 	}
-	rep.Units = units
+	rep.ELF = scan.report()
+	if err := rep.splitShown(units); err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", p, err)
+	}
 	return rep, nil
 }
 
-// rpmUnits reads the unit files out of an rpm's cpio payload.
-func rpmUnits(payload io.Reader, compressor string) (map[string]string, error) {
+// rpmPayload reads the unit files out of an rpm's cpio payload, and its
+// ELF files into scan.
+func rpmPayload(payload io.Reader, compressor string, scan *elfScan) (map[string]string, error) {
 	var zr io.Reader
 	switch compressor {
 	case "zstd":
@@ -215,7 +389,13 @@ func rpmUnits(payload io.Reader, compressor string) (map[string]string, error) {
 			return nil, err
 		}
 		name := "/" + strings.TrimPrefix(strings.TrimPrefix(h.Name, "."), "/")
-		if !isUnit(name) || h.Size > 1<<20 {
+		if h.Mode&0o170000 == cpio.TypeReg && !shown(name) {
+			if err := scan.add(name, h.Size, cr); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !shown(name) || h.Size > 1<<20 {
 			continue
 		}
 		b, err := io.ReadAll(cr)
@@ -245,8 +425,20 @@ func printReport(w io.Writer, r *pkgReport) {
 	for _, name := range slices.Sorted(maps.Keys(r.Units)) {
 		fmt.Fprintf(w, "\n--- unit %s (%s) ---\n%s", path.Base(name), name, r.Units[name])
 	}
+	printLifecycle(w, r.Lifecycle, r.Format)
 	if len(r.Conffiles) > 0 {
 		fmt.Fprintf(w, "\n--- conffiles ---\n%s\n", strings.Join(r.Conffiles, "\n"))
+	}
+	fmt.Fprintf(w, "\n--- ELF floor ---\n")
+	if r.ELF.Files == 0 {
+		fmt.Fprintln(w, "no ELF files")
+	} else {
+		fmt.Fprintf(w, "%d ELF file(s), machine %s\n", r.ELF.Files, strings.Join(r.ELF.Machines, ", "))
+		for _, space := range elffit.Namespaces() {
+			if v := r.ELF.Highest[space]; v != "" {
+				fmt.Fprintf(w, "%s_%s (needed by %s)\n", space, v, r.ELF.NeededBy[space])
+			}
+		}
 	}
 	fmt.Fprintf(w, "\n--- files (%d) ---\n", len(r.Files))
 	for _, f := range r.Files {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,6 +53,13 @@ in your CI's secret store and pass it as $WHARF_SIGNING_KEY.`,
 func runKeyGenerate(e env, opts KeyGenerateOptions, now time.Time) error {
 	if opts.Name == "" || opts.Email == "" || opts.Out == "" {
 		return usageError{errors.New("--name, --email and --out are required")}
+	}
+	// The OpenPGP user ID is "Name <email>": no control characters, and no
+	// angle brackets that would move its parts.
+	for flag, v := range map[string]string{"--name": opts.Name, "--email": opts.Email} {
+		if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '<' || r == '>' }) || strings.TrimSpace(v) != v {
+			return usageError{fmt.Errorf("%s %q: a user ID part holds no control characters, angle brackets or surrounding blanks", flag, v)}
+		}
 	}
 	var algo signing.Algo
 	switch opts.Algo {

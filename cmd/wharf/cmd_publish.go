@@ -60,8 +60,11 @@ func (o *RepoOptions) publisher(e env) (*publish.Publisher, error) {
 // PublishOptions are the flags of `wharf publish`.
 type PublishOptions struct {
 	RepoOptions
-	Channel string
-	Keep    int
+	Channel       string
+	Keep          int
+	Distro        string
+	Architectures []string
+	Origin, Label string
 }
 
 // AddFlags registers the flags on c.
@@ -69,13 +72,54 @@ func (o *PublishOptions) AddFlags(c *cobra.Command) {
 	o.RepoOptions.AddFlags(c)
 	c.Flags().StringVar(&o.Channel, "channel", "", "channel to publish to, e.g. staging or stable (required)")
 	c.Flags().IntVar(&o.Keep, "keep", 0, "keep only the newest N versions of each published package in the channel (0: keep all)")
+	c.Flags().StringVar(&o.Distro, "distro", "", "release of packages that do not name one (not built by wharf), e.g. debian-12 or rhel-9")
+	c.Flags().StringSliceVar(&o.Architectures, "architectures", nil, "architectures every channel serves, kept as a repository setting (default amd64,arm64)")
+	c.Flags().StringVar(&o.Origin, "origin", "", "Origin of the apt Release files, which clients pin, kept as a repository setting (default wharf)")
+	c.Flags().StringVar(&o.Label, "label", "", "Label of the apt Release files, kept as a repository setting (default the origin)")
+}
+
+// check refuses bad values before anything is read, as usage errors.
+func (o *PublishOptions) check() error {
+	if o.Channel == "" {
+		return usageError{errors.New("--channel is required")}
+	}
+	if o.Keep < 0 {
+		return usageError{fmt.Errorf("--keep %d: must be 0 (keep all) or more", o.Keep)}
+	}
+	if o.Distro != "" {
+		if err := publish.CheckDistro(o.Distro); err != nil {
+			return usageError{fmt.Errorf("--distro: %w", err)}
+		}
+	}
+	if len(o.Architectures) > 0 {
+		arches, err := publish.ParseArchitectures(o.Architectures)
+		if err != nil {
+			return usageError{fmt.Errorf("--architectures: %w", err)}
+		}
+		o.Architectures = arches
+	}
+	if o.Origin != "" {
+		if err := publish.CheckOrigin(o.Origin); err != nil {
+			return usageError{fmt.Errorf("--origin: %w", err)}
+		}
+	}
+	if o.Label != "" {
+		if err := publish.CheckLabel(o.Label); err != nil {
+			return usageError{fmt.Errorf("--label: %w", err)}
+		}
+	}
+	return nil
 }
 
 func newPublishCommand(e env) *cobra.Command {
 	var opts PublishOptions
 	c := &cobra.Command{
-		Use:   "publish --repo DIR --channel NAME [--key FILE] [--keep N] PKG...",
+		Use:   "publish --repo DIR --channel NAME [--key FILE] [--keep N] [--distro NAME] PKG...",
 		Short: "Add .deb and .rpm packages to a signed apt + yum repository",
+		Long: `Add .deb and .rpm packages to a signed apt + yum repository that serves
+several releases at once. Each package goes to its release's apt suite or yum
+directory: wharf's debs name it (X-Wharf-Target), rpms carry it in their dist
+tag (.el9); packages not built by wharf need --distro.`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("publish needs at least one package file")}
@@ -89,16 +133,14 @@ func newPublishCommand(e env) *cobra.Command {
 }
 
 func runPublish(ctx context.Context, e env, opts PublishOptions, files []string) error {
-	if opts.Channel == "" {
-		return usageError{errors.New("--channel is required")}
-	}
-	if opts.Keep < 0 {
-		return usageError{fmt.Errorf("--keep %d: must be 0 (keep all) or more", opts.Keep)}
+	if err := opts.check(); err != nil {
+		return err
 	}
 	p, err := opts.publisher(e)
 	if err != nil {
 		return err
 	}
+	p.Distro, p.Architectures, p.Origin, p.Label = opts.Distro, opts.Architectures, opts.Origin, opts.Label
 	res, err := p.Publish(ctx, opts.Channel, files, opts.Keep)
 	if err != nil {
 		return err

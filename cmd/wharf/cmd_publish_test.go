@@ -83,14 +83,14 @@ func TestRepoCommands(t *testing.T) {
 		debs = append(debs, writeTestDeb(t, dir, "app", v, "c"+v))
 	}
 	for _, d := range debs {
-		if _, stderr, code := repoCLI(t, nil, "publish", "--repo", repo, "--channel", "staging", "--key", key, "--keep", "2", d); code != 0 {
+		if _, stderr, code := repoCLI(t, nil, "publish", "--repo", repo, "--channel", "staging", "--key", key, "--keep", "2", "--distro", "debian-12", d); code != 0 {
 			t.Fatalf("publish %s: %d %s", d, code, stderr)
 		}
 	}
 	// The key may come from the environment instead of --key.
 	keyData, _ := os.ReadFile(key)
 	envKey := map[string]string{"WHARF_SIGNING_KEY": string(keyData)}
-	if out, stderr, code := repoCLI(t, envKey, "promote", "app", "1.2-1", "--from", "staging", "--to", "stable", "--repo", repo); code != 0 || !strings.Contains(out, "added app 1.2-1 amd64 (deb) in stable") {
+	if out, stderr, code := repoCLI(t, envKey, "promote", "app", "1.2-1", "--from", "staging", "--to", "stable", "--repo", repo); code != 0 || !strings.Contains(out, "added app 1.2-1 amd64 (deb, debian-12) in stable") {
 		t.Fatalf("promote: %d %q %s", code, out, stderr)
 	}
 	out, stderr, code = repoCLI(t, nil, "repo", "list", "--repo", repo, "--json")
@@ -110,7 +110,7 @@ func TestRepoCommands(t *testing.T) {
 	if want := "stable:app=1.2-1 staging:app=1.2-1 staging:app=1.1-1 "; got != want {
 		t.Errorf("repo list = %q, want %q", got, want)
 	}
-	if out, _, _ := repoCLI(t, nil, "repo", "list", "--repo", repo); !strings.Contains(out, "staging  app      1.1-1") {
+	if out, _, _ := repoCLI(t, nil, "repo", "list", "--repo", repo); !strings.Contains(out, "staging  app      1.1-1    amd64  deb     debian-12") {
 		t.Errorf("repo list table:\n%s", out)
 	}
 	if _, stderr, code := repoCLI(t, nil, "yank", "app", "1.1-1", "--channel", "staging", "--repo", repo, "--key", key); code != 0 {
@@ -119,13 +119,22 @@ func TestRepoCommands(t *testing.T) {
 	if _, stderr, code := repoCLI(t, nil, "prune", "--repo", repo, "--channel", "staging", "--keep", "1", "--key", key); code != 0 {
 		t.Fatalf("prune: %d %s", code, stderr)
 	}
-	for _, f := range []string{"wharf.asc", "wharf.gpg", "dists/stable/InRelease", "pool/main/a/app/app_1.2-1_amd64.deb"} {
+	for _, f := range []string{"wharf.asc", "wharf.gpg", "dists/bookworm/InRelease", "dists/bookworm/stable/binary-arm64/Packages", "pool/bookworm/a/app/app_1.2-1_amd64.deb", ".wharf/repository.json"} {
 		if _, err := os.Stat(filepath.Join(repo, f)); err != nil {
 			t.Errorf("repository lacks %s", f)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(repo, "pool/main/a/app/app_1.1-1_amd64.deb")); err == nil {
+	if _, err := os.Stat(filepath.Join(repo, "pool/bookworm/a/app/app_1.1-1_amd64.deb")); err == nil {
 		t.Error("yanked, unreferenced package file kept")
+	}
+
+	// client-config names the suite and component the publish wrote.
+	out, stderr, code = repoCLI(t, nil, "repo", "client-config", "--repo", repo, "--url", "https://repo.example.com", "--distro", "debian-12", "--channel", "stable")
+	if code != 0 || !strings.Contains(out, "URIs: https://repo.example.com/\nSuites: bookworm\nComponents: stable\nSigned-By: /usr/share/keyrings/wharf.gpg\n") || stderr != "" {
+		t.Errorf("client-config: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, stderr, _ := repoCLI(t, nil, "repo", "client-config", "--repo", repo, "--url", "https://repo.example.com", "--distro", "debian-13", "--channel", "stable"); !strings.Contains(stderr, "note: the repository has no apt suite trixie") {
+		t.Errorf("client-config for a release not published: %q", stderr)
 	}
 
 	conflict := writeTestDeb(t, dir, "app", "1.2-1", "other content")
@@ -145,7 +154,15 @@ func TestRepoCommands(t *testing.T) {
 		{"promote args", nil, []string{"promote", "app", "--from", "a", "--to", "b", "--repo", repo}, 2, "accepts 2 arg"},
 		{"missing file", nil, []string{"publish", "--repo", repo, "--channel", "s", "--key", key, filepath.Join(dir, "nope.deb")}, 1, "nope.deb"},
 		{"key file missing", nil, []string{"publish", "--repo", repo, "--channel", "s", "--key", filepath.Join(dir, "nokey"), debs[0]}, 1, "nokey"},
-		{"conflict", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, conflict}, 1, "sha256"},
+		{"conflict", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, "--distro", "debian-12", conflict}, 1, "sha256"},
+		{"no target", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, conflict}, 1, "has no X-Wharf-Target field, so it was not built by wharf: pass --distro NAME"},
+		{"bad distro", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, "--distro", "debian-99", conflict}, 2, `unknown distro "debian-99"`},
+		{"rpm distro for a deb", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, "--distro", "rhel-9", conflict}, 1, "rpm release"},
+		{"bad architectures", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, "--architectures", "amd64,vax", conflict}, 2, `architecture "vax"`},
+		{"bad origin", nil, []string{"publish", "--repo", repo, "--channel", "stable", "--key", key, "--origin", "Example Ops", conflict}, 2, "--origin"},
+		{"client-config no url", nil, []string{"repo", "client-config", "--repo", repo, "--distro", "debian-12", "--channel", "stable"}, 2, "--url is required"},
+		{"client-config bad distro", nil, []string{"repo", "client-config", "--repo", repo, "--url", "https://r.example.com/", "--distro", "debian-99", "--channel", "stable"}, 2, "unknown distro"},
+		{"client-config bad url", nil, []string{"repo", "client-config", "--repo", repo, "--url", "https://r.example.com/$(reboot)", "--distro", "debian-12", "--channel", "stable"}, 2, "--url"},
 		{"yank missing", nil, []string{"yank", "app", "9.9", "--channel", "stable", "--repo", repo, "--key", key}, 1, "not in channel stable"},
 		{"bad channel", nil, []string{"publish", "--repo", repo, "--channel", "../x", "--key", key, debs[0]}, 1, "not a plain name"},
 		{"passphrase both ways", map[string]string{"WHARF_SIGNING_PASSPHRASE": "a", "WHARF_SIGNING_PASSPHRASE_FILE": "/x"}, []string{"publish", "--repo", repo, "--channel", "s", "--key", key, debs[0]}, 1, "PASSPHRASE"},

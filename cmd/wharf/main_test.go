@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"wharf/internal/deb"
+	"wharf/internal/maintscript"
 )
 
 // wharfRun runs the CLI in-process.
@@ -170,7 +171,12 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"build", "--no-such-flag"}, {"frobnicate"}, {"inspect"}, {"build", "a", "b"}} {
+	out := filepath.Join(t.TempDir(), "k.asc")
+	for _, args := range [][]string{{"build", "--no-such-flag"}, {"frobnicate"}, {"inspect"}, {"build", "a", "b"},
+		{"key", "generate", "--name", "Ops\nInjected: x", "--email", "ops@example.com", "--out", out},
+		{"key", "generate", "--name", "Ops", "--email", "a>b@example.com", "--out", out},
+		{"build", ".", "--target", "debian-11", "--compression", "zstd"},
+		{"build", ".", "--target", "no-such-distro"}} {
 		_, stderr, code := wharfRun(t, nil, args...)
 		if code != 2 {
 			t.Errorf("wharf %v: exit %d, want 2 (stderr %s)", args, code, stderr)
@@ -197,7 +203,7 @@ func TestBuildAndInspect(t *testing.T) {
 		t.Fatalf("build: exit %d\n%s", code, stderr)
 	}
 	pkg := strings.TrimSpace(stdout)
-	if filepath.Base(pkg) != "demo_1.0-1_all.deb" {
+	if filepath.Base(pkg) != "demo_1.0-1+deb12_all.deb" {
 		t.Fatalf("built %q", pkg)
 	}
 	first, _ := os.ReadFile(pkg)
@@ -321,12 +327,12 @@ func TestIterationAuto(t *testing.T) {
 	env := map[string]string{"WHARF_CACHE_DIR": t.TempDir(), "SOURCE_DATE_EPOCH": "1700000000"}
 	for want := 1; want <= 2; want++ {
 		out, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--find-links", wheels,
-			"--iteration", "auto", "--repo", repo, "--channel", "stable", "--out", filepath.Join(t.TempDir(), "out"))
+			"--iteration", "auto", "--repo", repo, "--out", filepath.Join(t.TempDir(), "out"))
 		if code != 0 {
 			t.Fatalf("build: %s", stderr)
 		}
 		pkg := strings.TrimSpace(out)
-		if wantName := fmt.Sprintf("demo_1.0-%d_all.deb", want); filepath.Base(pkg) != wantName {
+		if wantName := fmt.Sprintf("demo_1.0-%d+deb12_all.deb", want); filepath.Base(pkg) != wantName {
 			t.Fatalf("built %s, want %s", filepath.Base(pkg), wantName)
 		}
 		if _, stderr, code := wharfRun(t, env, "publish", "--repo", repo, "--channel", "stable", "--key", key, pkg); code != 0 {
@@ -376,8 +382,16 @@ func TestInspectRPM(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); code != 0 || err != nil {
 		t.Fatalf("inspect: %d %v %s", code, err, stderr)
 	}
-	if rep.Format != "rpm" || rep.Metadata[0] != (field{"Name", "demo"}) || !strings.Contains(rep.Scripts["post"], "demo.service") ||
+	if rep.Format != "rpm" || rep.Metadata[0] != (field{"Name", "demo"}) || !strings.Contains(rep.Scripts["posttrans"], "demo.service") ||
 		!strings.Contains(rep.Units["/usr/lib/systemd/system/demo.service"], "User=demo") || len(rep.Conffiles) != 1 {
 		t.Errorf("inspect rpm: %+v", rep)
+	}
+	// The life cycle: the units are started last at install.
+	if l := rep.Lifecycle; l == nil || len(l.Install) == 0 || l.Install[len(l.Install)-1] != (maintscript.Step{Kind: "units", Detail: "enable and start demo.service"}) {
+		t.Errorf("inspect rpm life cycle: %+v", rep.Lifecycle)
+	}
+	text, _, _ := wharfRun(t, nil, "inspect", strings.TrimSpace(out))
+	if !strings.Contains(text, "--- life cycle (start = always) ---") || !strings.Contains(text, "enable and start demo.service") {
+		t.Errorf("inspect text lacks the life cycle:\n%s", text)
 	}
 }

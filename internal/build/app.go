@@ -52,6 +52,15 @@ func packagingInputs(proj *config.Project) map[string]bool {
 	for src := range proj.Config {
 		skip[path.Clean(filepath.ToSlash(src))] = true
 	}
+	// [files] sources land where they are mapped, not in the app tree too.
+	for _, f := range proj.Files {
+		matches, _ := filepath.Glob(filepath.Join(proj.Dir, filepath.FromSlash(f.Source)))
+		for _, m := range matches {
+			if rel, err := filepath.Rel(proj.Dir, m); err == nil {
+				skip[filepath.ToSlash(rel)] = true
+			}
+		}
+	}
 	return skip
 }
 

@@ -48,19 +48,21 @@ type Options struct {
 	NetrcPath      string // "" means $NETRC or ~/.netrc
 	NoBuild        bool   // refuse to build sdists: wheels only
 	BuildPython    string // interpreter for build commands when PATH has none of the target's version
-	TempDir        string // where work directories go; "" for the system's
-	Version        string // overrides the project's version
-	Iteration      string // overrides the project's iteration
-	Repo           string // repository for iteration "auto"
-	Channel        string // channel of Repo for iteration "auto"
-	CacheDir       string
-	Getenv         func(string) string
-	Environ        []string // KEY=value pairs for ${VAR} in requirements files
-	HTTPClient     *http.Client
-	HostOSRelease  []byte // contents of /etc/os-release, for the default target
-	HostArch       string // "x86_64"
-	Now            func() time.Time
-	Progress       Progress
+	// ForceCompression builds with a compressor the target cannot unpack.
+	ForceCompression bool
+	PlatformWheels   string // overrides the project's platform-wheels: "verify", "trust" or "refuse"
+	TempDir          string // where work directories go; "" for the system's
+	Version          string // overrides the project's version
+	Iteration        string // overrides the project's iteration
+	Repo             string // repository for iteration "auto"
+	CacheDir         string
+	Getenv           func(string) string
+	Environ          []string // KEY=value pairs for ${VAR} in requirements files
+	HTTPClient       *http.Client
+	HostOSRelease    []byte // contents of /etc/os-release, for the default target
+	HostArch         string // "x86_64"
+	Now              func() time.Time
+	Progress         Progress
 }
 
 // Artifact is one package written.
@@ -145,6 +147,24 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Project: proj, opts: opts}
+	// Command-line values first: a usage error is reported before any
+	// work or any other input error.
+	if err := p.chooseTargets(opts); err != nil {
+		return nil, err
+	}
+	comp := proj.Compression
+	if opts.Compression != "" {
+		comp = opts.Compression
+	}
+	switch c := target.Compression(comp); c {
+	case "", target.Zstd, target.Xz, target.Gzip:
+		p.Compression = c
+	default:
+		return nil, flagOrInput(opts.Compression != "", fmt.Errorf("compression %q must be zstd, xz or gzip", comp))
+	}
+	if err := p.checkCompression(opts); err != nil {
+		return nil, err
+	}
 	p.Git, err = gitmeta.Read(ctx, proj.Dir)
 	if err != nil && !errors.Is(err, gitmeta.ErrNotRepo) {
 		return nil, err
@@ -186,19 +206,6 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.chooseTargets(opts); err != nil {
-		return nil, err
-	}
-	comp := proj.Compression
-	if opts.Compression != "" {
-		comp = opts.Compression
-	}
-	switch c := target.Compression(comp); c {
-	case "", target.Zstd, target.Xz, target.Gzip:
-		p.Compression = c
-	default:
-		return nil, flagOrInput(opts.Compression != "", fmt.Errorf("compression %q must be zstd, xz or gzip", comp))
-	}
 	p.OutDir = opts.OutDir
 	if p.OutDir == "" {
 		p.OutDir = filepath.Join(proj.Dir, "dist")
@@ -209,30 +216,86 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-// autoIteration is one more than the highest revision (deb) or release
-// (rpm) of this upstream version in the repository's channel, 1 when new.
+// checkCompression refuses an explicit compressor that a target's dpkg or
+// rpm cannot unpack (zstd for Debian 11), unless forced: the package would
+// build and then fail on every server.
+func (p *Plan) checkCompression(opts Options) error {
+	if p.Compression == "" || opts.ForceCompression {
+		return nil
+	}
+	for _, t := range p.Targets {
+		for _, f := range p.formatsFor(t) {
+			if f == target.Tar {
+				continue // unpacked by tar on the host, not by dpkg or rpm
+			}
+			if err := t.CanRead(p.Compression); err != nil {
+				return flagOrInput(opts.Compression != "", fmt.Errorf("compression %s for %s: %w; choose another, or pass --force-compression to build it anyway", p.Compression, t.Name(), err))
+			}
+		}
+	}
+	return nil
+}
+
+// autoIteration is one more than the highest iteration (deb revision
+// "N+deb12", rpm release "N.el9") of this upstream version among the
+// build's target releases, counted over every channel of the repository,
+// 1 when new: the number is free for every package the build writes.
 func autoIteration(opts Options, name string, v pep440.Version) (string, error) {
-	if opts.Repo == "" || opts.Channel == "" {
-		return "", inputf("iteration \"auto\" needs a repository to count from: pass --repo DIR --channel C, or --iteration N")
+	if opts.Repo == "" {
+		return "", inputf("iteration \"auto\" needs a repository to count from: pass --repo DIR, or --iteration N")
 	}
 	if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
 		return "", inputf("--repo %s is not a repository directory", opts.Repo)
 	}
 	store := &repostore.Dir{Root: opts.Repo}
-	debVersion, err := deb.Version(v, "1")
+	debVersion, err := deb.Version(v, "")
 	if err != nil {
 		return "", inputf("version %s: %v", v, err)
 	}
 	if _, after, ok := strings.Cut(debVersion, ":"); ok {
 		debVersion = after
 	}
+	// The plan's targets are chosen after the iteration: resolve them here
+	// the same way (flag, project, build host), to count per release.
+	names := []string{name}
+	var distros []string
+	proj, err := config.Load(opts.Dir)
+	if err != nil {
+		return "", err
+	}
+	names = append(names, proj.DebName())
+	wanted := splitList(opts.Targets)
+	if len(wanted) == 0 {
+		wanted = proj.Targets
+	}
+	catalog := target.Builtin()
+	if len(wanted) == 0 {
+		if d, err := catalog.FromOSRelease(opts.HostOSRelease); err == nil {
+			wanted = []string{d.Name}
+		}
+	}
+	python := opts.Python
+	if python == "" {
+		python = proj.Python
+	}
+	for _, w := range wanted {
+		prof, err := catalog.Resolve(w, opts.HostArch, python)
+		if err != nil {
+			continue // chooseTargets reports it
+		}
+		distros = append(distros, prof.Distro.Name)
+		names = append(names, rpmName(proj.Name, prof))
+	}
+	if len(distros) == 0 {
+		distros = []string{""} // every release
+	}
 	next := 1
-	for _, upstream := range []string{strings.TrimSuffix(debVersion, "-1"), rpm.VersionRelease(v)} {
-		n, err := publish.NextIteration(store, opts.Channel, name, upstream)
+	for _, distro := range distros {
+		k, err := publish.NextIteration(store, distro, names, []string{debVersion, rpm.VersionRelease(v)})
 		if err != nil {
 			return "", fmt.Errorf("iteration auto from %s: %w", opts.Repo, err)
 		}
-		next = max(next, n)
+		next = max(next, k)
 	}
 	return strconv.Itoa(next), nil
 }
@@ -382,6 +445,11 @@ func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 			return nil, err
 		}
 		for _, t := range group {
+			// Every ELF file of the payload, the app's own included, must run
+			// on t: checked before anything is written.
+			if err := p.checkFloor(opts, st, t); err != nil {
+				return nil, err
+			}
 			for _, f := range p.formatsFor(t) {
 				j, err := p.prepare(st, t, f)
 				if err != nil {
@@ -391,19 +459,12 @@ func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 			}
 		}
 	}
-	// Debian names do not name the distro, and rpm names of targets sharing
-	// a dist tag collide too: such packages go to a directory per target.
-	count := map[string]int{}
-	for _, j := range jobs {
-		count[j.name]++
+	if err := checkFileNames(jobs); err != nil {
+		return nil, err
 	}
 	out := make([]Artifact, 0, len(jobs))
 	for _, j := range jobs {
-		dir := p.OutDir
-		if count[j.name] > 1 {
-			dir = filepath.Join(dir, j.art.Target)
-		}
-		a, err := p.commit(ctx, opts, j, dir)
+		a, err := p.commit(ctx, opts, j, p.OutDir)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,10 @@
 package build
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -79,5 +83,25 @@ func TestParseRelation(t *testing.T) {
 		if (err != nil) != tt.err || got != tt.want {
 			t.Errorf("parseRelation(%q) = %+v, %v", tt.in, got, err)
 		}
+	}
+}
+
+func TestCompressionTheTargetCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wharf.toml"), []byte("name = \"demo\"\nversion = \"1.0\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Dir: dir, Targets: []string{"debian-11"}, Compression: "zstd", HostArch: "x86_64"}
+	_, err := NewPlan(context.Background(), opts)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "debian-11 cannot unpack zstd") || !strings.Contains(err.Error(), "--force-compression") {
+		t.Fatalf("zstd for debian-11: %v", err)
+	}
+	opts.Targets = []string{"debian-12"}
+	if _, err := NewPlan(context.Background(), opts); err != nil {
+		t.Fatalf("zstd for debian-12: %v", err)
+	}
+	opts.Targets, opts.ForceCompression = []string{"debian-11"}, true
+	if _, err := NewPlan(context.Background(), opts); err != nil {
+		t.Fatalf("forced zstd for debian-11: %v", err)
 	}
 }

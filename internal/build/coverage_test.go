@@ -68,10 +68,27 @@ func TestEverySettingChangesTheOutput(t *testing.T) {
 		"services.<name>.command":               {"", "[services.web]\ncommand = \"python other.py\""},
 		"services.<name>.description":           {"[services.web]\ncommand = \"python app.py\"", `description = "The web front"`},
 		"services.<name>.hardening.<Directive>": {"[services.web]\ncommand = \"python app.py\"", "[services.web.hardening]\nProtectHome = \"read-only\""},
-		"hooks.preinst":                         {"", "[hooks]\npreinst = \"hooks/hook.sh\""},
-		"hooks.postinst":                        {"", "[hooks]\npostinst = \"hooks/hook.sh\""},
-		"hooks.prerm":                           {"", "[hooks]\nprerm = \"hooks/hook.sh\""},
-		"hooks.postrm":                          {"", "[hooks]\npostrm = \"hooks/hook.sh\""},
+		"hooks.before-install":                  {"", "[hooks]\nbefore-install = \"hooks/hook.sh\""},
+		"hooks.after-install":                   {"", "[hooks]\nafter-install = \"hooks/hook.sh\""},
+		"hooks.before-upgrade":                  {"", "[hooks]\nbefore-upgrade = \"hooks/hook.sh\""},
+		"hooks.after-upgrade":                   {"", "[hooks]\nafter-upgrade = \"hooks/hook.sh\""},
+		"hooks.before-remove":                   {"", "[hooks]\nbefore-remove = \"hooks/hook.sh\""},
+		"hooks.after-remove":                    {"", "[hooks]\nafter-remove = \"hooks/hook.sh\""},
+		"hooks.after-purge":                     {"", "[hooks]\nafter-purge = \"hooks/hook.sh\""},
+		"start":                                 {"", `start = "never"`},
+		"app-command":                           {"", `app-command = "covctl"`},
+		"tmpfiles":                              {"", `tmpfiles = ["d /run/cov 0750 cov cov -"]`},
+		"platform-wheels":                       {"requirements = \"reqs-linux.txt\"\ntargets = [\"debian-11\"]", `platform-wheels = "refuse"`},
+		"files.<source>":                        {"", "[files]\n\"deploy/nginx.conf\" = \"/etc/nginx/sites-available/cov\""},
+		"files.<source>.dest":                   {"[files.\"deploy/nginx.conf\"]\ndest = \"/etc/nginx/sites-available/cov\"", ""},
+		"files.<source>.mode":                   {"[files.\"deploy/nginx.conf\"]\ndest = \"/etc/nginx/sites-available/cov\"", `mode = "0600"`},
+		"files.<source>.owner":                  {"[files.\"deploy/nginx.conf\"]\ndest = \"/etc/nginx/sites-available/cov\"", `owner = "cov"`},
+		"files.<source>.group":                  {"[files.\"deploy/nginx.conf\"]\ndest = \"/etc/nginx/sites-available/cov\"", `group = "cov"`},
+		"files.<source>.config":                 {"[files.\"deploy/nginx.conf\"]\ndest = \"/etc/nginx/sites-available/cov\"", `config = true`},
+		"symlinks.<link>":                       {"", "[symlinks]\n\"/usr/bin/cov-app\" = \"/opt/cov/app/app.py\""},
+		"services.<name>.env.<NAME>":            {"[services.web]\ncommand = \"python app.py\"", "[services.web.env]\nMODE = \"fast\""},
+		"services.<name>.working-directory":     {"[services.web]\ncommand = \"python app.py\"", `working-directory = "/var/lib/cov"`},
+		"services.<name>.schedule":              {"[services.web]\ncommand = \"python app.py\"", `schedule = "daily"`},
 		"build.commands":                        {"", "[build]\ncommands = [\"echo built > built.txt\"]"},
 		"build.version-files":                   {"", "[build]\nversion-files = [\"static/app.js\"]"},
 		"build.version-token":                   {"[build]\nversion-files = [\"static/app.js\"]", `version-token = "%%V%%"`},
@@ -86,11 +103,19 @@ func TestEverySettingChangesTheOutput(t *testing.T) {
 		}
 		t.Run(key, func(t *testing.T) {
 			base := coverageBuild(t, app, c.base)
-			if key == "config.<source>.dest" {
+			if key == "config.<source>.dest" || key == "files.<source>.dest" {
 				base = coverageBuild(t, app, "")
 			}
+			// Without a source the requirement cannot be fetched: the source
+			// keys show themselves by making the build work.
+			sourceKey := key == "find-links" || key == "index-url" || key == "extra-index-urls"
+			if strings.HasPrefix(base, "error") && !sourceKey {
+				t.Fatalf("the baseline of %s fails: %s", key, base)
+			}
 			got := coverageBuild(t, app, c.base+"\n"+c.set)
-			if strings.HasPrefix(got, "error") {
+			// A policy that refuses is shown by the refusal; every other
+			// setting must still build.
+			if strings.HasPrefix(got, "error") && !(key == "platform-wheels" && strings.Contains(got, "demolinux")) {
 				t.Fatalf("setting %s fails the build: %s", key, got)
 			}
 			if got == base {
@@ -181,16 +206,18 @@ func coverageApp(t *testing.T) string {
 	t.Helper()
 	app := filepath.Join(t.TempDir(), "cov")
 	files := map[string]string{
-		"app.py":        "print('app')\n",
-		"other.py":      "print('other')\n",
-		"manage.py":     "print('manage')\n",
-		"Procfile":      "web: python app.py\n",
-		"settings.ini":  "[app]\ntoken = secret\n",
-		"hooks/hook.sh": "#!/bin/sh\necho hook\n",
-		"static/app.js": "var v = '@@VERSION@@'; var w = '%%V%%';\n",
-		"docs/index.md": "# docs\n",
-		"reqs.txt":      "--find-links wheels\ndemo==1.0\n",
-		"reqs-bare.txt": "demo==1.0\n",
+		"app.py":            "print('app')\n",
+		"other.py":          "print('other')\n",
+		"manage.py":         "print('manage')\n",
+		"Procfile":          "web: python app.py\n",
+		"settings.ini":      "[app]\ntoken = secret\n",
+		"hooks/hook.sh":     "#!/bin/sh\necho hook\n",
+		"deploy/nginx.conf": "server { listen 80; }\n",
+		"static/app.js":     "var v = '@@VERSION@@'; var w = '%%V%%';\n",
+		"docs/index.md":     "# docs\n",
+		"reqs.txt":          "--find-links wheels\ndemo==1.0\n",
+		"reqs-bare.txt":     "demo==1.0\n",
+		"reqs-linux.txt":    "--find-links wheels\ndemolinux==1.0\n",
 		"pyproject.toml": "[project]\nname = \"cov\"\nversion = \"1.0\"\n\n" +
 			"[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n" +
 			"[tool.setuptools]\npy-modules = [\"app\", \"other\", \"manage\"]\n",
@@ -200,9 +227,22 @@ func coverageApp(t *testing.T) string {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(content, "#!") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A plain linux_x86_64 wheel without ELF files: one that verification
+	// accepts for any x86_64 target, and that "refuse" refuses.
+	linuxWheel := demoWheelNamed(t, "demolinux", "py3-none-linux_x86_64")
+	if err := os.MkdirAll(filepath.Join(app, "wheels"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "wheels", "demolinux-1.0-py3-none-linux_x86_64.whl"), linuxWheel, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	whl := filepath.Join(app, "wheels", "demo-1.0-py3-none-any.whl")
 	data := demoWheel(t)
@@ -226,10 +266,20 @@ func coverageApp(t *testing.T) string {
 // demoWheel makes a minimal valid pure wheel of "demo" 1.0.
 func demoWheel(t *testing.T) []byte {
 	t.Helper()
+	return demoWheelNamed(t, "demo", "py3-none-any")
+}
+
+// demoWheelNamed makes a minimal valid wheel of name 1.0 with one tag.
+func demoWheelNamed(t *testing.T, name, tag string) []byte {
+	t.Helper()
+	purelib := "true"
+	if !strings.HasSuffix(tag, "-any") {
+		purelib = "false"
+	}
 	members := []struct{ name, body string }{
-		{"demo/__init__.py", "VERSION = '1.0'\n"},
-		{"demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"},
-		{"demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+		{name + "/__init__.py", "VERSION = '1.0'\n"},
+		{name + "-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: " + name + "\nVersion: 1.0\n"},
+		{name + "-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: " + purelib + "\nTag: " + tag + "\n"},
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -243,8 +293,8 @@ func demoWheel(t *testing.T) []byte {
 		sum := sha256.Sum256([]byte(m.body))
 		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", m.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(m.body))
 	}
-	record.WriteString("demo-1.0.dist-info/RECORD,,\n")
-	w, err := zw.Create("demo-1.0.dist-info/RECORD")
+	record.WriteString(name + "-1.0.dist-info/RECORD,,\n")
+	w, err := zw.Create(name + "-1.0.dist-info/RECORD")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"wharf/internal/elffit"
 	"wharf/internal/fetchsession"
 	"wharf/internal/lockfile"
 	"wharf/internal/lockfile/pipfilelock"
@@ -88,6 +89,12 @@ type finder struct {
 	// host's Python (PEP 517), cached by source hash and target.
 	builder *pep517.Builder
 	tmp     string // where sdists get their real file names for the builder
+	// plan and policy decide which plain linux_<arch> wheels a target
+	// other than the host takes (fit.go).
+	plan   *Plan
+	policy elffit.Policy
+	elf    map[string][]elffit.File // a wheel's ELF files, by cache path
+	elfr   elfReader
 }
 
 type pickedWheel struct {
@@ -101,6 +108,10 @@ type pickedWheel struct {
 func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 	pr := progress(opts)
 	proj := p.Project
+	policy, err := p.platformPolicy(opts)
+	if err != nil {
+		return nil, err
+	}
 	lock := deps.locked.Lock()
 	reqs := fetchsession.Settings{From: deps.file, Dir: proj.Dir, FindLinks: lock.FindLinks, NoIndex: lock.NoIndex, TrustedHosts: lock.TrustedHosts}
 	if deps.pip {
@@ -147,6 +158,10 @@ func newFinder(p *Plan, opts Options, deps *lockDeps) (*finder, error) {
 		pr:      pr,
 		builder: builder,
 		tmp:     tmp,
+		plan:    p,
+		policy:  policy,
+		elf:     map[string][]elffit.File{},
+		elfr:    elfReader{dir: tmp},
 	}, nil
 }
 
@@ -162,6 +177,7 @@ func (f *finder) close() {
 	for _, w := range f.opened {
 		w.Close()
 	}
+	f.elfr.close()
 	os.RemoveAll(f.tmp)
 }
 
@@ -186,7 +202,7 @@ func (f *finder) lockLoose(ctx context.Context, deps *lockDeps, pins []lockfile.
 	lock := deps.locked.Lock()
 	// The requirements file's --pre, -c and format options reach the
 	// resolver as they reach `wharf lock`.
-	res, err := resolve.Resolve(ctx, resolve.NewIndexProvider(f.f), resolve.FromPins(pins), t.Environment(), t.Tags(),
+	res, err := resolve.Resolve(ctx, resolve.NewIndexProvider(f.f), resolve.FromPins(pins), t.Environment(), wheelTags(t, f.policy),
 		resolve.Options{Prereleases: lock.Prereleases, AllowSdist: f.f.AllowSdist, Formats: f.f.Formats, Constraints: resolve.FromPins(lock.Constraints)})
 	if err != nil {
 		return nil, inputf("%s has requirements without == pins; locking them for %s failed: %v", deps.file, t.Name(), err)
@@ -214,7 +230,7 @@ func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPa
 		}
 	}
 	f.pr.Step("no wheel of %s %s fits %s: building its sdist with the host's Python", choice.Pin.Name, choice.Version, t.Name())
-	whl, err := f.builder.BuildSdist(ctx, named, filepath.Base(casPath), pep517.Target{Name: t.Name(), Tags: t.Tags()})
+	whl, err := f.builder.BuildSdist(ctx, named, filepath.Base(casPath), pep517.Target{Name: t.Name(), Tags: wheelTags(t, f.policy)})
 	if err != nil {
 		return "", inputError{err}
 	}
@@ -222,7 +238,8 @@ func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPa
 }
 
 // wheelsFor selects, fetches and opens the wheel of every pin that applies
-// to target t, sorted by project name.
+// to target t, sorted by project name, and checks that their compiled code
+// fits t and every target staged with it (checkWheels).
 func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile) ([]pickedWheel, error) {
 	entries, err := deps.locked.Select(t.Environment())
 	if err != nil {
@@ -246,7 +263,7 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 	if err != nil {
 		return nil, err
 	}
-	tags := t.Tags()
+	tags := wheelTags(t, f.policy)
 	var out []pickedWheel
 	for i, pin := range pins {
 		f.pr.Count("fetching "+pin.Name, i, len(pins))
@@ -273,5 +290,21 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 	}
 	f.pr.Count("fetched", len(pins), len(pins))
 	sort.Slice(out, func(i, j int) bool { return out[i].file < out[j].file })
+	if err := f.checkWheels(out, f.stagedWith(t)); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// stagedWith is the group of the plan's targets that share t's staged
+// Tree (groupTargets): the wheels chosen for t go into each of them.
+func (f *finder) stagedWith(t target.Profile) []target.Profile {
+	for _, g := range groupTargets(f.plan.Targets) {
+		for _, m := range g {
+			if m.Name() == t.Name() {
+				return g
+			}
+		}
+	}
+	return []target.Profile{t}
 }

@@ -63,7 +63,7 @@ func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 		BuildTime:   p.Epoch,
 		BuildHost:   "localhost",
 		Requires:    requires,
-		Scriptlets:  rpm.Scriptlets{Pre: scripts.Pre, Post: scripts.Post, Preun: scripts.Preun, Postun: scripts.Postun, Posttrans: scripts.Posttrans},
+		Scriptlets:  rpm.Scriptlets{Pretrans: scripts.Pretrans, Pre: scripts.Pre, Post: scripts.Post, Preun: scripts.Preun, Postun: scripts.Postun, Posttrans: scripts.Posttrans},
 		Changelog: []rpm.ChangelogEntry{{
 			Time:   p.Epoch,
 			Author: fmt.Sprintf("%s - %s-%s", p.maintainer(), version, release),

@@ -32,6 +32,10 @@ type staged struct {
 	// vendored are the shared objects the wheels carry themselves (auditwheel's
 	// .libs directories): linking them needs no system package.
 	vendored map[string]bool
+	owned    []maintscript.Owned // files handed to the service user at configure
+	sysusers string              // the sysusers.d file staged
+	timers   []string            // timer units to enable and start (their services are started by them, not at install)
+	tmpfiles string              // the tmpfiles.d file staged, "" for none
 }
 
 func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (_ *staged, err error) {
@@ -171,12 +175,12 @@ func (p *Plan) stageAppTree(ctx context.Context, opts Options, st *staged, t tar
 // bigger ones stream as they are.
 const maxRelocated = 64 << 20
 
-// stageSystem adds the env file, config files, units, sysusers entry and
-// the maintainer-script intent.
+// stageSystem adds what lands outside the app tree: the env file and
+// config files (here), the units, sysusers entry and other runtime files
+// (runtime.go), and the maintainer-script intent (intent.go).
 func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 	proj := p.Project
 	tree := st.tree
-	var owned []maintscript.Owned
 
 	// The env file is read by systemd (as root) before privileges drop, so
 	// it can hold secrets at 0640 root:root.
@@ -202,100 +206,26 @@ func (p *Plan) stageSystem(st *staged, t target.Profile) error {
 			return inputf("%s: config.%q -> %s: %v", proj.File, src, cf.Dest, err)
 		}
 		if cf.Owner != "" || cf.Group != "" {
-			owned = append(owned, maintscript.Owned{Path: cf.Dest, Owner: cf.Owner, Group: cf.Group, Mode: cf.Mode})
+			st.owned = append(st.owned, maintscript.Owned{Path: cf.Dest, Owner: cf.Owner, Group: cf.Group, Mode: cf.Mode})
 		}
 	}
-
-	home := "/var/lib/" + proj.Name
-	// A tree install runs in the app's directory; an installed project in
-	// its state directory (the code is on sys.path through the venv).
-	workDir, compileDirs := proj.Prefix+"/app", []string{st.layout.SitePackages(), proj.Prefix + "/app"}
-	if proj.Install == config.InstallWheel {
-		workDir, compileDirs = home, []string{st.layout.SitePackages()}
-	}
-	for _, s := range proj.Services {
-		unit := proj.UnitName(s)
-		argv, err := execStart(s.Command, st.layout.Bin(), tree)
-		if err != nil {
-			return inputf("service %s: %v", s.Name, err)
-		}
-		desc := s.Description
-		if desc == "" {
-			desc = fmt.Sprintf("%s (%s)", proj.Summary, s.Name)
-		}
-		body, err := systemd.Unit(systemd.Service{
-			Unit:             unit,
-			Description:      desc,
-			ExecStart:        argv,
-			User:             proj.User,
-			Group:            proj.User,
-			WorkingDirectory: workDir,
-			EnvironmentFile:  proj.EnvFile(),
-			Environment: map[string]string{
-				"PATH":             st.layout.Bin() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				"PYTHONUNBUFFERED": "1",
-			},
-			StateDirectory: proj.Name,
-			Restart:        "on-failure",
-			Type:           serviceType(t),
-			Hardening:      s.Hardening,
-		})
-		if err != nil {
-			return inputf("service %s: %v", s.Name, err)
-		}
-		if err := tree.AddFile(path.Join(t.UnitDir, unit), 0o644, body); err != nil {
-			return err
-		}
-		st.units = append(st.units, unit)
-	}
-	sysusers := "/usr/lib/sysusers.d/" + proj.Name + ".conf"
-	users, err := systemd.Sysusers(proj.User, home, proj.Summary)
-	if err != nil {
-		return inputError{err}
-	}
-	if err := tree.AddFile(sysusers, 0o644, users); err != nil {
+	if err := p.stageRuntime(st, t); err != nil {
 		return err
 	}
-
-	hooks := map[maintscript.Phase]string{}
-	for h, file := range proj.Hooks {
-		data, err := readFile(proj.Dir, file)
-		if err != nil {
-			return fmt.Errorf("hook %s: %w", h, err)
-		}
-		hooks[maintscript.Phase(h)] = string(data)
-	}
-	st.intent = maintscript.Intent{
-		Package:      proj.Name,
-		User:         proj.User,
-		Group:        proj.User,
-		Home:         home,
-		SysusersFile: sysusers,
-		Units:        st.units,
-		PythonPath:   t.Python.Path,
-		CompileDirs:  compileDirs,
-		Prefix:       proj.Prefix,
-		PurgePaths:   []string{home, "/etc/" + proj.Name, "/var/log/" + proj.Name, "/var/cache/" + proj.Name},
-		Hooks:        hooks,
-		Owned:        owned,
-		Release:      p.release(st, workDir, home),
-	}
-	return nil
+	return p.stageIntent(st, t)
 }
 
-// release is the app's release step for the maintainer scripts, nil when
-// it has none.
-func (p *Plan) release(st *staged, workDir, home string) *maintscript.Release {
-	if p.Project.Release == "" {
-		return nil
+// home is the service user's home and state directory.
+func (p *Plan) home() string { return "/var/lib/" + p.Project.Name }
+
+// workDir is where services and the release step run: the app's directory
+// for a tree install, the state directory for an installed project (its
+// code is on sys.path through the venv).
+func (p *Plan) workDir() string {
+	if p.Project.Install == config.InstallWheel {
+		return p.home()
 	}
-	return &maintscript.Release{
-		Command:  p.Project.Release,
-		EnvFile:  p.Project.EnvFile(),
-		WorkDir:  workDir,
-		Path:     st.layout.Bin() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		StateDir: home,
-	}
+	return p.Project.Prefix + "/app"
 }
 
 // serviceType is exec where systemd knows it (240+: a failed exec fails the

@@ -16,6 +16,7 @@ import (
 	"wharf/internal/compress"
 	"wharf/internal/deb"
 	"wharf/internal/maintscript"
+	"wharf/internal/publish"
 	"wharf/internal/rpm"
 	"wharf/internal/shlibs"
 	"wharf/internal/stage"
@@ -61,6 +62,11 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		if err != nil {
 			return job{}, err
 		}
+		pkg.Name, a.Name = rpmName(p.Project.Name, t), rpmName(p.Project.Name, t)
+		if pkg.Name != p.Project.Name {
+			// The same app for another Python stack: one or the other.
+			pkg.Conflicts = append(pkg.Conflicts, rpm.Dependency{Name: p.Project.Name})
+		}
 		name = rpm.FileName(pkg)
 		a.Version, a.Arch = pkg.Version+"-"+pkg.Release, pkg.Arch
 		comp, err := p.compression(t)
@@ -91,6 +97,35 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		return job{}, inputf("format %s is not supported yet", f)
 	}
 	return job{art: a, name: name, gen: gen}, nil
+}
+
+// rpmName is the rpm name of the app built for t: the project's name for
+// the distro's default Python, else with the Python after it
+// ("myapp-py311"), so that builds for two Python stacks of one release
+// never share a file name, and dnf never moves a server from one stack to
+// the other as an upgrade.
+func rpmName(project string, t target.Profile) string {
+	if len(t.Distro.Pythons) == 0 || t.Python.Version == t.Distro.Pythons[0].Version {
+		return project
+	}
+	return project + "-py" + strings.ReplaceAll(t.Python.Version, ".", "")
+}
+
+// checkFileNames fails when two packages of one run would be written to
+// the same file, naming both, before anything is written. Names carry the
+// release (deb revision tag, rpm dist tag), the Python stack (rpm name) and
+// the target (tarball), so only an arch-independent package built for two
+// architectures of one release can still meet another.
+func checkFileNames(jobs []job) error {
+	seen := map[string]job{}
+	for _, j := range jobs {
+		if o, ok := seen[j.name]; ok {
+			return inputf("%s (%s) and %s (%s) would both be written to %s: an arch-independent package is the same for every architecture, so build it for one of them",
+				o.art.Target, o.art.Format, j.art.Target, j.art.Format, j.name)
+		}
+		seen[j.name] = j
+	}
+	return nil
 }
 
 // commit writes a prepared package into dir through a temp file renamed
@@ -294,7 +329,11 @@ func coveredBy(lib string, declared []string) bool {
 
 func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 	proj := p.Project
-	version, err := deb.Version(p.Version, p.Iteration)
+	revision, err := deb.Revision(p.Iteration, t.DebRevisionTag)
+	if err != nil {
+		return deb.Package{}, inputf("%s: %v", t.Name(), err)
+	}
+	version, err := deb.Version(p.Version, revision)
 	if err != nil {
 		return deb.Package{}, inputf("version %s: %v", p.Version, err)
 	}
@@ -324,6 +363,8 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 		Summary:      proj.Summary,
 		Description:  p.description(t.Python.Version),
 		Depends:      depends,
+		// wharf publish routes the package to its release's suite by it.
+		Extra: []deb.Field{{Name: publish.TargetField, Value: t.Distro.Name}},
 	}
 	scripts, err := debScripts(st)
 	if err != nil {
@@ -375,6 +416,8 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 		c.Package + ": dir-or-file-in-opt",
 		"# The package is built for a fleet, not uploaded to Debian: no bug to close.",
 		c.Package + ": initial-upload-closes-no-bugs",
+		"# wharf publish routes the package to its release's suite by this field.",
+		c.Package + ": unknown-field " + publish.TargetField,
 		"",
 	}, "\n")
 	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))

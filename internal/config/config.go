@@ -8,8 +8,6 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -37,18 +35,52 @@ const (
 	InstallWheel Install = "wheel" // build the project (PEP 517) into the venv
 )
 
-// Hook names a maintainer phase the app can hook into.
+// Hook is a moment of the package's life the app can act at, the same on
+// deb and rpm (the maintainer scripts translate dpkg's arguments and rpm's
+// counts into it).
 type Hook string
 
 const (
-	Preinst  Hook = "preinst"
-	Postinst Hook = "postinst"
-	Prerm    Hook = "prerm"
-	Postrm   Hook = "postrm"
+	BeforeInstall Hook = "before-install"
+	AfterInstall  Hook = "after-install"
+	BeforeUpgrade Hook = "before-upgrade"
+	AfterUpgrade  Hook = "after-upgrade"
+	BeforeRemove  Hook = "before-remove"
+	AfterRemove   Hook = "after-remove"
+	AfterPurge    Hook = "after-purge"
 )
 
-// Hooks lists the phases in lifecycle order.
-var hookNames = [...]Hook{Preinst, Postinst, Prerm, Postrm}
+// HookNames lists the intent hooks in lifecycle order.
+var hookNames = [...]Hook{BeforeInstall, AfterInstall, BeforeUpgrade, AfterUpgrade, BeforeRemove, AfterRemove, AfterPurge}
+
+// HookNames returns the intent hooks in lifecycle order.
+func HookNames() []Hook { return hookNames[:] }
+
+// dialectHooks are the maintainer scripts an expert may give as files, per
+// format: debian/<name> for deb only, rpm/<name> for rpm only.
+var dialectHooks = map[string][]string{
+	"deb": {"preinst", "postinst", "prerm", "postrm"},
+	"rpm": {"pretrans", "pre", "post", "preun", "postun", "posttrans"},
+}
+
+// Start says whether installing the package starts its services.
+type Start string
+
+const (
+	StartAlways Start = "always" // enable and start, on deb and rpm alike (default)
+	StartPreset Start = "preset" // as the system's presets say (rpm's custom)
+	StartNever  Start = "never"  // install only; the administrator enables
+)
+
+// FileMapping installs app files outside the app tree.
+type FileMapping struct {
+	Source string      // a file, directory or glob, relative to Dir
+	Dest   string      // absolute; a directory when Source is a directory or glob
+	Mode   fs.FileMode // 0 keeps the source's (0644 or 0755)
+	Owner  string
+	Group  string
+	Config bool // a conffile: local edits survive upgrades
+}
 
 // ConfigFile is an app config file installed as a conffile outside the app
 // tree: readable by the service user's group only, since such files hold
@@ -62,10 +94,15 @@ type ConfigFile struct {
 
 // Service is one long-running process: one systemd unit.
 type Service struct {
-	Name        string
-	Command     string
-	Description string
-	Hardening   map[string]string // systemd directive -> value; "" drops a default
+	Name             string
+	Command          string
+	Description      string
+	Hardening        map[string]string // systemd directive -> value; "" drops a default
+	Env              map[string]string // Environment= of this unit, over the env file
+	WorkingDirectory string            // "" for the default (the app directory)
+	// Schedule is a systemd OnCalendar= expression: the service is then a
+	// oneshot started by <unit>.timer instead of a long-running one.
+	Schedule string
 }
 
 // Project is the validated packaging spec of one app.
@@ -75,34 +112,43 @@ type Project struct {
 	// AppName is the project's own name ([project].name); Name is the
 	// package name (`package`), which also names the paths, units and, by
 	// default, the user. Name may hold '_', which rpm allows and Debian maps.
-	AppName        string
-	Name           string
-	User           string
-	Version        string // "git" or a PEP 440 version as written
-	Iteration      string // a positive integer, or "auto"
-	Summary        string
-	Description    string
-	Maintainer     string
-	Homepage       string
-	License        string
-	Vendor         string
-	Prefix         string
-	Requirements   string // relative to Dir; "" when the app has none
-	Install        Install
-	Exclude        []string
-	Depends        []string            // every target
-	FamilyDepends  map[string][]string // "deb" or "rpm" -> more for that format
-	TargetDepends  map[string][]string // profile name ("rhel-9", "debian-12-aarch64") -> more
-	Formats        []string
-	Targets        []string
-	Python         string // "3.11" to pick one of a target's interpreters
-	Compression    string // "zstd", "xz", "gzip"; "" for the target's default
+	AppName       string
+	Name          string
+	User          string
+	Version       string // "git" or a PEP 440 version as written
+	Iteration     string // a positive integer, or "auto"
+	Summary       string
+	Description   string
+	Maintainer    string
+	Homepage      string
+	License       string
+	Vendor        string
+	Prefix        string
+	Requirements  string // relative to Dir; "" when the app has none
+	Install       Install
+	Exclude       []string
+	Depends       []string            // every target
+	FamilyDepends map[string][]string // "deb" or "rpm" -> more for that format
+	TargetDepends map[string][]string // profile name ("rhel-9", "debian-12-aarch64") -> more
+	Formats       []string
+	Targets       []string
+	Python        string // "3.11" to pick one of a target's interpreters
+	Compression   string // "zstd", "xz", "gzip"; "" for the target's default
+	// PlatformWheels is the policy for plain linux_<arch> wheels on a target
+	// other than the build host: "verify" (default), "trust" or "refuse".
+	PlatformWheels string
 	Env            map[string]string
-	Config         map[string]ConfigFile // source (relative to Dir) -> where and how it is installed
-	Services       []Service             // "web" first, then by name
-	Release        string                // one-shot command run on install and upgrade (Procfile "release:")
-	Hooks          map[Hook]string       // hook -> path relative to Dir
-	FindLinks      []string              // wheel directories (relative to Dir) or URLs
+	Config         map[string]ConfigFile        // source (relative to Dir) -> where and how it is installed
+	Services       []Service                    // "web" first, then by name
+	Release        string                       // one-shot command run on install and upgrade (Procfile "release:")
+	Hooks          map[Hook]string              // intent hook -> path relative to Dir
+	DialectHooks   map[string]map[string]string // "deb"/"rpm" -> script name -> path relative to Dir
+	AppCommand     string                       // /usr/bin/<AppCommand> runs commands in the app's environment; "" for none
+	Files          []FileMapping
+	Symlinks       map[string]string // link path -> target
+	Tmpfiles       []string          // tmpfiles.d lines
+	Start          Start
+	FindLinks      []string // wheel directories (relative to Dir) or URLs
 	IndexURL       string
 	ExtraIndexURLs []string
 	BuildCommands  []string // sh command lines run in a staged copy of the app
@@ -131,9 +177,12 @@ var ErrInvalid = errors.New("invalid configuration")
 func (e *Error) Unwrap() error { return ErrInvalid }
 
 type rawService struct {
-	Command     *string           `toml:"command"`
-	Description *string           `toml:"description"`
-	Hardening   map[string]string `toml:"hardening"`
+	Command          *string           `toml:"command"`
+	Description      *string           `toml:"description"`
+	Hardening        map[string]string `toml:"hardening"`
+	Env              map[string]any    `toml:"env"`
+	WorkingDirectory *string           `toml:"working-directory"`
+	Schedule         *string           `toml:"schedule"`
 }
 
 type rawBuild struct {
@@ -179,19 +228,26 @@ type rawConfig struct {
 	Deb          *rawDepends           `toml:"deb"`
 	RPM          *rawDepends           `toml:"rpm"`
 	Target       map[string]rawDepends `toml:"target"`
+	AppCommand   any                   `toml:"app-command"`
+	Files        map[string]any        `toml:"files"`
+	Symlinks     map[string]string     `toml:"symlinks"`
+	Tmpfiles     []string              `toml:"tmpfiles"`
+	Start        *string               `toml:"start"`
+	PlatformWhl  *string               `toml:"platform-wheels"`
 }
 
 // schema lists the keys each table accepts; "*" stands for any user-chosen
 // name (a service, an env var) whose value is checked by its own schema.
 var schema = map[string][]string{
-	"":           {"name", "package", "user", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "find-links", "index-url", "extra-index-urls", "release", "env", "config", "services", "hooks", "build", "deb", "rpm", "target"},
-	"services.*": {"command", "description", "hardening"},
-	"hooks":      {"preinst", "postinst", "prerm", "postrm"},
+	"":           {"name", "package", "user", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "find-links", "index-url", "extra-index-urls", "release", "app-command", "start", "tmpfiles", "platform-wheels", "env", "config", "files", "symlinks", "services", "hooks", "build", "deb", "rpm", "target"},
+	"services.*": {"command", "description", "hardening", "env", "working-directory", "schedule"},
+	"hooks":      {"before-install", "after-install", "before-upgrade", "after-upgrade", "before-remove", "after-remove", "after-purge"},
 	"build":      {"commands", "version-files", "version-token"},
 	"deb":        {"depends"},
 	"rpm":        {"depends"},
 	"target.*":   {"depends"},
 	"config.*":   {"dest", "mode", "owner", "group"},
+	"files.*":    {"dest", "mode", "owner", "group", "config"},
 }
 
 type rawProject struct {
@@ -333,7 +389,10 @@ func checkKeys(file, table string, rel []string, m map[string]any) error {
 				continue
 			}
 			msg := "unknown key"
-			if s := suggest(k, known); s != "" {
+			if dialect := dialectOf(k); len(rel) == 1 && rel[0] == "hooks" && dialect != "" {
+				msg = fmt.Sprintf("%q is a %s maintainer script, not a hook of [hooks] (%s): use the hook of the moment you mean, or put the script in %s/%s to run on %s packages only",
+					k, dialect, strings.Join(known, ", "), map[string]string{"deb": "debian", "rpm": "rpm"}[dialect], k, dialect)
+			} else if s := suggest(k, known); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			} else if home := homeOf(k); home != "" {
 				msg += "; " + misplaced(k, home, rel)
@@ -397,7 +456,7 @@ func misplaced(k, home string, rel []string) string {
 func schemaKey(rel []string) string {
 	if len(rel) == 2 {
 		switch rel[0] {
-		case "services", "target", "config":
+		case "services", "target", "config", "files":
 			return rel[0] + ".*"
 		}
 	}
@@ -580,6 +639,12 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	if p.Python != "" && !pythonRe.MatchString(p.Python) {
 		return p.fail("python", "%q must be a Python version such as \"3.11\"", p.Python)
 	}
+	p.PlatformWheels = str(raw.PlatformWhl, "verify")
+	switch p.PlatformWheels {
+	case "verify", "trust", "refuse":
+	default:
+		return p.fail("platform-wheels", "%q must be \"verify\", \"trust\" or \"refuse\"", p.PlatformWheels)
+	}
 	p.Compression = str(raw.Compression, "")
 	switch p.Compression {
 	case "", "zstd", "xz", "gzip":
@@ -596,6 +661,9 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 		return err
 	}
 	if err := p.applyHooks(raw.Hooks); err != nil {
+		return err
+	}
+	if err := p.applyRuntime(raw); err != nil {
 		return err
 	}
 	return p.applyBuild(raw.Build)
@@ -643,11 +711,19 @@ func (p *Project) exists(rel string) bool {
 	return err == nil
 }
 
-func (p *Project) applyEnv(env map[string]any) error {
-	p.Env = map[string]string{}
+func (p *Project) applyEnv(env map[string]any) (err error) {
+	p.Env, err = p.envTable("env", env)
+	return err
+}
+
+// envTable reads a table of environment variables (the env file's, or a
+// service's own).
+func (p *Project) envTable(key string, env map[string]any) (map[string]string, error) {
+	out := map[string]string{}
+	table := strings.Split(key, ".")
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if !envKeyRe.MatchString(k) {
-			return p.fail("env."+k, "not a valid environment variable name")
+			return nil, p.fail(key+"."+k, "not a valid environment variable name")
 		}
 		var v string
 		switch x := env[k].(type) {
@@ -661,16 +737,16 @@ func (p *Project) applyEnv(env map[string]any) error {
 			v = strconv.FormatFloat(x, 'g', -1, 64)
 		default:
 			if home := homeOf(k); home != "" {
-				return p.fail("env."+k, "must be a string, number or boolean; %s", misplaced(k, home, []string{"env"}))
+				return nil, p.fail(key+"."+k, "must be a string, number or boolean; %s", misplaced(k, home, table))
 			}
-			return p.fail("env."+k, "must be a string, number or boolean")
+			return nil, p.fail(key+"."+k, "must be a string, number or boolean")
 		}
 		if err := checkText(v); err != nil {
-			return p.fail("env."+k, "%v", err)
+			return nil, p.fail(key+"."+k, "%v", err)
 		}
-		p.Env[k] = v
+		out[k] = v
 	}
-	return nil
+	return out, nil
 }
 
 func (p *Project) applyConfigFiles(files map[string]any) error {
@@ -759,7 +835,14 @@ func parseMode(v any) (fs.FileMode, error) {
 	if n < 0 || n > 0o7777 {
 		return 0, fmt.Errorf("%o is not a file mode such as \"0640\"", n)
 	}
-	return fs.FileMode(n), nil
+	// Go keeps setuid, setgid and sticky apart from the permission bits.
+	mode := fs.FileMode(n) & fs.ModePerm
+	for bit, flag := range map[int64]fs.FileMode{0o4000: fs.ModeSetuid, 0o2000: fs.ModeSetgid, 0o1000: fs.ModeSticky} {
+		if n&bit != 0 {
+			mode |= flag
+		}
+	}
+	return mode, nil
 }
 
 // inside checks that a source named by the config resolves inside the app
@@ -825,7 +908,20 @@ func (p *Project) applyServices(raw map[string]rawService, release *string) erro
 			if s.Command == nil || strings.TrimSpace(*s.Command) == "" {
 				return p.fail("services."+name+".command", "every service needs a command")
 			}
-			p.Services = append(p.Services, Service{Name: name, Command: *s.Command, Description: str(s.Description, ""), Hardening: s.Hardening})
+			svc := Service{Name: name, Command: *s.Command, Description: str(s.Description, ""), Hardening: s.Hardening,
+				WorkingDirectory: str(s.WorkingDirectory, ""), Schedule: str(s.Schedule, "")}
+			env, err := p.envTable("services."+name+".env", s.Env)
+			if err != nil {
+				return err
+			}
+			svc.Env = env
+			if wd := svc.WorkingDirectory; wd != "" && (!path.IsAbs(wd) || path.Clean(wd) != wd || checkText(wd) != nil) {
+				return p.fail("services."+name+".working-directory", "%q must be a clean absolute directory", wd)
+			}
+			if err := checkText(svc.Schedule); err != nil || svc.Schedule != strings.TrimSpace(svc.Schedule) {
+				return p.fail("services."+name+".schedule", "%q must be one OnCalendar= expression such as \"daily\" or \"*-*-* 03:00:00\"", svc.Schedule)
+			}
+			p.Services = append(p.Services, svc)
 		}
 	}
 	for _, s := range p.Services {
@@ -860,9 +956,11 @@ func readProcfile(file string) (services []Service, release string, err error) {
 	}
 	var out []Service
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
+	// Whole lines, however long: a Procfile command may be kilobytes.
+	lines := strings.Split(string(data), "\n")
+	for i, raw := range lines {
+		line := i + 1
+		text := strings.TrimSpace(raw)
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -877,6 +975,9 @@ func readProcfile(file string) (services []Service, release string, err error) {
 		if seen[name] {
 			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("process %q defined twice", name)}
 		}
+		if err := checkText(cmd); err != nil {
+			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: err.Error()}
+		}
 		seen[name] = true
 		if name == "release" {
 			release = cmd
@@ -884,23 +985,195 @@ func readProcfile(file string) (services []Service, release string, err error) {
 		}
 		out = append(out, Service{Name: name, Command: cmd})
 	}
-	return out, release, sc.Err()
+	if len(seen) == 0 {
+		// An existing but empty Procfile is a mistake, not "no services".
+		return nil, "", &Error{File: "Procfile", Msg: "lists no process: write \"web: <command>\" lines, or delete the file for a package without services"}
+	}
+	return out, release, nil
 }
 
 func (p *Project) applyHooks(raw map[string]string) error {
 	p.Hooks = map[Hook]string{}
 	for _, h := range hookNames {
-		if f, ok := raw[string(h)]; ok {
-			if !p.exists(f) {
-				return p.fail("hooks."+string(h), "hook file %q not found in %s", f, p.Dir)
-			}
-			p.Hooks[h] = f
+		f, ok := raw[string(h)]
+		if !ok {
 			continue
 		}
-		// A debian/ directory of maintainer scripts, as in common practice.
-		if f := path.Join("debian", string(h)); p.exists(f) {
-			p.Hooks[h] = f
+		if err := p.checkScript("hooks."+string(h), f); err != nil {
+			return err
 		}
+		p.Hooks[h] = f
+	}
+	// Dialect hooks: files in debian/ and rpm/, each for its format only.
+	p.DialectHooks = map[string]map[string]string{}
+	for format, dir := range map[string]string{"deb": "debian", "rpm": "rpm"} {
+		for _, name := range dialectHooks[format] {
+			f := path.Join(dir, name)
+			if !p.exists(f) {
+				continue
+			}
+			if err := p.checkScript(f, f); err != nil {
+				return err
+			}
+			if p.DialectHooks[format] == nil {
+				p.DialectHooks[format] = map[string]string{}
+			}
+			p.DialectHooks[format][name] = f
+		}
+	}
+	return nil
+}
+
+// checkScript wants a hook file inside the app directory, present and
+// executable (it runs as a program with its own #! line, /bin/sh without).
+func (p *Project) checkScript(key, f string) error {
+	if err := p.inside(f); err != nil {
+		return p.fail(key, "hook file %v", err)
+	}
+	st, err := os.Stat(filepath.Join(p.Dir, filepath.FromSlash(f)))
+	switch {
+	case err != nil:
+		return p.fail(key, "hook file %q not found in %s", f, p.Dir)
+	case !st.Mode().IsRegular():
+		return p.fail(key, "hook file %q is not a regular file", f)
+	case st.Mode()&0o111 == 0:
+		return p.fail(key, "hook file %q is not executable (chmod +x %s)", f, f)
+	}
+	return nil
+}
+
+// applyRuntime reads what the package puts on the server besides the app:
+// the app command, mapped files and links, tmpfiles lines and the start
+// policy.
+func (p *Project) applyRuntime(raw rawConfig) error {
+	p.AppCommand = p.Name
+	switch v := raw.AppCommand.(type) {
+	case nil:
+	case bool:
+		if !v {
+			p.AppCommand = ""
+		}
+	case string:
+		if !commandRe.MatchString(v) {
+			return p.fail("app-command", "%q is not a command name (letters, digits, '.', '_', '-'), or false for none", v)
+		}
+		p.AppCommand = v
+	default:
+		return p.fail("app-command", "must be a command name, or false for none")
+	}
+	p.Start = StartAlways
+	if raw.Start != nil {
+		p.Start = Start(*raw.Start)
+		switch p.Start {
+		case StartAlways, StartPreset, StartNever:
+		default:
+			return p.fail("start", "%q must be \"always\", \"preset\" or \"never\"", *raw.Start)
+		}
+	}
+	for i, line := range raw.Tmpfiles {
+		if f := strings.Fields(line); len(f) < 2 || checkText(line) != nil || !strings.HasPrefix(f[1], "/") {
+			return p.fail(fmt.Sprintf("tmpfiles[%d]", i), "%q is not a tmpfiles.d line such as \"d /run/%s 0750 %s %s -\"", line, p.Name, p.User, p.User)
+		}
+	}
+	p.Tmpfiles = raw.Tmpfiles
+	if err := p.applyFiles(raw.Files); err != nil {
+		return err
+	}
+	p.Symlinks = map[string]string{}
+	for _, link := range slices.Sorted(maps.Keys(raw.Symlinks)) {
+		key := "symlinks." + dotted([]string{link})
+		target := raw.Symlinks[link]
+		if err := p.checkDest(key, link); err != nil {
+			return err
+		}
+		if target == "" || checkText(target) != nil {
+			return p.fail(key, "the link target %q must be a path", target)
+		}
+		p.Symlinks[link] = target
+	}
+	return nil
+}
+
+var commandRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
+
+func (p *Project) applyFiles(raw map[string]any) error {
+	dests := map[string]string{}
+	for _, cf := range p.Config {
+		dests[cf.Dest] = "config"
+	}
+	for _, src := range slices.Sorted(maps.Keys(raw)) {
+		key := "files." + dotted([]string{src})
+		fm := FileMapping{Source: src}
+		switch v := raw[src].(type) {
+		case string:
+			fm.Dest = v
+		case map[string]any:
+			var ok bool
+			if fm.Dest, ok = v["dest"].(string); !ok {
+				return p.fail(key+".dest", "every file mapping needs an absolute dest path")
+			}
+			if m, ok := v["mode"]; ok {
+				mode, err := parseMode(m)
+				if err != nil {
+					return p.fail(key+".mode", "%v", err)
+				}
+				fm.Mode = mode
+			}
+			for _, f := range []struct {
+				name string
+				val  *string
+			}{{"owner", &fm.Owner}, {"group", &fm.Group}} {
+				if x, ok := v[f.name]; ok {
+					name, ok := x.(string)
+					if !ok || (name != "root" && !userRe.MatchString(name)) {
+						return p.fail(key+"."+f.name, "%v is not a user or group name", x)
+					}
+					if name != "root" {
+						*f.val = name
+					}
+				}
+			}
+			if c, ok := v["config"]; ok {
+				b, ok := c.(bool)
+				if !ok {
+					return p.fail(key+".config", "must be true or false")
+				}
+				fm.Config = b
+			}
+		default:
+			return p.fail(key, "must be a destination path or a table with dest, mode, owner, group, config")
+		}
+		if err := p.inside(strings.TrimRight(src, "/")); err != nil {
+			return p.fail(key, "source %v", err)
+		}
+		if matches, err := filepath.Glob(filepath.Join(p.Dir, filepath.FromSlash(src))); err != nil || len(matches) == 0 {
+			return p.fail(key, "source %q matches no file in %s", src, p.Dir)
+		}
+		if err := p.checkDest(key, fm.Dest); err != nil {
+			return err
+		}
+		if prev, dup := dests[fm.Dest]; dup {
+			return p.fail(key, "destination %s is also the destination of %s", fm.Dest, prev)
+		}
+		dests[fm.Dest] = key
+		p.Files = append(p.Files, fm)
+	}
+	return nil
+}
+
+// checkDest wants an absolute, clean path that no other part of the
+// package owns: not the app's prefix, its generated files, or a directory
+// every system has.
+func (p *Project) checkDest(key, dest string) error {
+	switch {
+	case !path.IsAbs(dest) || path.Clean(dest) != dest || checkText(dest) != nil:
+		return p.fail(key, "destination %q must be a clean absolute path", dest)
+	case dest == p.Prefix || strings.HasPrefix(dest, p.Prefix+"/"):
+		return p.fail(key, "destination %s is inside the app's prefix %s, which wharf fills: ship the file in the app tree instead", dest, p.Prefix)
+	case dest == p.EnvFile():
+		return p.fail(key, "destination %s is the generated env file; set [env] instead", dest)
+	case strings.Count(dest, "/") < 2 || systemDirs[dest]:
+		return p.fail(key, "destination %s is a system directory", dest)
 	}
 	return nil
 }
@@ -1027,10 +1300,21 @@ func (p *Project) UnitName(s Service) string {
 	return p.Name + "-" + s.Name + ".service"
 }
 
+// dialectOf names the format a maintainer script name belongs to.
+func dialectOf(name string) string {
+	for _, f := range []string{"deb", "rpm"} {
+		if slices.Contains(dialectHooks[f], name) {
+			return f
+		}
+	}
+	return ""
+}
+
 // placeholders name the user-chosen part of a key in Keys, for the tables
 // whose keys the user picks.
 var placeholders = map[string]string{
-	"env": "<NAME>", "services": "<name>", "target": "<target>", "config": "<source>", "services.*.hardening": "<Directive>",
+	"env": "<NAME>", "services": "<name>", "target": "<target>", "config": "<source>", "files": "<source>",
+	"symlinks": "<link>", "services.*.hardening": "<Directive>", "services.*.env": "<NAME>",
 }
 
 // Keys lists every settable key as a dotted path, user-chosen parts as
@@ -1046,7 +1330,7 @@ func Keys() []string {
 			case schema[sp] != nil:
 				walk(sp, sh)
 			case free && schema[sp+".*"] != nil:
-				if sp == "config" {
+				if sp == "config" || sp == "files" {
 					out = append(out, sh+"."+ph) // the short form: source = "dest"
 				}
 				walk(sp+".*", sh+"."+ph)

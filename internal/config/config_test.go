@@ -16,7 +16,11 @@ func writeApp(t *testing.T, files map[string]string) string {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(content, "#!") {
+			mode = 0o755 // hooks must be executable
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +100,7 @@ command = "gunicorn -b 127.0.0.1:8000 app:app"
 ProtectHome = "read-only"
 
 [tool.wharf.hooks]
-postinst = "packaging/postinst"
+after-install = "packaging/postinst"
 `,
 		"config.yaml":        "a: 1\n",
 		"packaging/postinst": "#!/bin/sh\n",
@@ -109,7 +113,7 @@ postinst = "packaging/postinst"
 	if p.Name != "quality-reports" || p.Version != "1.4.2" || p.Iteration != "3" || p.Summary != "Quality reports" ||
 		p.Maintainer != "Ops <ops@example.com>" || p.Env["WORKERS"] != "4" || p.Env["FLASK_ENV"] != "production" ||
 		p.Config["config.yaml"].Dest != "/etc/quality-reports/config.yaml" || p.Services[0].Hardening["ProtectHome"] != "read-only" ||
-		p.Hooks[Postinst] != "packaging/postinst" || p.Hooks[Prerm] != "debian/prerm" || p.Depends[0] != "libpq5" {
+		p.Hooks[AfterInstall] != "packaging/postinst" || p.DialectHooks["deb"]["prerm"] != "debian/prerm" || p.Depends[0] != "libpq5" {
 		t.Errorf("project: %+v", p)
 	}
 }
@@ -149,9 +153,21 @@ func TestErrors(t *testing.T) {
 		{"config outside etc", map[string]string{"wharf.toml": "[config]\n\"a.ini\" = \"/opt/a.ini\"\n", "a.ini": ""}, []string{"/opt/a.ini", "/etc"}},
 		{"config missing source", map[string]string{"wharf.toml": "[config]\n\"a.ini\" = \"/etc/a.ini\"\n"}, []string{"a.ini", "not found"}},
 		{"service without command", map[string]string{"wharf.toml": "[services.web]\ndescription = \"x\"\n"}, []string{"services.web.command"}},
-		{"missing hook", map[string]string{"wharf.toml": "[hooks]\npostinst = \"nope.sh\"\n"}, []string{"hooks.postinst", "nope.sh"}},
-		{"unknown hook", map[string]string{"wharf.toml": "[hooks]\npostinstall = \"x\"\n"}, []string{"hooks.postinstall", `"postinst"`}},
+		{"missing hook", map[string]string{"wharf.toml": "[hooks]\nafter-install = \"nope.sh\"\n"}, []string{"hooks.after-install", "nope.sh", "not found"}},
+		{"hook not executable", map[string]string{"wharf.toml": "[hooks]\nafter-install = \"h.sh\"\n", "h.sh": "echo hi\n"}, []string{"hooks.after-install", "not executable"}},
+		{"unknown hook", map[string]string{"wharf.toml": "[hooks]\nafter-instal = \"x\"\n"}, []string{"hooks.after-instal", `"after-install"`}},
+		{"dialect name as hook", map[string]string{"wharf.toml": "[hooks]\npostinst = \"x\"\n"}, []string{"hooks.postinst", "deb maintainer script", "debian/postinst"}},
+		{"dialect hook not executable", map[string]string{"rpm/post": "echo\n"}, []string{"rpm/post", "not executable"}},
+		{"bad start", map[string]string{"wharf.toml": "start = \"sometimes\"\n"}, []string{"start", "always"}},
+		{"bad app command", map[string]string{"wharf.toml": "app-command = \"a b\"\n"}, []string{"app-command"}},
+		{"relative file dest", map[string]string{"wharf.toml": "[files]\n\"a.conf\" = \"etc/a.conf\"\n", "a.conf": ""}, []string{"files.\"a.conf\"", "absolute"}},
+		{"file dest in prefix", map[string]string{"wharf.toml": "[files]\n\"a.conf\" = \"/opt/my-app/x.conf\"\n", "a.conf": ""}, []string{"files.\"a.conf\"", "prefix"}},
+		{"two files one dest", map[string]string{"wharf.toml": "[files]\n\"a.conf\" = \"/etc/x/a.conf\"\n\"b.conf\" = \"/etc/x/a.conf\"\n", "a.conf": "", "b.conf": ""}, []string{"files.\"b.conf\"", "also the destination"}},
+		{"file source missing", map[string]string{"wharf.toml": "[files]\n\"nginx/*.conf\" = \"/etc/nginx/sites-available\"\n"}, []string{"nginx/*.conf", "matches no file"}},
+		{"bad tmpfiles", map[string]string{"wharf.toml": "tmpfiles = [\"d\"]\n"}, []string{"tmpfiles[0]"}},
+		{"bad schedule", map[string]string{"wharf.toml": "[services.job]\ncommand = \"x\"\nschedule = \" daily\"\n"}, []string{"services.job.schedule"}},
 		{"bad procfile", map[string]string{"Procfile": "web gunicorn\n"}, []string{"Procfile", "line 1"}},
+		{"empty procfile", map[string]string{"Procfile": "# nothing yet\n\n"}, []string{"Procfile", "lists no process"}},
 		{"duplicate procfile", map[string]string{"Procfile": "web: a\nweb: b\n"}, []string{"Procfile", "twice"}},
 		{"bad toml", map[string]string{"wharf.toml": "name = \n"}, []string{"wharf.toml", "line 1"}},
 		{"bad exclude", map[string]string{"wharf.toml": "exclude = [\"[abc\"]\n"}, []string{"exclude", "[abc"}},
@@ -172,6 +188,17 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLongProcfileLine(t *testing.T) {
+	long := "web: gunicorn " + strings.Repeat("--opt ", 12000) + "app:app\n"
+	p, err := Load(writeApp(t, map[string]string{"Procfile": long}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Services) != 1 || len(p.Services[0].Command) < 64<<10 {
+		t.Fatalf("services: %d", len(p.Services))
 	}
 }
 

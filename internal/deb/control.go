@@ -35,6 +35,11 @@ type Control struct {
 	Breaks     []string
 	Replaces   []string
 	Provides   []string
+
+	// Extra are further fields, written after Homepage in this order:
+	// user-defined ones such as "X-Wharf-Target: debian-12" (deb-control(5)
+	// allows them; dpkg and apt carry them into Packages).
+	Extra []Field
 }
 
 // ErrInvalidControl is wrapped by every control field rejection.
@@ -135,6 +140,9 @@ func (c Control) Validate() error {
 			return fieldErr("Description", "extended description holds control character %U", r)
 		}
 	}
+	if err := c.checkExtra(); err != nil {
+		return err
+	}
 	for _, rel := range c.relations() {
 		for _, v := range rel.values {
 			if err := checkLine(rel.name, v, true); err != nil {
@@ -148,6 +156,38 @@ func (c Control) Validate() error {
 					return fieldErr(rel.name, "relation %q is not \"name[:arch] [(op version)] [[archs]] [<profiles>]\" (Policy 7.1)", v)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// extraNameRE is a field name deb-control(5) allows: no leading '#' or
+// '-', no colon or space.
+var extraNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!-9;-~]*$`)
+
+// checkExtra refuses an extra field that is malformed, repeated, or one
+// Control already writes (it would appear twice).
+func (c Control) checkExtra() error {
+	known := []string{"Package", "Version", "Architecture", "Maintainer", "Installed-Size", "Section", "Priority", "Homepage", "Description"}
+	for _, rel := range c.relations() {
+		known = append(known, rel.name)
+	}
+	for i, f := range c.Extra {
+		if !extraNameRE.MatchString(f.Name) {
+			return fieldErr(f.Name, "%q is not a field name", f.Name)
+		}
+		for _, k := range known {
+			if strings.EqualFold(k, f.Name) {
+				return fieldErr(f.Name, "is a standard field; set it through its own Control member")
+			}
+		}
+		for _, o := range c.Extra[:i] {
+			if strings.EqualFold(o.Name, f.Name) {
+				return fieldErr(f.Name, "given twice")
+			}
+		}
+		if err := checkLine(f.Name, f.Value, true); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -218,6 +258,9 @@ func (c Control) render(installedKiB int64) []byte {
 	field("Section", c.Section)
 	field("Priority", c.Priority)
 	field("Homepage", c.Homepage)
+	for _, f := range c.Extra {
+		field(f.Name, f.Value)
+	}
 	b.WriteString("Description: " + c.Summary + "\n")
 	b.WriteString(formatDescription(c.Description))
 	return []byte(b.String())

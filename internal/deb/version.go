@@ -2,6 +2,7 @@ package deb
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -90,3 +91,24 @@ func Version(v pep440.Version, iteration string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// distroTagRE is a distro tag: '+' or '~' and then what a revision holds.
+var distroTagRE = regexp.MustCompile(`^[+~][A-Za-z0-9.+~]+$`)
+
+// Revision is the Debian revision of a build for one release: the
+// iteration followed by the release's tag ("1" and "+deb12" give
+// "1+deb12"), as an rpm release carries ".el9". Builds of one version for
+// several releases then differ in name, and dpkg orders them by iteration
+// first: "1+deb13" < "2+deb11", and for one iteration "+deb11" < "+deb12"
+// < "+deb13". An empty tag leaves the iteration as it is.
+func Revision(iteration, distroTag string) (string, error) {
+	if !revisonRE.MatchString(iteration) || !isDigit(iteration[0]) {
+		return "", fmt.Errorf("iteration %q: a Debian revision starts with a digit and holds only letters, digits, '.', '+' and '~'", iteration)
+	}
+	if distroTag != "" && !distroTagRE.MatchString(distroTag) {
+		return "", fmt.Errorf("distro tag %q: want '+' or '~' followed by letters, digits, '.', '+' or '~' (e.g. \"+deb12\")", distroTag)
+	}
+	return iteration + distroTag, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,8 +1,10 @@
-// Package elfdeps reads what compiled extension modules need from the
-// system, the way dpkg-shlibdeps and rpm's elfdeps do: the shared libraries
+// Package elfdeps reads what compiled extension modules are built for and
+// need from the system, the way dpkg-shlibdeps and rpm's elfdeps do: the
+// machine, class and byte order of the ELF header, the shared libraries
 // they link (DT_NEEDED) and the highest symbol version they use of each
 // (GLIBC_2.14, GLIBCXX_3.4.29 …), from the ELF dynamic section and the
-// version-needed table (System V gABI; LSB "Symbol Versioning").
+// version-needed table (System V gABI; LSB "Symbol Versioning"). It reads
+// from an io.ReaderAt and touches no files.
 package elfdeps
 
 import (
@@ -31,44 +33,150 @@ func IsELF(head []byte) bool { return bytes.HasPrefix(head, []byte(elf.ELFMAG)) 
 
 // Add reads one ELF object and merges what it needs.
 func (n *Needs) Add(r io.ReaderAt, name string) error {
-	f, err := elf.NewFile(r)
+	o, err := Read(r, name)
 	if err != nil {
-		return fmt.Errorf("read ELF %s: %w", name, err)
+		return err
 	}
-	defer f.Close()
+	n.Merge(o)
+	return nil
+}
+
+// Merge adds what the object o needs.
+func (n *Needs) Merge(o Object) {
 	if n.Libraries == nil {
 		n.Libraries = map[string]map[string]string{}
 	}
-	n.Class = f.Class
-	libs, err := f.ImportedLibraries()
-	if err != nil {
-		return fmt.Errorf("read ELF %s: %w", name, err)
-	}
-	for _, lib := range libs {
+	n.Class = o.Class
+	for _, lib := range o.Needed {
 		if n.Libraries[lib] == nil {
 			n.Libraries[lib] = map[string]string{}
 		}
 	}
-	syms, err := f.ImportedSymbols()
-	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		return fmt.Errorf("read ELF %s symbols: %w", name, err)
-	}
-	for _, s := range syms {
-		space, ver, ok := splitVersion(s.Version)
-		if !ok || s.Library == "" {
-			continue
-		}
-		vers := n.Libraries[s.Library]
+	for lib, spaces := range o.Versions {
+		vers := n.Libraries[lib]
 		if vers == nil {
 			vers = map[string]string{}
-			n.Libraries[s.Library] = vers
+			n.Libraries[lib] = vers
 		}
-		if old, ok := vers[space]; !ok || compareDotted(ver, old) > 0 {
+		for space, ver := range spaces {
+			if old, ok := vers[space]; !ok || CompareVersions(ver, old) > 0 {
+				vers[space] = ver
+			}
+		}
+	}
+}
+
+// Object is what one ELF file is built for and what it needs.
+type Object struct {
+	Class   elf.Class
+	Data    elf.Data // byte order
+	Machine elf.Machine
+	Type    elf.Type
+	// Needed are the DT_NEEDED sonames, in the file's order.
+	Needed []string
+	// Versions maps a soname to the highest version the object needs of
+	// each version namespace it names: "libc.so.6" -> "GLIBC" -> "2.34".
+	Versions map[string]map[string]string
+	// Uses names, for each full version needed ("GLIBC_2.34"), what needs
+	// it, so a refusal can say: a symbol bound to it ("__libc_start_main"),
+	// or the ABI marker that stands for it ("GLIBC_ABI_DT_RELR"). A
+	// version that nothing is bound to has no entry.
+	Uses map[string]string
+}
+
+// Read reads one ELF object: its header, DT_NEEDED entries and the
+// version-needed table (SHT_GNU_verneed), which lists every version the
+// object needs of each library whether or not a symbol is bound to it.
+func Read(r io.ReaderAt, name string) (Object, error) {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return Object{}, fmt.Errorf("read ELF %s: %w", name, err)
+	}
+	defer f.Close()
+	o := Object{Class: f.Class, Data: f.Data, Machine: f.Machine, Type: f.Type,
+		Versions: map[string]map[string]string{}, Uses: map[string]string{}}
+	if o.Needed, err = f.ImportedLibraries(); err != nil {
+		return Object{}, fmt.Errorf("read ELF %s: %w", name, err)
+	}
+	record := func(lib, version string) {
+		space, ver, ok := versionOf(version)
+		if !ok || lib == "" {
+			return
+		}
+		vers := o.Versions[lib]
+		if vers == nil {
+			vers = map[string]string{}
+			o.Versions[lib] = vers
+		}
+		if old, ok := vers[space]; !ok || CompareVersions(ver, old) > 0 {
 			vers[space] = ver
 		}
 	}
-	return nil
+	// A file without dynamic symbols or version tables (a static
+	// executable, an object file) needs no versions, which debug/elf
+	// reports as an error.
+	needs, err := f.DynamicVersionNeeds()
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) && f.SectionByType(elf.SHT_GNU_VERNEED) != nil && f.SectionByType(elf.SHT_GNU_VERSYM) != nil {
+		return Object{}, fmt.Errorf("read ELF %s version needs: %w", name, err)
+	}
+	syms, err := f.ImportedSymbols()
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		return Object{}, fmt.Errorf("read ELF %s symbols: %w", name, err)
+	}
+	for _, s := range syms {
+		record(s.Library, s.Version)
+		if s.Version == "" {
+			continue
+		}
+		if old, ok := o.Uses[s.Version]; !ok || s.Name < old {
+			o.Uses[s.Version] = s.Name
+		}
+	}
+	for _, need := range needs {
+		for _, dep := range need.Needs {
+			record(need.Name, dep.Dep)
+			// An ABI marker stands for the release that introduced it; a
+			// symbol bound to that release is the clearer culprit.
+			space, ver, ok := versionOf(dep.Dep)
+			if full := space + "_" + ver; ok && full != dep.Dep && o.Uses[full] == "" {
+				o.Uses[full] = dep.Dep
+			}
+		}
+	}
+	return o, nil
 }
+
+// Highest is the highest version the object needs in a namespace
+// ("GLIBC") from any library, the library that gives it and the full
+// version name ("GLIBC_2.34"); ok is false when it needs none.
+func (o Object) Highest(space string) (version, lib, full string, ok bool) {
+	for _, l := range slices.Sorted(maps.Keys(o.Versions)) {
+		v, has := o.Versions[l][space]
+		if has && (!ok || CompareVersions(v, version) > 0) {
+			version, lib, ok = v, l, true
+		}
+	}
+	if ok {
+		full = space + "_" + version
+	}
+	return version, lib, full, ok
+}
+
+// versionOf splits a version name into its namespace and number. Besides
+// "GLIBC_2.14" it knows glibc's ABI markers, which stand for the release
+// that introduced them: a DT_RELR object needs "GLIBC_ABI_DT_RELR", which
+// only glibc 2.36 and later provide.
+func versionOf(v string) (string, string, bool) {
+	switch v {
+	case "GLIBC_ABI_DT_RELR":
+		return "GLIBC", "2.36", true
+	}
+	return splitVersion(v)
+}
+
+// SplitVersion splits "GLIBC_2.14" into ("GLIBC", "2.14"); ok is false for
+// a name without a dotted number ("GLIBC_PRIVATE").
+func SplitVersion(v string) (space, version string, ok bool) { return versionOf(v) }
 
 // splitVersion splits "GLIBC_2.14" into ("GLIBC", "2.14").
 func splitVersion(v string) (string, string, bool) {
@@ -84,7 +192,8 @@ func splitVersion(v string) (string, string, bool) {
 	return v[:i], v[i+1:], true
 }
 
-func compareDotted(a, b string) int {
+// CompareVersions orders dotted version numbers ("2.9" < "2.14"): -1, 0 or 1.
+func CompareVersions(a, b string) int {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(as) || i < len(bs); i++ {
 		var x, y int
@@ -155,7 +264,7 @@ func (n Needs) DebianWith(lookup func(soname string) (pkg string, ok bool)) (dep
 		if pkg != "libc6" {
 			continue
 		}
-		if v := n.Libraries[lib]["GLIBC"]; v != "" && (best[pkg] == "" || compareDotted(v, best[pkg]) > 0) {
+		if v := n.Libraries[lib]["GLIBC"]; v != "" && (best[pkg] == "" || CompareVersions(v, best[pkg]) > 0) {
 			best[pkg] = v
 		}
 	}

@@ -8,35 +8,45 @@ import (
 // Debian returns the maintainer scripts for a .deb, keyed "preinst",
 // "postinst", "prerm" and "postrm"; a script with nothing to do is absent.
 //
-// What each does, by the action dpkg passes as $1 (Debian Policy 6.5):
-//   - postinst configure (and the abort-* recoveries): create the user, its
-//     home, byte-compile, enable the units (deb-systemd-helper keeps an
-//     administrator's "disable" across upgrades), then, when systemd runs,
-//     start them on a fresh install or restart them once on upgrade ($2 is
-//     the old version).
-//   - prerm remove/deconfigure: stop the units; on remove also delete the
-//     byte-code. prerm upgrade stops nothing: postinst restarts once the new
-//     files are in place, so the downtime is one restart.
-//   - postrm remove: daemon-reload. postrm purge: drop the units' enablement,
-//     the purge paths and byte-code leftovers. The user stays, as Debian
+// What each does, by the action dpkg passes as $1 (Debian Policy 6.5 and
+// 6.6; docs/lifecycle.md has the whole order):
+//   - preinst install: the before-install hook. preinst upgrade OLD NEW
+//     (also a downgrade or a reinstall): the before-upgrade hook. Either
+//     failing makes dpkg stop there: the old version stays installed and
+//     running, since nothing was stopped.
+//   - postinst configure: create the user, its home, hand over owned
+//     files, byte-compile, apply tmpfiles.d, run the release step, then the
+//     after-install or after-upgrade hook, apply the start policy to units
+//     new to the system, and, when systemd runs, start them on install or
+//     restart them once on upgrade. A failing release step or hook fails
+//     the script before any restart: the package stays half-configured with
+//     the old processes serving, and dpkg --configure -a retries.
+//   - postinst abort-upgrade/abort-remove/abort-deconfigure: start the
+//     enabled units again, without hooks.
+//   - prerm remove: the before-remove hook (its failure stops the removal),
+//     then stop the units and delete the byte-code. prerm upgrade stops
+//     nothing: postinst restarts once the new files are in place, so the
+//     downtime is one restart. prerm deconfigure only stops.
+//   - postrm remove: daemon-reload, the after-remove hook. postrm purge:
+//     drop the units' enablement, the purge paths, byte-code leftovers and
+//     wharf's record, then the after-purge hook. The user stays, as Debian
 //     practice wants: files it owned may survive, and reusing its uid for
 //     another account would hand them over.
-//   - preinst: only the app's hook.
 //
-// The app's hook for each script runs last, after wharf's part, with the same
-// arguments; its exit status is the script's.
+// The expert's dialect scripts (DebHooks) run last, after wharf's part,
+// with dpkg's arguments; their exit status is the script's.
 func Debian(in Intent) (map[string]string, error) {
-	if err := in.validate(PreInst, PostInst, PreRm, PostRm); err != nil {
+	if err := in.validate(); err != nil {
 		return nil, fmt.Errorf("debian maintainer scripts: %w", err)
 	}
 	out := map[string]string{}
 	for name, body := range map[string]string{
-		"preinst":  "",
+		"preinst":  in.debPreinst(),
 		"postinst": in.debPostinst(),
 		"prerm":    in.debPrerm(),
 		"postrm":   in.debPostrm(),
 	} {
-		hook := in.Hooks[Phase(name)]
+		hook := in.DebHooks[name]
 		if body == "" && hook == "" {
 			continue
 		}
@@ -53,52 +63,71 @@ func Debian(in Intent) (map[string]string, error) {
 	return out, nil
 }
 
-func (in Intent) debPostinst() string {
-	var b strings.Builder
-	if in.User != "" {
-		b.WriteString(in.debCreateUser())
+func (in Intent) debPreinst() string {
+	if !in.tracked() {
+		return ""
 	}
-	b.WriteString(in.makeHome("\t"))
-	b.WriteString(in.chownOwned("\t"))
-	b.WriteString(in.compile("\t"))
-	b.WriteString(in.runRelease("\t"))
-	if len(in.Units) > 0 {
-		fmt.Fprintf(&b, `	# Enable on first install; on upgrade keep an administrator's "disable".
-	# Both work in a chroot: they only write symlinks.
-	for unit in $units; do
-		if command -v deb-systemd-helper >/dev/null 2>&1; then
-			deb-systemd-helper unmask "$unit" >/dev/null || true
-			if deb-systemd-helper --quiet was-enabled "$unit"; then
-				deb-systemd-helper enable "$unit" >/dev/null || true
-			else
-				deb-systemd-helper update-state "$unit" >/dev/null || true
-			fi
-		elif [ -z "$2" ]; then
-			systemctl enable "$unit" >/dev/null 2>&1 || true
-		fi
-	done
-	# Start on install, restart once on upgrade ($2: the version configured before).
+	hooks := in.has(BeforeInstall) || in.has(BeforeUpgrade)
+	configured := ""
+	if hooks {
+		configured = "\twharf_configured\n"
+	}
+	return in.preamble(debDialect, parts{state: true, record: true, configured: hooks, hooks: []Hook{BeforeInstall, BeforeUpgrade}}) + `case "$1" in
+install)
+	# Without a record this is an install, even when dpkg still has the
+	# configuration of a removed version.
+	rm -f "$wharf_state"
+` + configured + in.callHook(BeforeInstall, "\t", "nothing was installed") + `	;;
+upgrade)
+	if [ ! -f "$wharf_state" ]; then
+		# The installed version was made before wharf kept a record: its
+		# version from dpkg ($2, less epoch and revision), its units as they are.
+		wharf_old=${2#*:}
+		wharf_record "${wharf_old%-*}" "$2"
+	fi
+` + configured + in.callHook(BeforeUpgrade, "\t", "the installed version stays") + `	;;
+esac
+`
+}
+
+func (in Intent) debPostinst() string {
+	var cfg strings.Builder
+	if in.User != "" {
+		cfg.WriteString(in.debCreateUser())
+	}
+	cfg.WriteString(in.makeHome("\t"))
+	cfg.WriteString(in.chownOwned("\t"))
+	cfg.WriteString(in.compile("\t"))
+	cfg.WriteString(in.tmpfiles("\t", "", ""))
+	if in.tracked() {
+		cfg.WriteString("\twharf_configured\n")
+		cfg.WriteString(in.runRelease(debDialect, "\t"))
+		cfg.WriteString(in.callAfterHook(debDialect, "\t"))
+		cfg.WriteString(in.enableNew(debDialect, "\t"))
+		cfg.WriteString(in.startUnitsStep(debDialect, "\t"))
+		cfg.WriteString("\twharf_record \"$wharf_version\" \"$wharf_version_pkg\"\n")
+	}
+	if cfg.Len() == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(in.preamble(debDialect, parts{systemd: true, invoke: true, startUnits: true, configured: true, record: true, known: in.enableNew(debDialect, "") != "", hooks: []Hook{AfterInstall, AfterUpgrade}}))
+	b.WriteString("case \"$1\" in\nconfigure)\n" + cfg.String() + "\t;;\n")
+	if len(in.startUnits()) > 0 {
+		fmt.Fprintf(&b, `abort-upgrade | abort-remove | abort-deconfigure)
+	# The operation failed after the units stopped, or before: run them again.
 	if systemd_running; then
-		systemctl --system daemon-reload >/dev/null || true
-		if [ -n "$2" ]; then
-			action=restart
-		else
-			action=start
-		fi
-		for unit in $units; do
-			if command -v deb-systemd-invoke >/dev/null 2>&1; then
-				deb-systemd-invoke "$action" "$unit" >/dev/null || echo %[1]s "$action $unit failed; see journalctl -u $unit" >&2
-			elif systemctl --quiet is-enabled "$unit"; then
-				systemctl "$action" "$unit" || echo %[1]s "$action $unit failed; see journalctl -u $unit" >&2
+		for unit in $start_units; do
+			if systemctl --quiet is-enabled "$unit"; then
+				wharf_invoke start "$unit" || echo %s "start $unit failed; see journalctl -u $unit" >&2
 			fi
 		done
 	fi
+	;;
 `, q(in.Package+":"))
 	}
-	if b.Len() == 0 {
-		return ""
-	}
-	return in.debPreamble() + "case \"$1\" in\nconfigure|abort-upgrade|abort-deconfigure|abort-remove)\n" + b.String() + "\t;;\nesac\n"
+	b.WriteString("esac\n")
+	return b.String()
 }
 
 // debCreateUser prefers sysusers.d, the declaration the package ships, and
@@ -121,56 +150,46 @@ func (in Intent) debCreateUser() string {
 	return b.String()
 }
 
-func (in Intent) debPreamble() string {
-	if len(in.Units) == 0 {
-		return ""
-	}
-	return systemdRunning + unitsVar(in.Units)
-}
-
 func (in Intent) debPrerm() string {
-	var b strings.Builder
-	if len(in.Units) > 0 {
-		b.WriteString(`case "$1" in
-remove|deconfigure)
-	if systemd_running; then
-		for unit in $units; do
-			if command -v deb-systemd-invoke >/dev/null 2>&1; then
-				deb-systemd-invoke stop "$unit" >/dev/null || true
-			else
-				systemctl stop "$unit" || true
-			fi
-		done
-	fi
-	;;
-esac
-`)
+	stop := ""
+	if len(in.allUnits()) > 0 {
+		stop = "\tif systemd_running; then\n\t\tfor unit in $units; do\n\t\t\twharf_invoke stop \"$unit\" || true\n\t\tdone\n\tfi\n"
 	}
+	var remove strings.Builder
+	remove.WriteString(in.removalHook(BeforeRemove, "\t", "remove", "nothing was removed"))
+	remove.WriteString(stop)
 	if rm := in.removeBytecode("\t"); rm != "" {
-		b.WriteString("# Byte-code is not in the package: remove it so dpkg can remove the directories.\n")
-		b.WriteString("if [ \"$1\" = remove ]; then\n" + rm + "fi\n")
+		remove.WriteString("\t# Byte-code is not in the package: remove it so dpkg can remove the directories.\n" + rm)
 	}
-	if b.Len() == 0 {
+	if remove.Len() == 0 {
 		return ""
 	}
-	return in.debPreamble() + b.String()
+	var b strings.Builder
+	b.WriteString(in.preamble(debDialect, parts{systemd: true, invoke: true, units: true, hooks: []Hook{BeforeRemove}}))
+	b.WriteString("case \"$1\" in\nremove)\n" + remove.String() + "\t;;\n")
+	if stop != "" {
+		b.WriteString("deconfigure)\n" + stop + "\t;;\n")
+	}
+	b.WriteString("esac\n")
+	return b.String()
 }
 
 func (in Intent) debPostrm() string {
 	var remove, purge strings.Builder
-	if len(in.Units) > 0 {
+	if len(in.allUnits()) > 0 {
 		remove.WriteString("\tif systemd_running; then\n\t\tsystemctl --system daemon-reload >/dev/null || true\n\tfi\n")
+		// deb-systemd-helper forgets what it enabled; the links "preset"
+		// or an administrator made go too.
 		purge.WriteString(`	for unit in $units; do
 		if command -v deb-systemd-helper >/dev/null 2>&1; then
 			deb-systemd-helper purge "$unit" >/dev/null || true
 			deb-systemd-helper unmask "$unit" >/dev/null || true
-		else
-			for link in /etc/systemd/system/*.wants/"$unit"; do
-				if [ -L "$link" ]; then
-					rm -f "$link"
-				fi
-			done
 		fi
+		for link in /etc/systemd/system/*.wants/"$unit"; do
+			if [ -L "$link" ]; then
+				rm -f "$link"
+			fi
+		done
 	done
 `)
 	}
@@ -183,11 +202,17 @@ func (in Intent) debPostrm() string {
 			"\t\tfind %[1]s -depth -type d -empty -delete\n"+
 			"\tfi\n", q(in.Prefix))
 	}
+	if in.tracked() {
+		remove.WriteString("\trm -f \"$wharf_state\"\n")
+		remove.WriteString(in.removalHook(AfterRemove, "\t", "remove", "the package is removed"))
+		purge.WriteString("\trm -f \"$wharf_state\"\n\trmdir " + stateDir + " 2>/dev/null || true\n")
+		purge.WriteString(in.removalHook(AfterPurge, "\t", "purge", "the package is purged"))
+	}
 	if remove.Len() == 0 && purge.Len() == 0 {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(in.debPreamble())
+	b.WriteString(in.preamble(debDialect, parts{systemd: true, units: true, state: true, hooks: []Hook{AfterRemove, AfterPurge}}))
 	b.WriteString("case \"$1\" in\n")
 	if remove.Len() > 0 {
 		b.WriteString("remove)\n" + remove.String() + "\t;;\n")

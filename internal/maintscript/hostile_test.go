@@ -41,6 +41,15 @@ func intentFields() []intentField {
 		{"compile dir", func(in *Intent, v string) { in.CompileDirs = []string{"/opt/demo/" + v} }, func(v string) string { return "/opt/demo/" + v }},
 		{"prefix", func(in *Intent, v string) { in.Prefix = "/opt/demo/" + v }, func(v string) string { return "/opt/demo/" + v }},
 		{"purge path", func(in *Intent, v string) { in.PurgePaths = []string{"/var/lib/demo/" + v} }, func(v string) string { return "/var/lib/demo/" + v }},
+		{"tmpfiles file", func(in *Intent, v string) { in.TmpfilesFile = "/usr/lib/tmpfiles.d/" + v }, func(v string) string { return "/usr/lib/tmpfiles.d/" + v }},
+		{"timer", func(in *Intent, v string) { in.Timers = append(in.Timers, v+".timer") }, nil},
+		{"version", func(in *Intent, v string) { in.Version, in.DebVersion, in.RPMVersion = v, v, v }, nil},
+		// The release command is never refused: sh reads it back quoted.
+		{"release", func(in *Intent, v string) { in.Release.Command = v }, nil},
+		// A hook body is text the scripts carry verbatim in a here-document.
+		{"hook", func(in *Intent, v string) {
+			in.Hooks = map[Hook]string{AfterUpgrade: v, BeforeRemove: "#!/bin/sh\n" + v}
+		}, nil},
 	}
 }
 
@@ -51,7 +60,11 @@ func hostileIntent() Intent {
 		Group:        "demo",
 		Home:         "/var/lib/demo",
 		SysusersFile: "/usr/lib/sysusers.d/demo.conf",
+		Version:      "1.0",
 		Units:        []string{"demo.service"},
+		Timers:       []string{"demo-cleanup.timer"},
+		TmpfilesFile: "/usr/lib/tmpfiles.d/demo.conf",
+		Release:      &Release{Command: "true", EnvFile: "/etc/demo/demo.env", WorkDir: "/opt/demo/app", Path: "/usr/bin:/bin", StateDir: "/var/lib/demo"},
 		PythonPath:   "/usr/bin/python3",
 		CompileDirs:  []string{"/opt/demo/app"},
 		Prefix:       "/opt/demo",
@@ -64,7 +77,19 @@ func hostileIntent() Intent {
 // name may start with ".".
 func (f intentField) wantRefused(v string) bool {
 	if f.path == nil {
-		return f.name != "unit" || !unitRE.MatchString(v+".service")
+		switch f.name {
+		case "unit":
+			return !unitRE.MatchString(v + ".service")
+		case "timer":
+			return !unitRE.MatchString(v + ".timer")
+		case "version":
+			return !versionRE.MatchString(v)
+		case "hook":
+			return CheckHook(v) != nil
+		case "release":
+			return false
+		}
+		return true
 	}
 	p := f.path(v)
 	return strings.ContainsFunc(p, unicode.IsControl) || path.Clean(p) != p
@@ -89,7 +114,7 @@ func allScripts(t *testing.T, in Intent, version string, tree *stage.Tree) (map[
 	for k, v := range deb {
 		out["deb-"+k] = v
 	}
-	for k, v := range map[string]string{"pre": rpm.Pre, "post": rpm.Post, "preun": rpm.Preun, "postun": rpm.Postun} {
+	for k, v := range rpmScriptlets(rpm) {
 		if v != "" {
 			// rpm runs scriptlets with /bin/sh; give them the line for shellcheck.
 			out["rpm-"+k] = "#!/bin/sh\n" + v
@@ -143,9 +168,10 @@ func TestScriptsHostile(t *testing.T) {
 			}
 			f.set(&in, v)
 		}
-		// The version of a tarball.
+		// The version of a tarball (and of every package: the scripts
+		// record it and rpm compares it inside a Lua string).
 		version := v
-		if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		if !versionRE.MatchString(v) {
 			if _, _, err := Shell(hostileIntent(), v, stage.New()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "version") {
 				t.Errorf("version %q: error = %v, want one naming the version", v, err)
 			}

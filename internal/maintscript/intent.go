@@ -1,14 +1,22 @@
 // Package maintscript writes package maintainer scripts from an intent (which
-// user to create, which units to enable, what to byte-compile and purge) in two
-// dialects: Debian's preinst/postinst/prerm/postrm (Debian Policy ch. 6, with
-// the systemd handling dh_installsystemd and deb-systemd-helper(1) give
-// debhelper packages) and RPM's %pre/%post/%preun/%postun scriptlets (the
-// Fedora packaging guidelines' scriptlet ordering and %systemd_* macros).
+// user to create, which units to enable and start, what to byte-compile and
+// purge, the app's release step and hooks) in three dialects: Debian's
+// preinst/postinst/prerm/postrm (Debian Policy ch. 6, with the systemd
+// handling dh_installsystemd and deb-systemd-helper(1) give debhelper
+// packages), RPM's %pre/%post/%preun/%postun/%posttrans scriptlets (the
+// Fedora packaging guidelines' scriptlet ordering and %systemd_* macros) and
+// a tarball's install.sh/uninstall.sh.
+//
+// The app's hooks are written once, by intent (before-install, after-upgrade,
+// ...), and run at the same moment on every format with the same WHARF_*
+// variables: the scripts translate dpkg's arguments and rpm's counts and
+// ordering (lifecycle.go; docs/lifecycle.md has the whole order). An
+// expert's dialect scripts run after wharf's part, with the package
+// manager's own arguments, in their format only.
 //
 // Scripts are POSIX sh: they pass "dash -n" and "shellcheck -s sh", quote
 // every value, and act on services only when systemd runs, so they work in a
-// chroot or an image build. The app's own hooks run after wharf's part, with
-// the script's arguments.
+// chroot or an image build.
 package maintscript
 
 import (
@@ -16,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -24,31 +33,72 @@ import (
 	"unicode/utf8"
 )
 
-// Phase names the maintainer script an app hook belongs to.
-type Phase string
+// Hook is a moment of the package's life the app's own script runs at, the
+// same on deb, rpm and the tarball: the scripts translate dpkg's arguments
+// and rpm's counts into it (docs/lifecycle.md has the exact order).
+type Hook string
 
 const (
-	PreInst   Phase = "preinst"   // deb preinst, rpm %pre
-	PostInst  Phase = "postinst"  // deb postinst, rpm %post
-	PreRm     Phase = "prerm"     // deb prerm, rpm %preun
-	PostRm    Phase = "postrm"    // deb postrm, rpm %postun
-	PostTrans Phase = "posttrans" // rpm %posttrans only
+	BeforeInstall Hook = "before-install" // before the first install's files
+	AfterInstall  Hook = "after-install"  // configured, just before the services start
+	BeforeUpgrade Hook = "before-upgrade" // before an upgrade's, downgrade's or reinstall's files
+	AfterUpgrade  Hook = "after-upgrade"  // configured, just before the services restart
+	BeforeRemove  Hook = "before-remove"  // before the services stop for a removal
+	AfterRemove   Hook = "after-remove"   // the files are gone
+	AfterPurge    Hook = "after-purge"    // the state is gone too (deb and tarball only: rpm has no purge)
+)
+
+// Hooks lists the intent hooks in lifecycle order.
+func Hooks() []Hook {
+	return []Hook{BeforeInstall, AfterInstall, BeforeUpgrade, AfterUpgrade, BeforeRemove, AfterRemove, AfterPurge}
+}
+
+// The dialect scripts an app may give for one format only; they run after
+// wharf's part with the package manager's own arguments.
+var (
+	debScripts = []string{"preinst", "postinst", "prerm", "postrm"}
+	rpmScripts = []string{"pretrans", "pre", "post", "preun", "postun", "posttrans"}
+)
+
+// Start says whether installing the package starts its services and timers,
+// the same way on deb and rpm.
+type Start string
+
+const (
+	StartAlways Start = "always" // enable and start on install, restart on upgrade (the default, "")
+	StartPreset Start = "preset" // enable as "systemctl preset" says, start what it enabled
+	StartNever  Start = "never"  // neither enable nor start; an upgrade restarts only what runs
 )
 
 // Intent is what the scripts must achieve, independent of the dialect.
 type Intent struct {
-	Package      string
-	User, Group  string // the service user; Group "" or equal to User (sysusers "u" makes that group)
-	Home         string // the user's home and state directory: /var/lib/<name>
-	SysusersFile string // /usr/lib/sysusers.d/<name>.conf, installed by the package
-	Units        []string
+	Package string
+	// Version is the app's version as built ("2.0"): WHARF_NEW_VERSION of an
+	// install or upgrade, WHARF_OLD_VERSION of a removal, and what wharf's
+	// record of the configured version keeps. DebVersion and RPMVersion are
+	// the package's own ("1:2.0-1", "2.0-1.el9"), by which an upgrade is told
+	// from a downgrade; "" means Version.
+	Version, DebVersion, RPMVersion string
+	User, Group                     string // the service user; Group "" or equal to User (sysusers "u" makes that group)
+	Home                            string // the user's home and state directory: /var/lib/<name>
+	SysusersFile                    string // /usr/lib/sysusers.d/<name>.conf, installed by the package
+	Units                           []string
+	// Timers are timer units, enabled and started like the services; a
+	// service with a timer of the same name is started by it, not by install.
+	Timers       []string
+	TmpfilesFile string // /usr/lib/tmpfiles.d/<name>.conf, applied at configure
+	Start        Start
 	PythonPath   string   // /usr/bin/python3.11
 	CompileDirs  []string // directories to byte-compile at install
 	Prefix       string   // /opt/<name>: byte-code under it is removed with the package
 	PurgePaths   []string // removed on purge: state, generated config, logs
-	Hooks        map[Phase]string
-	Owned        []Owned  // files handed to the service user at configure
-	Release      *Release // the app's release step, nil for none
+	Hooks        map[Hook]string
+	// DebHooks and RPMHooks are the expert's dialect scripts, by name
+	// ("postinst", "posttrans"), for that format only.
+	DebHooks map[string]string
+	RPMHooks map[string]string
+	Owned    []Owned  // files handed to the service user at configure
+	Release  *Release // the app's release step, nil for none
 }
 
 // ErrInvalid is wrapped by every error about an unusable Intent.
@@ -59,13 +109,14 @@ var (
 	userRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}$`)
 	unitRE    = regexp.MustCompile(`^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]*\.(service|socket|timer|path|target)$`) // no leading "-": it would be an option
 	bareRE    = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+~^:_!-]*$`)
 )
 
 func invalid(pkg, field, value, why string) error {
 	return fmt.Errorf("%w for %s: %s %q: %s", ErrInvalid, pkg, field, value, why)
 }
 
-func (in Intent) validate(phases ...Phase) error {
+func (in Intent) validate() error {
 	p := in.Package
 	if !packageRE.MatchString(p) {
 		return invalid(p, "package name", p, "want a Debian/RPM package name")
@@ -121,12 +172,48 @@ func (in Intent) validate(phases ...Phase) error {
 			return invalid(p, "unit", u, "not a systemd unit file name")
 		}
 	}
-	for ph, body := range in.Hooks {
-		if !slices.Contains(phases, ph) {
-			return invalid(p, "hook phase", string(ph), "not a phase of this dialect")
+	for _, u := range in.Timers {
+		if !unitRE.MatchString(u) || !strings.HasSuffix(u, ".timer") {
+			return invalid(p, "timer", u, "not a systemd timer unit file name")
 		}
-		if _, err := hookInterpreter(body); err != nil {
-			return fmt.Errorf("%s hook of %s: %w", ph, p, err)
+	}
+	if in.TmpfilesFile != "" {
+		if err := absPath(p, "tmpfiles file", in.TmpfilesFile); err != nil {
+			return err
+		}
+	}
+	switch in.Start {
+	case "", StartAlways, StartPreset, StartNever:
+	default:
+		return invalid(p, "start", string(in.Start), `want "always", "preset" or "never"`)
+	}
+	for _, v := range []struct{ field, v string }{{"version", in.Version}, {"deb version", in.DebVersion}, {"rpm version", in.RPMVersion}} {
+		// The record keeps versions as blank-separated words, and rpm's
+		// comparison reads them inside a Lua string.
+		if v.v != "" && !versionRE.MatchString(v.v) {
+			return invalid(p, v.field, v.v, "want a package version (letters, digits and .+~^:_!-)")
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(in.Hooks)) {
+		if !slices.Contains(Hooks(), h) {
+			return invalid(p, "hook", string(h), "not one of before-install, after-install, before-upgrade, after-upgrade, before-remove, after-remove, after-purge")
+		}
+		if err := CheckHook(in.Hooks[h]); err != nil {
+			return fmt.Errorf("%s hook of %s: %w", h, p, err)
+		}
+	}
+	for _, d := range []struct {
+		dir     string
+		scripts map[string]string
+		names   []string
+	}{{"debian", in.DebHooks, debScripts}, {"rpm", in.RPMHooks, rpmScripts}} {
+		for _, name := range slices.Sorted(maps.Keys(d.scripts)) {
+			if !slices.Contains(d.names, name) {
+				return invalid(p, d.dir+" hook", name, "not one of "+strings.Join(d.names, ", "))
+			}
+			if err := CheckHook(d.scripts[name]); err != nil {
+				return fmt.Errorf("%s/%s hook of %s: %w", d.dir, name, p, err)
+			}
 		}
 	}
 	return nil
@@ -175,6 +262,13 @@ func qAll(ss []string) string {
 		out[i] = q(s)
 	}
 	return strings.Join(out, " ")
+}
+
+// CheckHook reports why body cannot be a hook: it is empty, not text, or
+// its "#!" line does not name an absolute interpreter.
+func CheckHook(body string) error {
+	_, err := hookInterpreter(body)
+	return err
 }
 
 // hookInterpreter reads the "#!" line of a hook body as Linux does: the

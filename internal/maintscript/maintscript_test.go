@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -42,19 +43,11 @@ func loadIntents(t testing.TB) map[string]Intent {
 }
 
 // rendered returns every script of both dialects for in, keyed
-// "debian/postinst", "rpm/post"...; an absent script is left out. A posttrans
-// hook has no Debian counterpart: Debian must refuse it, and renders the rest.
+// "debian/postinst", "rpm/post"...; an absent script is left out.
 func rendered(in Intent) (map[string]string, error) {
 	rpm, err := RPM(in)
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := in.Hooks[PostTrans]; ok {
-		if _, err := Debian(in); !errors.Is(err, ErrInvalid) {
-			return nil, fmt.Errorf("Debian() with a posttrans hook: error = %v, want ErrInvalid", err)
-		}
-		in.Hooks = maps.Clone(in.Hooks)
-		delete(in.Hooks, PostTrans)
 	}
 	deb, err := Debian(in)
 	if err != nil {
@@ -64,12 +57,17 @@ func rendered(in Intent) (map[string]string, error) {
 	for k, v := range deb {
 		out["debian/"+k] = v
 	}
-	for k, v := range map[string]string{"pre": rpm.Pre, "post": rpm.Post, "preun": rpm.Preun, "postun": rpm.Postun, "posttrans": rpm.Posttrans} {
+	for k, v := range rpmScriptlets(rpm) {
 		if v != "" {
 			out["rpm/"+k] = v
 		}
 	}
 	return out, nil
+}
+
+// rpmScriptlets keys the scriptlets by name.
+func rpmScriptlets(s Scriptlets) map[string]string {
+	return map[string]string{"pretrans": s.Pretrans, "pre": s.Pre, "post": s.Post, "preun": s.Preun, "postun": s.Postun, "posttrans": s.Posttrans}
 }
 
 func TestGolden(t *testing.T) {
@@ -185,51 +183,90 @@ func TestSyntax(t *testing.T) {
 }
 
 type scenario struct {
-	Name       string
-	Dialect    string // "debian" (default) or "rpm"
-	Enabled    []string
-	Systemd    string // "running" or "chroot"
-	Tools      []string
-	Users      []string
-	Groups     []string
-	Disabled   []string
-	WantsLink  bool `json:"wants_link"`
-	Steps      [][]string
-	FailHook   string `json:"fail_hook"`
-	WantStatus int    `json:"want_status"`
-	Want       []string
-	Exist      []string
-	Absent     []string
+	Name    string
+	Dialect string // "debian" (default) or "rpm"
+	Systemd string // "running" or "chroot"
+	Start   Start
+	Tools   []string // stubs on PATH
+	Users   []string
+	Groups  []string
+	Enabled []string
+	// Record is wharf's record before the steps, a line each.
+	Record  []string
+	Release bool
+	Timers  bool // a scheduled service and its timer besides the service
+	// PresetEnables makes "systemctl preset" enable the unit.
+	PresetEnables bool   `json:"preset_enables"`
+	RPMQ          string `json:"rpm_q"` // what "rpm -q" prints
+	WantsLink     bool   `json:"wants_link"`
+	Steps         [][]string
+	FailHook      string `json:"fail_hook"`
+	// HooksOnly compares only the hooks' lines and the exit statuses.
+	HooksOnly bool `json:"hooks_only"`
+	Want      []string
+	// WantRecord is wharf's record after the steps, a line each.
+	WantRecord []string `json:"want_record"`
+	// WantFiles are files below $ROOT and their content.
+	WantFiles map[string]string `json:"want_files"`
+	Exist     []string
+	Absent    []string
 }
 
-// lifecycleIntent is a package installed under root: every path the scripts
-// touch is below it, except /run/systemd/system and /etc/systemd, which the
-// test shadows with bind mounts in a private mount namespace.
-func lifecycleIntent(root, python, failHook string) Intent {
-	hooks := map[Phase]string{}
-	for _, ph := range []Phase{PreInst, PostInst, PostRm} {
-		hooks[ph] = fmt.Sprintf("echo \"hook %s $*\" >>\"$WHARF_TEST_LOG\"\n", ph)
-		if string(ph) == failHook {
-			hooks[ph] += "exit 3\n"
+// lifecycleIntent is version v ("1.0", "2.0") of a package installed under
+// root: every path the scripts touch is below it, except /run,
+// /etc/systemd and /var/lib (wharf's record), which the test shadows with
+// bind mounts in a private mount namespace. Every hook logs its name and
+// the WHARF_* variables; failHook exits 3 after that.
+func lifecycleIntent(root, python, v string, sc scenario) Intent {
+	hooks := map[Hook]string{}
+	for _, h := range Hooks() {
+		hooks[h] = fmt.Sprintf("echo \"hook %s $WHARF_ACTION $WHARF_OLD_VERSION $WHARF_NEW_VERSION\" >>\"$WHARF_TEST_LOG\"\n", h)
+		if string(h) == sc.FailHook {
+			hooks[h] += "exit 3\n"
 		}
 	}
-	return Intent{
+	in := Intent{
 		Package:      "myapp",
+		Version:      v,
+		DebVersion:   v + "-1",
+		RPMVersion:   v + "-1",
 		User:         "myapp",
 		Home:         root + "/var/lib/myapp",
 		SysusersFile: root + "/usr/lib/sysusers.d/myapp.conf",
 		Units:        []string{"myapp.service"},
+		TmpfilesFile: root + "/usr/lib/tmpfiles.d/myapp.conf",
+		Start:        sc.Start,
 		PythonPath:   python,
 		CompileDirs:  []string{root + "/opt/myapp/app"},
 		Prefix:       root + "/opt/myapp",
 		PurgePaths:   []string{root + "/var/lib/myapp", root + "/etc/myapp"},
 		Hooks:        hooks,
 	}
+	if sc.Timers {
+		in.Units = append(in.Units, "myapp-cleanup.service")
+		in.Timers = []string{"myapp-cleanup.timer"}
+	}
+	if sc.Release {
+		in.Release = &Release{
+			Command:  "echo \"release $STATE_DIRECTORY\" >>" + Quote(root+"/calls.log") + " && echo released && test ! -e " + Quote(root+"/fail-release"),
+			EnvFile:  root + "/etc/myapp/myapp.env",
+			WorkDir:  root + "/opt/myapp/app",
+			Path:     root + "/stubs:" + root + "/bin",
+			StateDir: in.Home,
+		}
+	}
+	return in
 }
 
 // TestDebianLifecycle runs the Debian scripts (and the RPM scriptlets) for
-// real, in dpkg's (rpm's) order for each action, with stub tools that record their calls, and checks the calls
-// and the files left behind.
+// real, in dpkg's (rpm's) order for each action, failures and recoveries
+// included, with stub tools that record their calls, and checks the calls,
+// the hooks' WHARF_* values and the files left behind.
+//
+// A step is a script and its arguments; "v2:postinst" is the script of
+// version 2.0 (else 1.0). A step that fails is logged as "exit N from
+// STEP" and the next steps run, as dpkg runs its error unwinding.
+// "@fix-release" makes the release step succeed from then on.
 func TestDebianLifecycle(t *testing.T) {
 	unshare := requireTool(t, "unshare", "util-linux")
 	mount := requireTool(t, "mount", "mount")
@@ -251,31 +288,60 @@ func TestDebianLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spec struct{ Scenarios []scenario }
-	if err := json.Unmarshal(data, &spec); err != nil {
+	var spec struct {
+		Doc       string `json:"_doc"`
+		Scenarios []scenario
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
 		t.Fatalf("decode lifecycle.json: %v", err)
+	}
+	// The real tools the scripts may use; nothing else is on PATH. dpkg and
+	// rpm only compare versions here.
+	real := map[string]string{"dpkg": "dpkg", "rpm": "rpm"}
+	for _, tool := range []string{"mkdir", "chmod", "rm", "rmdir", "find", "mktemp", "cat", "sed", "grep", "mv", "head", "tee", "env"} {
+		real[tool] = "coreutils"
 	}
 	for _, sc := range spec.Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
 			root := t.TempDir()
-			in := lifecycleIntent(root, python, sc.FailHook)
-			scripts, err := Debian(in)
-			if sc.Dialect == "rpm" {
-				var s Scriptlets
-				s, err = RPM(in)
-				scripts = map[string]string{"pre": s.Pre, "post": s.Post, "preun": s.Preun, "postun": s.Postun}
-			}
-			if err != nil {
-				t.Fatal(err)
+			versions := map[string]map[string]string{}
+			for _, v := range []string{"1.0", "2.0"} {
+				in := lifecycleIntent(root, python, v, sc)
+				scripts, err := Debian(in)
+				if sc.Dialect == "rpm" {
+					var s Scriptlets
+					s, err = RPM(in)
+					scripts = rpmScriptlets(s)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				versions[v] = scripts
 			}
 			log, state := filepath.Join(root, "calls.log"), filepath.Join(root, "state")
-			for _, d := range []string{"stubs", "bin", "state", "tmp", "run", "etc/systemd", "etc/myapp", "opt/myapp/app", "usr/lib/sysusers.d"} {
+			for _, d := range []string{"stubs", "bin", "state", "tmp", "run", "etc/systemd", "etc/myapp", "opt/myapp/app", "usr/lib/sysusers.d", "usr/lib/tmpfiles.d", "var/lib"} {
 				mustMkdir(t, filepath.Join(root, d))
 			}
 			mustWrite(t, filepath.Join(root, "opt/myapp/app/app.py"), "print('hello')\n")
-			mustWrite(t, filepath.Join(root, "usr/lib/sysusers.d/myapp.conf"), "u myapp - \"myapp\" "+in.Home+" /usr/sbin/nologin\n")
+			mustWrite(t, filepath.Join(root, "usr/lib/sysusers.d/myapp.conf"), "u myapp - \"myapp\" "+root+"/var/lib/myapp /usr/sbin/nologin\n")
 			mustWrite(t, filepath.Join(root, "etc/myapp/myapp.env"), "A=1\n")
+			mustWrite(t, filepath.Join(root, "usr/lib/tmpfiles.d/myapp.conf"), "d /run/myapp 0750 myapp myapp -\n")
+			if sc.PresetEnables {
+				mustWrite(t, filepath.Join(state, "preset-enables"), "")
+			}
+			if sc.RPMQ != "" {
+				mustWrite(t, filepath.Join(state, "rpm-q"), sc.RPMQ+"\n")
+			}
 			mustWrite(t, log, "")
+			if len(sc.Record) > 0 {
+				mustMkdir(t, filepath.Join(root, "var/lib/wharf"))
+				mustWrite(t, filepath.Join(root, "var/lib/wharf/myapp.configured"), strings.Join(sc.Record, "\n")+"\n")
+			}
+			if sc.Release {
+				mustWrite(t, filepath.Join(root, "fail-release"), "")
+			}
 			if sc.Systemd == "running" {
 				mustMkdir(t, filepath.Join(root, "run/systemd/system"))
 			}
@@ -294,32 +360,39 @@ func TestDebianLifecycle(t *testing.T) {
 			for _, u := range sc.Enabled {
 				mustWrite(t, filepath.Join(state, "enabled."+u), "")
 			}
-			for _, u := range sc.Disabled {
-				mustWrite(t, filepath.Join(state, "disabled."+u), "")
-			}
 			for _, tool := range sc.Tools {
 				if err := os.Symlink(stub, filepath.Join(root, "stubs", tool)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			// The real tools the scripts may use; nothing else is on PATH.
-			for _, tool := range []string{"mkdir", "chmod", "rm", "find", "mktemp", "cat"} {
-				p := requireTool(t, tool, "coreutils")
-				if err := os.Symlink(p, filepath.Join(root, "bin", tool)); err != nil {
+			for tool, pkg := range real {
+				if err := os.Symlink(requireTool(t, tool, pkg), filepath.Join(root, "bin", tool)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			status := 0
 			for _, step := range sc.Steps {
-				script := filepath.Join(root, step[0])
-				body := scripts[step[0]]
+				if step[0] == "@fix-release" {
+					if err := os.Remove(filepath.Join(root, "fail-release")); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				v, name := "1.0", step[0]
+				if rest, ok := strings.CutPrefix(name, "v2:"); ok {
+					v, name = "2.0", rest
+				}
+				body, ok := versions[v][name]
+				if !ok {
+					t.Fatalf("step %q: no script %s", step, name)
+				}
 				if body == "" {
 					continue // dpkg and rpm skip an absent script
 				}
+				script := filepath.Join(root, strings.ReplaceAll(step[0], ":", "-"))
 				mustWrite(t, script, body)
 				cmd := exec.Command(unshare, append([]string{"--mount", "--fork", "/bin/sh", "-c",
-					`"$0" --bind "$1" /run && "$0" --bind "$2" /etc/systemd && shift 3 && exec /bin/sh "$@"`,
-					mount, filepath.Join(root, "run"), filepath.Join(root, "etc/systemd"), "-", script}, step[1:]...)...)
+					`"$0" --bind "$1" /run && "$0" --bind "$2" /etc/systemd && "$0" --bind "$3" /var/lib && shift 4 && exec /bin/sh "$@"`,
+					mount, filepath.Join(root, "run"), filepath.Join(root, "etc/systemd"), filepath.Join(root, "var/lib"), "-", script}, step[1:]...)...)
 				cmd.Env = []string{
 					"PATH=" + filepath.Join(root, "stubs") + ":" + filepath.Join(root, "bin"),
 					"WHARF_TEST_LOG=" + log, "WHARF_TEST_STATE=" + state, "TMPDIR=" + filepath.Join(root, "tmp"),
@@ -328,27 +401,43 @@ func TestDebianLifecycle(t *testing.T) {
 				var exit *exec.ExitError
 				switch {
 				case errors.As(err, &exit):
-					status = exit.ExitCode()
+					t.Logf("%s %q: exit %d\n%s", step[0], step[1:], exit.ExitCode(), out)
+					f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fmt.Fprintf(f, "exit %d from %s\n", exit.ExitCode(), step[0])
+					f.Close()
 				case err != nil:
 					t.Fatal(err)
-				}
-				if status != 0 {
-					t.Logf("%s %q: exit %d\n%s", step[0], step[1:], status, out)
-					break
-				} else if len(out) > 0 {
+				case len(out) > 0:
 					t.Logf("%s %q:\n%s", step[0], step[1:], out)
 				}
-			}
-			if status != sc.WantStatus {
-				t.Errorf("exit status %d, want %d", status, sc.WantStatus)
 			}
 			calls, err := os.ReadFile(log)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := strings.Split(strings.TrimSuffix(strings.ReplaceAll(string(calls), root, "$ROOT"), "\n"), "\n")
+			var got []string
+			for _, line := range strings.Split(strings.TrimSuffix(strings.ReplaceAll(string(calls), root, "$ROOT"), "\n"), "\n") {
+				if !sc.HooksOnly || strings.HasPrefix(line, "hook ") || strings.HasPrefix(line, "exit ") {
+					got = append(got, line)
+				}
+			}
 			if !slices.Equal(got, sc.Want) {
 				t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(sc.Want, "\n  "))
+			}
+			record, err := os.ReadFile(filepath.Join(root, "var/lib/wharf/myapp.configured"))
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			if gotRecord := strings.Fields(string(record)); sc.WantRecord != nil && !slices.Equal(gotRecord, strings.Fields(strings.Join(sc.WantRecord, "\n"))) {
+				t.Errorf("record:\n%s\nwant:\n%s", record, strings.Join(sc.WantRecord, "\n"))
+			}
+			for p, want := range sc.WantFiles {
+				if got, err := os.ReadFile(filepath.Join(root, p)); err != nil || string(got) != want {
+					t.Errorf("%s = %q (%v), want %q", p, got, err, want)
+				}
 			}
 			for _, p := range sc.Exist {
 				if _, err := os.Lstat(filepath.Join(root, p)); err != nil {
@@ -422,4 +511,33 @@ func FuzzHookInterpreter(f *testing.F) {
 			t.Fatalf("here-document delimiter %s not unique in:\n%s", eof, script)
 		}
 	})
+}
+
+// TestBadHookNamed: a hook that is empty, not text or names a relative
+// interpreter is refused by every dialect, with an error naming the hook.
+func TestBadHookNamed(t *testing.T) {
+	for _, body := range []string{"", " \n", "#!/bin/sh\n\x00\x01", "\xff\xfe", "#!bash\necho hi\n", "#!\n"} {
+		for _, tc := range []struct {
+			name string
+			in   Intent
+		}{
+			{"after-upgrade hook", Intent{Package: "myapp", Hooks: map[Hook]string{AfterUpgrade: body}}},
+			{"debian/postinst hook", Intent{Package: "myapp", DebHooks: map[string]string{"postinst": body}}},
+			{"rpm/posttrans hook", Intent{Package: "myapp", RPMHooks: map[string]string{"posttrans": body}}},
+		} {
+			_, errDeb := Debian(tc.in)
+			_, errRPM := RPM(tc.in)
+			_, _, errTar := Shell(tc.in, "1.0", stage.New())
+			for _, err := range []error{errDeb, errRPM, errTar, CheckHook(body)} {
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("%s %q: error = %v, want ErrInvalid", tc.name, body, err)
+				}
+			}
+			for _, err := range []error{errDeb, errRPM, errTar} {
+				if err != nil && !strings.Contains(err.Error(), tc.name) {
+					t.Errorf("%s %q: error %q does not name the hook", tc.name, body, err)
+				}
+			}
+		}
+	}
 }

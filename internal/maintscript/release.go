@@ -44,10 +44,13 @@ func orRoot(s string) string {
 	return s
 }
 
-// runRelease runs the release step; its failure fails the script, so the
+// runRelease runs the release step; its failure ends the script, so the
 // package stays unconfigured and the services are not restarted, and a
-// later configure (dpkg --configure -a, a reinstall) retries it.
-func (in Intent) runRelease(indent string) string {
+// later configure (dpkg --configure -a, a reinstall) retries it. Its
+// output goes to the terminal and, when systemd runs, to the journal as
+// <package>-release. sh has no pipefail: the step's status comes back
+// through a file.
+func (in Intent) runRelease(d dialect, indent string) string {
 	r := in.Release
 	if r == nil {
 		return ""
@@ -55,13 +58,31 @@ func (in Intent) runRelease(indent string) string {
 	// The env file is root's to read (it may hold secrets), as systemd
 	// reads it before dropping privileges: load it, then switch user.
 	inner := "set -a; . " + q(r.EnvFile) + "; set +a; cd " + q(r.WorkDir) + " && exec runuser -u " + q(in.User) + " -- /bin/sh -c " + q(r.Command)
+	lines := []string{
+		"# The release step, before the services (re)start; its output also goes to the journal.",
+		"echo " + q(in.Package+": running the release step: "+r.Command) + " >&2",
+		"wharf_rc=$(mktemp)",
+		"{",
+		"\twharf_status=0",
+		fmt.Sprintf("\tenv -i PATH=%s HOME=%s STATE_DIRECTORY=%s LANG=C.UTF-8 PYTHONUNBUFFERED=1 /bin/sh -c %s </dev/null 2>&1 || wharf_status=$?",
+			q(r.Path), q(in.Home), q(r.StateDir), q(inner)),
+		`	echo "$wharf_status" >"$wharf_rc"`,
+		"} | if systemd_running && command -v systemd-cat >/dev/null 2>&1; then",
+		"\ttee /dev/stderr | { systemd-cat -t " + q(in.Package+"-release") + " || cat >/dev/null; }",
+		"else",
+		"\tcat >&2",
+		"fi",
+		`wharf_status=$(cat "$wharf_rc" 2>/dev/null) || true`,
+		`[ -n "$wharf_status" ] || wharf_status=1`,
+		`rm -f "$wharf_rc"`,
+		`if [ "$wharf_status" -ne 0 ]; then`,
+		"\techo " + q(in.Package+": the release step failed (exit status ") + `"$wharf_status"` + q("); "+notConfigured(d)) + " >&2",
+		"\texit 1",
+		"fi",
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s# The release step, before the services (re)start.\n", indent)
-	fmt.Fprintf(&b, "%secho %s >&2\n", indent, q(in.Package+": running the release step: "+r.Command))
-	fmt.Fprintf(&b, "%sif ! env -i PATH=%s HOME=%s STATE_DIRECTORY=%s LANG=C.UTF-8 /bin/sh -c %s; then\n",
-		indent, q(r.Path), q(in.Home), q(r.StateDir), q(inner))
-	fmt.Fprintf(&b, "%s\techo %s >&2\n%s\texit 1\n%sfi\n", indent,
-		q(in.Package+": the release step failed; the services were not restarted. Fix the cause, then run the configure step again (dpkg --configure -a, or reinstall the package)."),
-		indent, indent)
+	for _, l := range lines {
+		b.WriteString(indent + l + "\n")
+	}
 	return b.String()
 }

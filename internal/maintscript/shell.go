@@ -5,7 +5,6 @@ import (
 	"path"
 	"strings"
 	"text/template"
-	"unicode"
 
 	"wharf/internal/stage"
 )
@@ -18,7 +17,9 @@ import (
 // install.sh [--root DIR], run as root from the unpacked tarball (DESTDIR
 // works as --root, for a staging root):
 //   - checks that the target Python exists, naming the package to install;
-//   - runs the preinst hook ("install", or "upgrade OLD");
+//   - runs the before-install or before-upgrade hook (the action and the
+//     old version come from the record /var/lib/wharf/<package>.configured,
+//     as for the deb and the rpm; see lifecycle.go); its failure stops it;
 //   - copies root/ into place with tar: each file replaced by a new inode (a
 //     running service keeps the old one), modes and symlinks kept, owner
 //     root, existing directories untouched. A config file the administrator
@@ -28,26 +29,38 @@ import (
 //   - records what it installed in /var/lib/wharf/<package>.files and, on
 //     upgrade, removes what the old version had and the new one does not;
 //   - creates the user (systemd-sysusers, useradd, adduser), its home,
-//     byte-compiles, enables the units on first install and, when systemd
-//     runs, starts them (restarts them once on upgrade). Under --root or in
-//     a chroot it only enables them;
-//   - runs the postinst hook ("configure", or "configure OLD"), last.
+//     byte-compiles, applies tmpfiles.d, runs the release step and the
+//     after-install or after-upgrade hook, applies the start policy to units
+//     new to the system and, when systemd runs, starts them (restarts them
+//     once on upgrade). Under --root or in a chroot it only enables them,
+//     and the release step waits for the target system;
+//   - records the configured version.
 //
 // uninstall.sh [--purge] [--root DIR] (also copied to
-// /var/lib/wharf/<package>.uninstall): runs the prerm hook ("remove"), stops
-// and disables the units, removes the byte-code and the recorded paths but
-// keeps changed config files (noting them in <package>.conffiles); --purge
-// removes those too and the purge paths. The user stays, as on Debian. The
-// postrm hook ("remove" or "purge") runs last.
+// /var/lib/wharf/<package>.uninstall): runs the before-remove hook (its
+// failure stops it), stops and disables the units, removes the byte-code and
+// the recorded paths but keeps changed config files (noting them in
+// <package>.conffiles), then runs the after-remove hook; --purge removes
+// those files too and the purge paths, then runs the after-purge hook. The
+// user stays, as on Debian.
+//
+// The intent hooks run under --root too, on the host; the dialect hooks are
+// for the deb and the rpm only.
 func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall string, err error) {
-	if err := in.validate(PreInst, PostInst, PreRm, PostRm); err != nil {
+	if err := in.validate(); err != nil {
 		return "", "", fmt.Errorf("tarball scripts: %w", err)
 	}
-	if version == "" || strings.ContainsFunc(version, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return "", "", fmt.Errorf("tarball scripts: %w", invalid(in.Package, "version", version, "want a non-empty version without blanks"))
+	if !versionRE.MatchString(version) {
+		return "", "", fmt.Errorf("tarball scripts: %w", invalid(in.Package, "version", version, "want a package version (letters, digits and .+~^:_!-)"))
 	}
 	if tree == nil {
 		return "", "", fmt.Errorf("tarball scripts of %s: no payload tree", in.Package)
+	}
+	if in.Version == "" {
+		in.Version = version
+	}
+	if in.DebVersion == "" {
+		in.DebVersion = version
 	}
 	d := shellData{Intent: in, Version: version}
 	var manifest strings.Builder
@@ -84,21 +97,27 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 			}
 			return strings.Join(out, " ")
 		},
-		"base":    path.Base,
-		"release": func() string { return in.runRelease("\t") },
-		"hook": func(ph Phase) string {
-			body, ok := in.Hooks[ph]
-			if !ok {
-				return ""
-			}
-			if ph == PreInst || ph == PreRm {
-				// A hook before the work must stop it on failure, not end the script.
-				s, _ := strings.CutSuffix(runHook(body), "exit \"$wharf_status\"\n")
-				s = strings.Replace(s, "after wharf's part", "before wharf's part", 1)
-				return s + "if [ \"$wharf_status\" -ne 0 ]; then\n\texit \"$wharf_status\"\nfi"
-			}
-			return runHook(body)
+		"base":          path.Base,
+		"release":       func() string { return in.runRelease(tarDialect, "\t") },
+		"callAfterHook": func() string { return in.callAfterHook(tarDialect, "") },
+		"callBeforeHook": func() string {
+			return in.callEither(BeforeInstall, BeforeUpgrade, "", "nothing was installed", "the installed version stays")
 		},
+		"removalHook": func(h, indent, action, what string) string {
+			return in.removalHook(Hook(h), indent, action, what)
+		},
+		"installPreamble": func() string {
+			return in.preamble(tarDialect, parts{startUnits: true, configured: true, record: true, known: in.enableNew(tarDialect, "") != "",
+				hooks: []Hook{BeforeInstall, BeforeUpgrade, AfterInstall, AfterUpgrade}})
+		},
+		"uninstallPreamble": func() string {
+			return in.preamble(tarDialect, parts{units: true, hooks: []Hook{BeforeRemove, AfterRemove, AfterPurge}})
+		},
+		"has":        func(h string) bool { return in.has(Hook(h)) },
+		"enableNew":  func() string { return in.enableNew(tarDialect, "\t") },
+		"startUnits": func() string { return in.startUnitsStep(tarDialect, "\t") },
+		"trim":       func(s string) string { return strings.Trim(s, "\n") },
+		"tmpfiles":   func() string { return in.tmpfiles("", `${root:+"--root=$root"} `, `"$root"`) },
 	}).Parse(shellTemplate)
 	if err != nil {
 		return "", "", fmt.Errorf("tarball scripts: %w", err)
@@ -116,6 +135,12 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 
 type owner struct{ User, Group, Path string }
 
+func (d shellData) Tracked() bool { return d.tracked() }
+
+func (d shellData) StartUnits() []string { return d.startUnits() }
+
+func (d shellData) AllUnits() []string { return d.allUnits() }
+
 type shellData struct {
 	Intent
 	Version   string
@@ -123,9 +148,6 @@ type shellData struct {
 	Owners    []owner // payload paths not owned by root
 	Uninstall bool    // rendering uninstall.sh
 }
-
-// UnitList is the units for $units (unitsVar's rule: no blanks in names).
-func (d shellData) UnitList() string { return strings.Join(d.Units, " ") }
 
 // The shared part of both scripts. Records in <package>.files are lines
 // "TYPE SUM PATH": SUM is the SHA-256 of a config file ("c"), "-" otherwise.
@@ -177,9 +199,8 @@ fi
 db="$root/var/lib/wharf"
 list="$db/$pkg.files"
 conffiles="$db/$pkg.conffiles"
-{{- if .Units}}
-
-units={{q .UnitList}}
+{{- if .Tracked}}
+wharf_state="$db/$pkg.configured"
 {{- end}}
 
 # Services are started only when systemd runs here: not under --root, in a
@@ -237,6 +258,10 @@ pkg={{q .Package}}
 version={{q .Version}}
 usage="install.sh [--root DIR]"
 {{- template "head" .}}
+{{- with trim installPreamble}}
+
+{{.}}
+{{- end}}
 
 src=$(cd "$(dirname "$0")" && pwd -P)/root
 [ -d "$src" ] || die "$src is missing: run install.sh from the unpacked tarball"
@@ -251,6 +276,15 @@ if [ -f "$list" ]; then
 	upgrade=1
 	old=$(sed -n '1s/^# wharf [^ ]* //p' "$list")
 fi
+{{- if .Tracked}}
+if [ -n "$upgrade" ] && [ ! -f "$wharf_state" ]; then
+	# Installed by an install.sh that kept no record: its version from the list.
+	wharf_record "${old%-*}" "$old"
+elif [ -z "$upgrade" ]; then
+	rm -f "$wharf_state"
+fi
+wharf_configured
+{{- end}}
 mkdir -p "$db"
 tmp=$(mktemp -d "$db/.$pkg.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -260,14 +294,9 @@ trap 'exit 1' HUP INT TERM
 cat >"$tmp/paths" <<'WHARF_PATHS'
 {{.Manifest -}}
 WHARF_PATHS
-{{- with hook "preinst"}}
+{{- with trim callBeforeHook}}
 
-if [ -n "$upgrade" ]; then
-	set -- upgrade "$old"
-else
-	set -- install
-fi
-{{- .}}
+{{.}}
 {{- end}}
 
 # Directories that exist already are not ours to remove later. A config file
@@ -401,6 +430,10 @@ if [ -n "${compile_failed:-}" ]; then
 	echo "$pkg: byte-compiling failed; Python compiles those modules on import" >&2
 fi
 {{- end}}
+{{- with trim tmpfiles}}
+
+{{.}}
+{{- end}}
 {{- if .Release}}
 
 if [ -z "$root" ]; then
@@ -408,41 +441,22 @@ if [ -z "$root" ]; then
 	echo "$pkg: not running the release step under --root; run it in the target system" >&2
 fi
 {{- end}}
-{{- if .Units}}
+{{- with trim callAfterHook}}
 
-# Enable on first install (an administrator's "disable" survives upgrades);
-# when systemd runs, start, or restart once on upgrade.
+{{.}}
+{{- end}}
+{{- if .StartUnits}}
+
 if ! command -v systemctl >/dev/null 2>&1; then
-	echo "$pkg: systemctl not found: enable $units yourself" >&2
+	echo "$pkg: systemctl not found: enable and start $start_units yourself" >&2
 else
-	if systemd_running; then
-		systemctl daemon-reload >/dev/null || true
-	fi
-	if [ -z "$upgrade" ]; then
-		for unit in $units; do
-			systemctl ${root:+"--root=$root"} enable "$unit" >/dev/null 2>&1 || echo "$pkg: enabling $unit failed" >&2
-		done
-	fi
-	if systemd_running; then
-		action=start
-		if [ -n "$upgrade" ]; then
-			action=restart
-		fi
-		for unit in $units; do
-			if systemctl --quiet is-enabled "$unit"; then
-				systemctl "$action" "$unit" || echo "$pkg: $action $unit failed; see journalctl -u $unit" >&2
-			fi
-		done
-	fi
-fi
+{{enableNew}}{{startUnits}}fi
+{{- end}}
+{{- if .Tracked}}
+wharf_record "$wharf_version" "$wharf_version_pkg"
 {{- end}}
 
 echo "$pkg $version installed${root:+ in $root}${old:+ (was $old)}"
-{{- with hook "postinst"}}
-
-set -- configure ${old:+"$old"}
-{{- .}}
-{{- end}}
 {{end}}
 
 {{- define "uninstall" -}}
@@ -455,6 +469,10 @@ set -e
 pkg={{q .Package}}
 usage="uninstall.sh [--purge] [--root DIR]"
 {{- template "head" .}}
+{{- with trim uninstallPreamble}}
+
+{{.}}
+{{- end}}
 
 if [ ! -f "$list" ] && [ -z "$purge" ]; then
 	die "not installed${root:+ in $root} (no $list)"
@@ -464,12 +482,18 @@ if [ -n "$purge" ]; then
 else
 	action=remove
 fi
-{{- with hook "prerm"}}
-
-set -- remove
-{{- .}}
+{{- if or (has "before-remove") (has "after-remove")}}
+installed=
+if [ -f "$list" ]; then
+	installed=1
+fi
 {{- end}}
-{{- if .Units}}
+{{- with removalHook "before-remove" "\t" "remove" "nothing was removed"}}
+
+if [ -n "$installed" ]; then
+{{.}}fi
+{{- end}}
+{{- if .AllUnits}}
 
 if command -v systemctl >/dev/null 2>&1; then
 	for unit in $units; do
@@ -505,10 +529,17 @@ if [ -d "$db" ]; then
 	fi
 	rm -f "$list"
 fi
-{{- if .Units}}
+{{- if .AllUnits}}
 if systemd_running; then
 	systemctl daemon-reload >/dev/null || true
 fi
+{{- end}}
+{{- if .Tracked}}
+rm -f "$wharf_state"
+{{- end}}
+{{- with removalHook "after-remove" "\t" "remove" "the package is removed"}}
+if [ -n "$installed" ]; then
+{{.}}fi
 {{- end}}
 if [ -n "$purge" ]; then
 {{- if .PurgePaths}}
@@ -520,11 +551,9 @@ if [ -n "$purge" ]; then
 	fi
 {{- end}}
 	rm -f "$db/$pkg.uninstall"
+{{- with trim (removalHook "after-purge" "\t" "purge" "the package is purged")}}
+{{.}}
+{{- end}}
 fi
 echo "$pkg ${action}d${root:+ from $root}"
-{{- with hook "postrm"}}
-
-set -- "$action"
-{{- .}}
-{{- end}}
 {{end}}`

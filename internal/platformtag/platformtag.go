@@ -49,8 +49,10 @@ type Platform struct {
 	Arch       string // "x86_64", "aarch64"
 	GlibcMajor int    // 2
 	GlibcMinor int    // 36
-	// AllowLinux admits plain linux_<arch> wheels (only right when the wheel
-	// was built for this very distro, e.g. the build host is the target).
+	// AllowLinux admits plain linux_<arch> wheels. Their tag promises
+	// nothing about glibc or libraries: set it only when the wheel was built
+	// for this very distro (the build host is the target) or when the
+	// caller then proves each such wheel fits (internal/elffit).
 	AllowLinux bool
 }
 

@@ -66,7 +66,9 @@ func newPublisher(t testing.TB, root string) *Publisher {
 	}
 	clock := stepClock(testStart)
 	s.Now = clock
-	return &Publisher{Store: store, Signer: s, Now: clock, LockTimeout: time.Minute}
+	// These tests cover the layout of repositories made before fleets;
+	// fleet_test.go covers the one new repositories get.
+	return &Publisher{Store: store, Signer: s, Now: clock, LockTimeout: time.Minute, NewLayout: LayoutChannels}
 }
 
 // pkgSpec is one test package: a tiny payload whose content decides its
@@ -121,12 +123,18 @@ type aptClient struct {
 
 func newAptClient(t testing.TB, repoDir, channel string) aptClient {
 	t.Helper()
+	return newAptSuiteClient(t, repoDir, channel, "main", "amd64")
+}
+
+// newAptSuiteClient runs apt of arch against one component of a suite.
+func newAptSuiteClient(t testing.TB, repoDir, suite, component, arch string) aptClient {
+	t.Helper()
 	testenv.Tool(t, "apt-get")
 	d := t.TempDir()
 	for _, sub := range []string{"lists/partial", "cache/archives/partial", "sources.list.d", "apt.conf.d", "preferences.d", "trusted.gpg.d", "log"} {
 		os.MkdirAll(filepath.Join(d, sub), 0o755)
 	}
-	sources := "Types: deb\nURIs: file:" + repoDir + "\nSuites: " + channel + "\nComponents: main\nSigned-By: " + filepath.Join(repoDir, KeyArmored) + "\n"
+	sources := "Types: deb\nURIs: file:" + repoDir + "\nSuites: " + suite + "\nComponents: " + component + "\nSigned-By: " + filepath.Join(repoDir, KeyArmored) + "\n"
 	conf := `Dir::Etc::main "/dev/null";
 Dir::Etc::parts "` + d + `/apt.conf.d";
 Dir::Etc::sourcelist "` + d + `/sources.list";
@@ -139,8 +147,8 @@ Dir::State::lists "` + d + `/lists";
 Dir::State::status "` + d + `/status";
 Dir::Cache "` + d + `/cache";
 Dir::Log "` + d + `/log";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
+APT::Architecture "` + arch + `";
+APT::Architectures { "` + arch + `"; };
 APT::Sandbox::User "root";
 Acquire::Check-Valid-Until "false";
 Debug::NoLocking "true";
@@ -207,6 +215,12 @@ type dnfClient struct {
 
 func newDnfClient(t testing.TB, baseurl, keyURL string) dnfClient {
 	t.Helper()
+	return newDnfArchClient(t, baseurl, keyURL, "x86_64")
+}
+
+// newDnfArchClient is a dnf of another machine architecture ($basearch).
+func newDnfArchClient(t testing.TB, baseurl, keyURL, arch string) dnfClient {
+	t.Helper()
 	testenv.Tool(t, "dnf")
 	d := t.TempDir()
 	repos := filepath.Join(d, "repos")
@@ -214,7 +228,7 @@ func newDnfClient(t testing.TB, baseurl, keyURL string) dnfClient {
 	os.WriteFile(filepath.Join(d, "dnf.conf"), []byte("[main]\ngpgcheck=1\nrepo_gpgcheck=1\nreposdir="+repos+"\ncachedir="+d+"/cache\nkeepcache=0\n"), 0o644)
 	os.WriteFile(filepath.Join(repos, "wharf.repo"), []byte("[wharf]\nname=wharf\nbaseurl="+baseurl+"\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey="+keyURL+"\nmetadata_expire=0\n"), 0o644)
 	return dnfClient{t: t, args: []string{"--installroot=" + filepath.Join(d, "root"), "--config=" + filepath.Join(d, "dnf.conf"),
-		"--setopt=reposdir=" + repos, "--noplugins", "--releasever=9", "--forcearch=x86_64", "-y", "--disablerepo=*", "--enablerepo=wharf"}}
+		"--setopt=reposdir=" + repos, "--noplugins", "--releasever=9", "--forcearch=" + arch, "-y", "--disablerepo=*", "--enablerepo=wharf"}}
 }
 
 func (c dnfClient) run(args ...string) (string, error) {

@@ -1,19 +1,31 @@
-// Package publish maintains one signed repository directory that serves
-// both apt (DebianRepository/Format, via aptrepo) and dnf/yum (rpm-md, via
-// yumrepo), with channels, history, retention, promotion and yanking.
+// Package publish maintains one signed repository directory that serves a
+// fleet: apt (DebianRepository/Format, via aptrepo) and dnf/yum (rpm-md,
+// via yumrepo) for several releases and architectures at once, with
+// channels, history, retention, promotion and yanking.
 //
-// Layout of a repository (every path relative to its root):
+// Layout "fleet", that of every repository this wharf creates (paths
+// relative to its root):
 //
-//	wharf.asc, wharf.gpg                     the public key, armored and binary
-//	pool/main/<x>/<source>/<file>.deb        every .deb of every channel, once
-//	pool/main/<x>/<name>/<file>.rpm          every .rpm, once, signed with the key
-//	dists/<channel>/InRelease, Release, ...  the apt suite of a channel
-//	yum/<channel>/<arch>/repodata            symlink to .repodata-<N>, the current revision
-//	yum/<channel>/<arch>/Packages/<file>.rpm hard links to the pool (copies on an object store)
+//	.wharf/repository.json                        settings: layout, Origin, Label, architectures
+//	wharf.asc, wharf.gpg                          the public key, armored and binary
+//	pool/<codename>/<x>/<source>/<file>.deb       every .deb, once per release
+//	pool/<release>/<x>/<name>/<file>.rpm          every .rpm, once, signed with the key
+//	dists/<codename>/InRelease, Release, ...      one apt suite per release (bookworm, noble)
+//	dists/<codename>/<channel>/binary-<arch>/...  a component per channel
+//	yum/<channel>/<release>/<arch>/repodata       symlink to .repodata-<N>, the current revision
+//	yum/<channel>/<release>/<arch>/Packages/      hard links to the pool (copies on an object store)
 //
-// A channel is an apt suite and a set of yum repositories, one per rpm
-// architecture (noarch packages are listed in every one of them), so a
-// client's baseurl is .../yum/<channel>/$basearch/.
+// where <codename> is the release's apt codename (debian-12: bookworm) and
+// <release> its rpm dist tag without the dot (rhel-9: el9). A package goes
+// where its target says: the X-Wharf-Target control field of a deb, the
+// dist tag of an rpm's release, or --distro for packages that say neither.
+// An apt client lists "Suites: bookworm" and "Components: stable"; a dnf
+// client's baseurl is .../yum/stable/el9/$basearch/. Architecture-independent
+// packages are listed for every architecture the repository serves.
+//
+// Layout "channels", that of repositories made before fleets, is still
+// read and extended as it is: pool/main/..., dists/<channel>/ with
+// component main, yum/<channel>/<arch>/. It serves one release per channel.
 //
 // Every change is planned first (inputs read, conflicts refused) and then
 // executed so that a reader never sees a mix: pool files and by-hash
@@ -27,32 +39,44 @@ package publish
 import (
 	"path"
 	"strings"
+)
 
-	"wharf/internal/aptrepo"
+// Layout is how a repository arranges its suites and yum repositories.
+type Layout string
+
+const (
+	// LayoutFleet: an apt suite per release with a component per channel,
+	// a yum repository per channel, release and architecture.
+	LayoutFleet Layout = "fleet"
+	// LayoutChannels: an apt suite per channel (component main) and a yum
+	// repository per channel and architecture, for one release.
+	LayoutChannels Layout = "channels"
 )
 
 const (
-	component = "main"
-	distsDir  = "dists"
-	yumDir    = "yum"
+	distsDir = "dists"
+	yumDir   = "yum"
+	// legacyComponent is the only component, and the pool directory, of
+	// the channels layout.
+	legacyComponent = "main"
+	// settingsPath is hidden from `wharf serve`, which serves no dot file.
+	settingsPath = ".wharf/repository.json"
 	// KeyArmored and KeyBinary are where the public key is exported.
 	KeyArmored = "wharf.asc"
 	KeyBinary  = "wharf.gpg"
+	// TargetField is the deb control field naming the release a package
+	// was built for ("debian-12"); wharf build writes it.
+	TargetField = "X-Wharf-Target"
 )
 
-// Default architectures of a channel that has only arch-independent
-// packages, so that an "all"/"noarch" package is still installable on the
-// common machine.
+// Default architectures of a channels-layout channel that has only
+// arch-independent packages, so that an "all"/"noarch" package is still
+// installable on the common machine.
 const (
 	defaultDebArch = "amd64"
 	defaultRPMArch = "x86_64"
 )
 
-func yumRoot(channel, arch string) string { return path.Join(yumDir, channel, arch) }
-
 func yumPackagePath(file string) string { return path.Join("Packages", file) }
-
-// rpmPoolPath is the pool place of an rpm, beside the debs of the same name.
-func rpmPoolPath(name, file string) string { return aptrepo.PoolPath(component, name, file) }
 
 func isTemp(p string) bool { return strings.HasPrefix(path.Base(p), ".tmp-") }

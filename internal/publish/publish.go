@@ -12,7 +12,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -46,8 +45,17 @@ type Publisher struct {
 	Log io.Writer
 	// LockTimeout bounds the wait for another publisher; 0 waits forever.
 	LockTimeout time.Duration
-	// Origin and Label of the apt Release; "" is "wharf".
+	// Origin, Label and Architectures (Debian names), when set, change the
+	// repository's settings (see Settings) from this change on.
 	Origin, Label string
+	Architectures []string
+	// Distro is the release ("debian-12") of the package files that do not
+	// say which they are for: debs without the X-Wharf-Target field, rpms
+	// without a known dist tag (packages wharf did not build).
+	Distro string
+	// NewLayout is the layout of a repository that has none yet; "" is
+	// LayoutFleet. An existing repository keeps its own.
+	NewLayout Layout
 	// TempDir is where signed rpms are spooled; "" is os.TempDir().
 	TempDir string
 }
@@ -55,7 +63,7 @@ type Publisher struct {
 // Result says what a change did.
 type Result struct {
 	Channel   string
-	Added     []string // "name version arch (format)"
+	Added     []string // "name version arch (format)", ", release" in a fleet
 	Unchanged []string // already published with the same content
 	Removed   []string // dropped from the channel's indexes
 }
@@ -66,11 +74,71 @@ func (p *Publisher) logf(format string, args ...any) {
 	}
 }
 
-func (p *Publisher) lock(ctx context.Context) (func() error, error) {
+// begin takes the lock and loads the repository's settings, applying the
+// publisher's.
+func (p *Publisher) begin(ctx context.Context) (*repository, func() error, error) {
 	if p.Now == nil {
-		return nil, errors.New("publisher has no clock")
+		return nil, nil, errors.New("publisher has no clock")
 	}
-	return p.Store.Lock(ctx, p.LockTimeout, p.Log)
+	if err := p.checkSettings(); err != nil {
+		return nil, nil, err
+	}
+	unlock, err := p.Store.Lock(ctx, p.LockTimeout, p.Log)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := openRepository(p.Store, p.NewLayout)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	s := r.settings
+	if p.Origin != "" {
+		s.Origin = p.Origin
+	}
+	if p.Label != "" {
+		s.Label = p.Label
+	}
+	if len(p.Architectures) > 0 {
+		s.Architectures = p.Architectures
+	}
+	if s.Origin != r.settings.Origin || s.Label != r.settings.Label || !slices.Equal(s.Architectures, r.settings.Architectures) {
+		r.settings, r.saved = s, false
+		if err := r.dirtyAll(); err != nil {
+			unlock()
+			return nil, nil, err
+		}
+	}
+	return r, unlock, nil
+}
+
+func (p *Publisher) checkSettings() error {
+	if p.Origin != "" {
+		if err := CheckOrigin(p.Origin); err != nil {
+			return err
+		}
+	}
+	if p.Label != "" {
+		if err := CheckLabel(p.Label); err != nil {
+			return err
+		}
+	}
+	if len(p.Architectures) > 0 {
+		norm, err := ParseArchitectures(p.Architectures)
+		if err != nil {
+			return err
+		}
+		p.Architectures = norm
+	}
+	switch p.NewLayout {
+	case "", LayoutFleet, LayoutChannels:
+	default:
+		return fmt.Errorf("layout %q is neither %q nor %q", p.NewLayout, LayoutFleet, LayoutChannels)
+	}
+	if p.Distro != "" {
+		return CheckDistro(p.Distro)
+	}
+	return nil
 }
 
 // input is one package file planned for the pool.
@@ -78,18 +146,30 @@ type input struct {
 	file   string // as given
 	format string // "deb" or "rpm"
 	id     string // "name version arch"
+	rel    release
+	distro string // what the package says it is for; "" when it does not
 	pool   string
 	spool  string // the file to copy into the pool ("" when the pool has it)
 	deb    aptrepo.Stanza
 	rpm    yumrepo.Package
 }
 
-// Publish adds the package files to channel: debs to its apt suite, rpms
-// (signed as they enter the pool) to its yum repositories. A file already
+// label names the input in results: "app 1.0-1 amd64 (deb)", with the
+// release in a fleet.
+func (in *input) label() string {
+	if in.rel.distro != "" {
+		return in.id + " (" + in.format + ", " + in.rel.distro + ")"
+	}
+	return in.id + " (" + in.format + ")"
+}
+
+// Publish adds the package files to channel: each deb to the channel's
+// component of its release's apt suite, each rpm (signed as it enters the
+// pool) to the channel's yum repositories of its release. A file already
 // published with the same content is left as it is; one whose name,
 // version and architecture are published with other content is refused
 // before anything is written. keep > 0 then keeps only the newest keep
-// versions of each package named.
+// versions of each package named, per release.
 func (p *Publisher) Publish(ctx context.Context, channel string, files []string, keep int) (*Result, error) {
 	if err := checkChannel(channel); err != nil {
 		return nil, err
@@ -97,15 +177,11 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 	if len(files) == 0 {
 		return nil, errors.New("no package files to publish")
 	}
-	unlock, err := p.lock(ctx)
+	r, unlock, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	ch, err := loadChannel(p.Store, channel)
-	if err != nil {
-		return nil, err
-	}
 	tmp, err := os.MkdirTemp(p.TempDir, "wharf-publish-")
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -114,88 +190,94 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 
 	res := &Result{Channel: channel}
 	var inputs []*input
-	names := map[string]bool{}
 	byPool := map[string]*input{}
 	for _, f := range files {
-		in, err := p.plan(f, tmp)
+		in, err := p.plan(r, f, tmp)
 		if err != nil {
 			return nil, err
 		}
 		if o, ok := byPool[in.pool]; ok {
-			return nil, fmt.Errorf("%s and %s are both %s", o.file, f, in.id)
+			return nil, fmt.Errorf("%s and %s are both %s", o.file, f, in.label())
 		}
 		byPool[in.pool] = in
 		inputs = append(inputs, in)
-		names[strings.Fields(in.id)[0]] = true
 	}
+	type debKey struct {
+		suite, comp string
+	}
+	debNames := map[debKey]map[string]bool{}
+	debPlaces := map[debKey]debPlace{}
+	rpmNames := map[*yumRepo]map[string]bool{}
 	for _, in := range inputs {
-		if ch.add(in) {
-			res.Added = append(res.Added, in.id+" ("+in.format+")")
+		var added bool
+		var name string
+		if in.format == "deb" {
+			d, err := r.debPlace(channel, in.rel)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkOneRelease(r, in, d.stanzas(), func(s aptrepo.Stanza) string { return d.distroOf(s) }, channel); err != nil {
+				return nil, err
+			}
+			k := debKey{d.s.name, d.comp}
+			name = field(in.deb, "Package")
+			if debNames[k] == nil {
+				debNames[k] = map[string]bool{}
+			}
+			debNames[k][name], debPlaces[k] = true, d
+			added = d.add(in.deb)
 		} else {
-			res.Unchanged = append(res.Unchanged, in.id+" ("+in.format+")")
+			y, err := r.yumPlace(channel, in.rel)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkOneRelease(r, in, y.rpms, y.distroOf, channel); err != nil {
+				return nil, err
+			}
+			if rpmNames[y] == nil {
+				rpmNames[y] = map[string]bool{}
+			}
+			rpmNames[y][in.rpm.Name] = true
+			added = y.add(in.rpm)
+		}
+		if added {
+			res.Added = append(res.Added, in.label())
+		} else {
+			res.Unchanged = append(res.Unchanged, in.label())
 		}
 	}
-	res.Removed = ch.applyKeep(keep, names)
-	if err := p.execute(ctx, ch, inputs); err != nil {
+	for k, names := range debNames {
+		res.Removed = append(res.Removed, r.keepDebs(debPlaces[k], keep, names)...)
+	}
+	for y, names := range rpmNames {
+		res.Removed = append(res.Removed, r.keepRPMs(y, keep, names)...)
+	}
+	slices.Sort(res.Removed)
+	if err := p.execute(ctx, r, inputs); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// add lists in in the channel; false when it was already listed alike.
-// Lookups go through maps built once, so adding k packages to a channel
-// of n costs O(n + k), not O(n·k).
-func (ch *channel) add(in *input) bool {
-	if in.format == "deb" {
-		if ch.debIndex == nil {
-			ch.debIndex = map[string]int{}
-			for i, s := range ch.stanzas() {
-				ch.debIndex[debID(s)] = i
-			}
-		}
-		id := debID(in.deb)
-		list := ch.stanzas()
-		if i, ok := ch.debIndex[id]; ok {
-			if field(list[i], "SHA256") == field(in.deb, "SHA256") {
-				return false
-			}
-			list[i] = in.deb
-		} else {
-			ch.debIndex[id] = len(list)
-			ch.apt.Packages[component] = append(list, in.deb)
-		}
-		if arch := field(in.deb, "Architecture"); arch != "all" && !slices.Contains(ch.apt.Architectures, arch) {
-			ch.apt.Architectures = append(ch.apt.Architectures, arch)
-		}
-		ch.aptDirty = true
-		return true
+// checkOneRelease refuses, in the channels layout, a package for another
+// release than the packages already listed beside it: one suite serves one
+// release there, and apt would offer a bookworm server the trixie build.
+func checkOneRelease[T any](r *repository, in *input, listed []T, distroOf func(T) string, channel string) error {
+	if r.fleet() || in.distro == "" {
+		return nil
 	}
-	if ch.rpmIndex == nil {
-		ch.rpmIndex = map[string]int{}
-		for i, q := range ch.rpms {
-			ch.rpmIndex[nevra(q)] = i
+	for _, x := range listed {
+		if d := distroOf(x); d != "" && d != in.distro {
+			return fmt.Errorf("%s is for %s, but channel %s of this repository lists %s packages: the repository has the %q layout (made before fleets), which serves one release per channel; publish to another channel, or to a new repository, which serves several releases at once",
+				in.file, in.distro, channel, d, LayoutChannels)
 		}
 	}
-	k := nevra(in.rpm)
-	if i, ok := ch.rpmIndex[k]; ok {
-		if ch.rpms[i].Checksum == in.rpm.Checksum {
-			return false
-		}
-		ch.rpms[i] = in.rpm
-	} else {
-		ch.rpmIndex[k] = len(ch.rpms)
-		ch.rpms = append(ch.rpms, in.rpm)
-	}
-	ch.yumDirty = true
-	return true
+	return nil
 }
 
-func debID(s aptrepo.Stanza) string {
-	return field(s, "Package") + " " + field(s, "Version") + " " + field(s, "Architecture")
-}
-
-// plan reads one package file and checks it against the pool.
-func (p *Publisher) plan(file, tmp string) (*input, error) {
+// plan reads one package file, decides where it goes and checks it
+// against the pool.
+func (p *Publisher) plan(r *repository, file, tmp string) (*input, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read package: %w", err)
@@ -207,14 +289,14 @@ func (p *Publisher) plan(file, tmp string) (*input, error) {
 	}
 	switch {
 	case string(magic) == "!<arch>\n":
-		return p.planDeb(file)
+		return p.planDeb(r, file)
 	case bytes.HasPrefix(magic, []byte{0xed, 0xab, 0xee, 0xdb}):
-		return p.planRPM(file, tmp)
+		return p.planRPM(r, file, tmp)
 	}
 	return nil, fmt.Errorf("%s is neither a .deb (ar archive) nor an .rpm (lead magic ed ab ee db)", file)
 }
 
-func (p *Publisher) planDeb(file string) (*input, error) {
+func (p *Publisher) planDeb(r *repository, file string) (*input, error) {
 	info, err := deb.Inspect(file)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
@@ -225,6 +307,18 @@ func (p *Publisher) planDeb(file string) (*input, error) {
 	if name == "" || version == "" || arch == "" {
 		return nil, fmt.Errorf("%s: control lacks Package, Version or Architecture", file)
 	}
+	target, _ := info.Field(TargetField)
+	target = strings.TrimSpace(target)
+	in := &input{file: file, format: "deb", id: name + " " + version + " " + arch, spool: file}
+	poolDir := legacyComponent
+	if r.fleet() {
+		if in.rel, err = routeDeb(file, target, p.Distro); err != nil {
+			return nil, err
+		}
+		in.distro, poolDir = in.rel.distro, in.rel.dir
+	} else if in.distro = target; in.distro == "" {
+		in.distro = p.Distro
+	}
 	source := name
 	if s, ok := info.Field("Source"); ok && strings.TrimSpace(s) != "" {
 		source = strings.Fields(s)[0]
@@ -233,13 +327,12 @@ func (p *Publisher) planDeb(file string) (*input, error) {
 	if i := strings.IndexByte(upstream, ':'); i >= 0 {
 		upstream = upstream[i+1:]
 	}
-	pool := aptrepo.PoolPath(component, source, name+"_"+upstream+"_"+arch+".deb")
+	in.pool = aptrepo.PoolPath(poolDir, source, name+"_"+upstream+"_"+arch+".deb")
 	sums, size, err := digestFile(file, aptrepo.Digest)
 	if err != nil {
 		return nil, err
 	}
-	in := &input{file: file, format: "deb", id: name + " " + version + " " + arch, pool: pool, spool: file}
-	if got, err := p.poolDigest(pool, func(r io.Reader) (string, error) {
+	if got, err := p.poolDigest(in.pool, func(r io.Reader) (string, error) {
 		s, _, err := aptrepo.Digest(r)
 		return s.SHA256, err
 	}); err != nil {
@@ -247,15 +340,15 @@ func (p *Publisher) planDeb(file string) (*input, error) {
 	} else if got != "" {
 		if got != sums.SHA256 {
 			return nil, fmt.Errorf("%w: %s %s (%s) is published as %s with sha256 %s; %s has sha256 %s: publish it under a new version or iteration",
-				ErrConflict, name, version, arch, pool, got, file, sums.SHA256)
+				ErrConflict, name, version, arch, in.pool, got, file, sums.SHA256)
 		}
 		in.spool = ""
 	}
-	in.deb = aptrepo.PackageStanza(info, pool, size, sums)
+	in.deb = aptrepo.PackageStanza(info, in.pool, size, sums)
 	return in, nil
 }
 
-func (p *Publisher) planRPM(file, tmp string) (*input, error) {
+func (p *Publisher) planRPM(r *repository, file, tmp string) (*input, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read package: %w", err)
@@ -265,6 +358,22 @@ func (p *Publisher) planRPM(file, tmp string) (*input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
+	evr := info.Version + "-" + info.Release
+	if info.Epoch != nil {
+		evr = fmt.Sprint(*info.Epoch) + ":" + evr
+	}
+	in := &input{file: file, format: "rpm", id: info.Name + " " + evr + " " + info.Arch}
+	poolDir := legacyComponent
+	if r.fleet() {
+		if in.rel, err = routeRPM(file, info.Release, p.Distro); err != nil {
+			return nil, err
+		}
+		in.distro, poolDir = in.rel.distro, in.rel.dir
+	} else if tagged, ok := rpmReleaseOf(info.Release); ok {
+		in.distro = tagged.distro
+	} else {
+		in.distro = p.Distro
+	}
 	want, _, err := digestFile(file, func(r io.Reader) (string, int64, error) {
 		d, err := rpm.ContentDigest(r)
 		return d, 0, err
@@ -273,13 +382,8 @@ func (p *Publisher) planRPM(file, tmp string) (*input, error) {
 		return nil, err
 	}
 	base := info.Name + "-" + info.Version + "-" + info.Release + "." + info.Arch + ".rpm"
-	pool := rpmPoolPath(info.Name, base)
-	evr := info.Version + "-" + info.Release
-	if info.Epoch != nil {
-		evr = fmt.Sprint(*info.Epoch) + ":" + evr
-	}
-	in := &input{file: file, format: "rpm", id: info.Name + " " + evr + " " + info.Arch, pool: pool}
-	got, err := p.poolDigest(pool, rpm.ContentDigest)
+	in.pool = aptrepo.PoolPath(poolDir, info.Name, base)
+	got, err := p.poolDigest(in.pool, rpm.ContentDigest)
 	if err != nil {
 		return nil, err
 	}
@@ -287,16 +391,19 @@ func (p *Publisher) planRPM(file, tmp string) (*input, error) {
 	switch {
 	case got != "" && got != want:
 		return nil, fmt.Errorf("%w: %s %s (%s) is published as %s with content sha256 %s; %s has content sha256 %s: publish it under a new version or iteration",
-			ErrConflict, info.Name, evr, info.Arch, pool, got, file, want)
+			ErrConflict, info.Name, evr, info.Arch, in.pool, got, file, want)
 	case got != "":
-		rc, err := p.Store.Get(pool)
+		rc, err := p.Store.Get(in.pool)
 		if err != nil {
 			return nil, err
 		}
 		defer rc.Close()
 		signed = rc
 	default:
-		in.spool = filepath.Join(tmp, base)
+		in.spool = filepath.Join(tmp, filepath.FromSlash(in.pool))
+		if err := os.MkdirAll(filepath.Dir(in.spool), 0o755); err != nil {
+			return nil, err
+		}
 		if err := signTo(in.spool, file, p.Signer); err != nil {
 			return nil, err
 		}
@@ -315,21 +422,26 @@ func (p *Publisher) planRPM(file, tmp string) (*input, error) {
 	return in, nil
 }
 
+// signTo writes src signed with s to dst through a temporary name.
 func signTo(dst, src string, s Signer) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(dst)
+	out, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-*")
 	if err != nil {
 		return err
 	}
+	defer os.Remove(out.Name())
 	if err := rpm.Sign(out, in, s); err != nil {
 		out.Close()
 		return fmt.Errorf("sign %s: %w", src, err)
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), dst)
 }
 
 func digestFile[T any](file string, fn func(io.Reader) (T, int64, error)) (T, int64, error) {
@@ -363,11 +475,18 @@ func (p *Publisher) poolDigest(pool string, fn func(io.Reader) (string, error)) 
 	return d, nil
 }
 
-// execute writes the planned change of ch: pool files, then the yum
-// repositories (each switched by its repodata symlink), then the apt suite
-// (InRelease last), then the public key; then it removes what no longer
-// has a reader.
-func (p *Publisher) execute(ctx context.Context, ch *channel, inputs []*input) error {
+// execute writes the planned change of r: the settings of a repository
+// that has none yet (first, so that its layout is known even if the rest
+// is cut short), pool files, then the yum repositories (each switched by
+// its repodata symlink), then the apt suites (InRelease last), then the
+// public key; then it removes what no longer has a reader.
+func (p *Publisher) execute(ctx context.Context, r *repository, inputs []*input) error {
+	if !r.saved {
+		if err := writeSettings(ctx, p.Store, r.settings); err != nil {
+			return err
+		}
+		r.saved = true
+	}
 	for _, in := range inputs {
 		if in.spool == "" {
 			continue
@@ -376,20 +495,33 @@ func (p *Publisher) execute(ctx context.Context, ch *channel, inputs []*input) e
 			return err
 		}
 	}
-	if ch.yumDirty {
-		if err := p.writeYum(ctx, ch); err != nil {
-			return err
+	for _, root := range sortedKeys(r.yums) {
+		if y := r.yums[root]; y.dirty {
+			if err := p.writeYum(ctx, r, y); err != nil {
+				return err
+			}
 		}
 	}
-	if ch.aptDirty {
-		if err := p.writeApt(ctx, ch); err != nil {
-			return err
+	for _, name := range sortedKeys(r.suites) {
+		if s := r.suites[name]; s.dirty {
+			if err := p.writeApt(ctx, r, s); err != nil {
+				return err
+			}
 		}
 	}
 	if err := p.exportKey(ctx); err != nil {
 		return err
 	}
-	return p.collect(ch)
+	return p.collect(r)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (p *Publisher) putFile(ctx context.Context, dst, src string) error {
@@ -401,16 +533,45 @@ func (p *Publisher) putFile(ctx context.Context, dst, src string) error {
 	return p.Store.Put(ctx, dst, f)
 }
 
-func (p *Publisher) writeApt(ctx context.Context, ch *channel) error {
-	repo := ch.apt
-	repo.Origin, repo.Label = p.origin(), p.label()
+// debArches are the binary architectures of a suite: the settings', those
+// of its arch-specific packages, and in the channels layout those it had.
+func debArches(r *repository, s *suite) []string {
+	set := map[string]bool{}
+	for _, a := range r.settings.debArches() {
+		set[a] = true
+	}
+	if !r.fleet() {
+		for _, a := range s.apt.Architectures {
+			set[a] = true
+		}
+	}
+	for _, list := range s.apt.Packages {
+		for _, st := range list {
+			if a := field(st, "Architecture"); a != "all" {
+				set[a] = true
+			}
+		}
+	}
+	if len(set) == 0 {
+		set[defaultDebArch] = true
+	}
+	return sortedKeys(set)
+}
+
+func (p *Publisher) writeApt(ctx context.Context, r *repository, s *suite) error {
+	repo := s.apt
+	repo.Origin, repo.Label = r.settings.origin(), r.settings.label()
 	repo.Date = p.Now().UTC()
-	if len(repo.Architectures) == 0 {
-		repo.Architectures = []string{defaultDebArch}
+	repo.Architectures = debArches(r, s)
+	if r.fleet() {
+		repo.Codename = s.name
+		if s.rel.distro != "" {
+			repo.Description = r.settings.label() + " packages for " + s.rel.distro
+		}
 	}
 	files, err := aptrepo.Render(repo, p.Signer)
 	if err != nil {
-		return fmt.Errorf("channel %s: %w", ch.name, err)
+		return fmt.Errorf("apt suite %s: %w", s.name, err)
 	}
 	for _, f := range files {
 		if strings.Contains(f.Path, "/by-hash/") {
@@ -422,28 +583,32 @@ func (p *Publisher) writeApt(ctx context.Context, ch *channel) error {
 			return err
 		}
 	}
-	p.logf("channel %s: apt suite of %d packages written", ch.name, len(ch.stanzas()))
+	n := 0
+	for _, list := range repo.Packages {
+		n += len(list)
+	}
+	p.logf("apt suite %s: %d packages written", s.name, n)
 	return nil
 }
 
-func (p *Publisher) writeYum(ctx context.Context, ch *channel) error {
-	for _, arch := range ch.yumArches() {
-		root := yumRoot(ch.name, arch)
-		pkgs := ch.rpmsFor(arch)
+func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo) error {
+	for _, arch := range y.yumArches(r.settings) {
+		root := path.Join(y.root, arch)
+		pkgs := y.rpmsFor(arch)
 		for _, pkg := range pkgs {
 			dst := path.Join(root, pkg.Location)
 			if _, err := p.Store.Stat(dst); err == nil {
 				continue
 			}
-			if err := p.Store.Link(rpmPool(pkg), dst); err != nil {
+			if err := p.Store.Link(y.poolPath(pkg), dst); err != nil {
 				return err
 			}
 		}
 		files, err := yumrepo.Render(pkgs, yumrepo.Options{Time: p.Now(), Signer: p.Signer})
 		if err != nil {
-			return fmt.Errorf("channel %s, %s: %w", ch.name, arch, err)
+			return fmt.Errorf("yum repository %s: %w", root, err)
 		}
-		old := ch.yumArch[arch]
+		old := y.arch[arch]
 		next := fmt.Sprintf(".repodata-%d", old+1)
 		written := map[string]bool{}
 		for _, f := range files {
@@ -455,7 +620,7 @@ func (p *Publisher) writeYum(ctx context.Context, ch *channel) error {
 		}
 		// Clients that fetched the previous repomd.xml a moment ago still
 		// find the documents it names.
-		if md, ok := ch.yumOld[arch]; ok && old > 0 {
+		if md, ok := y.old[arch]; ok && old > 0 {
 			for _, d := range md.Data {
 				rel := strings.TrimPrefix(d.Location, "repodata/")
 				if written[rel] || strings.Contains(rel, "/") {
@@ -469,24 +634,10 @@ func (p *Publisher) writeYum(ctx context.Context, ch *channel) error {
 		if err := p.Store.Symlink(next, path.Join(root, "repodata")); err != nil {
 			return err
 		}
-		ch.yumArch[arch] = old + 1
-		p.logf("channel %s: yum repository %s of %d packages written", ch.name, arch, len(pkgs))
+		y.arch[arch] = old + 1
+		p.logf("yum repository %s: %d packages written", root, len(pkgs))
 	}
 	return nil
-}
-
-func (p *Publisher) origin() string {
-	if p.Origin != "" {
-		return p.Origin
-	}
-	return "wharf"
-}
-
-func (p *Publisher) label() string {
-	if p.Label != "" {
-		return p.Label
-	}
-	return p.origin()
 }
 
 // exportKey writes wharf.asc and wharf.gpg when they differ.
@@ -520,11 +671,15 @@ func (p *Publisher) exportKey(ctx context.Context) error {
 // collect removes what the switch left without readers: by-hash indexes
 // named by neither the current nor the previous Release, yum revisions
 // older than the previous one, Packages links no longer listed, and pool
-// files that this change dropped and no channel lists.
-func (p *Publisher) collect(ch *channel) error {
-	if ch.aptDirty {
+// files that this change dropped and no index lists.
+func (p *Publisher) collect(r *repository) error {
+	for _, name := range sortedKeys(r.suites) {
+		s := r.suites[name]
+		if !s.dirty {
+			continue
+		}
 		keep := map[string]bool{}
-		for _, rel := range []*aptrepo.Release{ch.aptOld, p.currentRelease(ch.name)} {
+		for _, rel := range []*aptrepo.Release{s.old, p.currentRelease(s.name)} {
 			if rel == nil {
 				continue
 			}
@@ -532,7 +687,7 @@ func (p *Publisher) collect(ch *channel) error {
 				keep[f.Sums.SHA256] = true
 			}
 		}
-		files, err := p.Store.List(path.Join(distsDir, ch.name))
+		files, err := p.Store.List(path.Join(distsDir, s.name))
 		if err != nil {
 			return err
 		}
@@ -544,19 +699,23 @@ func (p *Publisher) collect(ch *channel) error {
 			}
 		}
 	}
-	if ch.yumDirty {
-		for arch, rev := range ch.yumArch {
-			root := yumRoot(ch.name, arch)
-			files, err := p.Store.List(root)
+	for _, root := range sortedKeys(r.yums) {
+		y := r.yums[root]
+		if !y.dirty {
+			continue
+		}
+		for arch, rev := range y.arch {
+			archRoot := path.Join(y.root, arch)
+			files, err := p.Store.List(archRoot)
 			if err != nil {
 				return err
 			}
 			listed := map[string]bool{}
-			for _, pkg := range ch.rpmsFor(arch) {
-				listed[path.Join(root, pkg.Location)] = true
+			for _, pkg := range y.rpmsFor(arch) {
+				listed[path.Join(archRoot, pkg.Location)] = true
 			}
 			for _, f := range files {
-				rest := strings.TrimPrefix(f, root+"/")
+				rest := strings.TrimPrefix(f, archRoot+"/")
 				dir, _, _ := strings.Cut(rest, "/")
 				var n int
 				stale := false
@@ -574,14 +733,14 @@ func (p *Publisher) collect(ch *channel) error {
 			}
 		}
 	}
-	if len(ch.dropped) == 0 {
+	if len(r.dropped) == 0 {
 		return nil
 	}
-	refs, err := p.referenced()
+	refs, err := r.referenced()
 	if err != nil {
 		return err
 	}
-	for _, f := range ch.dropped {
+	for _, f := range r.dropped {
 		if !refs[f] {
 			p.logf("removing %s: no channel lists it", f)
 			if err := p.Store.Remove(f); err != nil {
@@ -592,8 +751,8 @@ func (p *Publisher) collect(ch *channel) error {
 	return nil
 }
 
-func (p *Publisher) currentRelease(channel string) *aptrepo.Release {
-	data, err := fs.ReadFile(repostore.FS(p.Store), path.Join(distsDir, channel, "Release"))
+func (p *Publisher) currentRelease(suite string) *aptrepo.Release {
+	data, err := fs.ReadFile(repostore.FS(p.Store), path.Join(distsDir, suite, "Release"))
 	if err != nil {
 		return nil
 	}
@@ -602,50 +761,4 @@ func (p *Publisher) currentRelease(channel string) *aptrepo.Release {
 		return nil
 	}
 	return rel
-}
-
-// channels lists the channel names that have an apt suite or yum
-// repositories.
-func channels(store repostore.Store) ([]string, error) {
-	set := map[string]bool{}
-	for _, dir := range []string{distsDir, yumDir} {
-		files, err := store.List(dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			parts := strings.Split(f, "/")
-			if len(parts) > 2 && checkChannel(parts[1]) == nil {
-				set[parts[1]] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// referenced is the set of pool paths some channel lists.
-func (p *Publisher) referenced() (map[string]bool, error) {
-	names, err := channels(p.Store)
-	if err != nil {
-		return nil, err
-	}
-	refs := map[string]bool{}
-	for _, name := range names {
-		ch, err := loadChannel(p.Store, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range ch.stanzas() {
-			refs[debPool(s)] = true
-		}
-		for _, r := range ch.rpms {
-			refs[rpmPool(r)] = true
-		}
-	}
-	return refs, nil
 }

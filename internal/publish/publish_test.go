@@ -272,9 +272,8 @@ func TestNextIteration(t *testing.T) {
 		{"stable", "app", "2.0", 1},
 		{"stable", "other", "2.0", 10},
 		{"stable", "new", "1.0", 1},
-		{"nochannel", "app", "1.0", 1},
 	} {
-		got, err := NextIteration(p.Store, tc.channel, tc.name, tc.upstream)
+		got, err := NextIteration(p.Store, "", []string{tc.name}, []string{tc.upstream})
 		if err != nil || got != tc.want {
 			t.Errorf("NextIteration(%s, %s, %s) = %d, %v; want %d", tc.channel, tc.name, tc.upstream, got, err, tc.want)
 		}

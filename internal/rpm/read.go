@@ -133,6 +133,7 @@ func infoOf(h *parsedHeader) (*Info, error) {
 		body      *string
 		tag, prog uint32
 	}{
+		{&s.Pretrans, tagPreTrans, tagPreTransProg},
 		{&s.Pre, tagPreIn, tagPreInProg}, {&s.Post, tagPostIn, tagPostInProg},
 		{&s.Preun, tagPreUn, tagPreUnProg}, {&s.Postun, tagPostUn, tagPostUnProg},
 		{&s.Posttrans, tagPostTrans, tagPostTransProg},

@@ -114,8 +114,8 @@ func (d Dependency) String() string {
 
 // Scriptlets are the package's scripts; empty ones are left out.
 type Scriptlets struct {
-	Pre, Post, Preun, Postun, Posttrans string
-	Interpreter                         string // "" means /bin/sh
+	Pretrans, Pre, Post, Preun, Postun, Posttrans string
+	Interpreter                                   string // "" means /bin/sh
 }
 
 // Compression is the payload compressor. The zero value is Zstd, which
@@ -237,7 +237,7 @@ func validate(p Package) error {
 		}
 	}
 	for name, body := range map[string]string{"%pre": p.Scriptlets.Pre, "%post": p.Scriptlets.Post,
-		"%preun": p.Scriptlets.Preun, "%postun": p.Scriptlets.Postun, "%posttrans": p.Scriptlets.Posttrans} {
+		"%preun": p.Scriptlets.Preun, "%postun": p.Scriptlets.Postun, "%posttrans": p.Scriptlets.Posttrans, "%pretrans": p.Scriptlets.Pretrans} {
 		if strings.ContainsRune(body, 0) {
 			return fmt.Errorf("rpm %s: %s scriptlet holds a NUL byte", p.Name, name)
 		}
@@ -649,6 +649,7 @@ func addScriptlets(h *headerBuilder, s Scriptlets) []Dependency {
 		tag, prog uint32
 		sense     DepFlags
 	}{
+		{s.Pretrans, tagPreTrans, tagPreTransProg, sensePreTrans},
 		{s.Pre, tagPreIn, tagPreInProg, senseScriptPre},
 		{s.Post, tagPostIn, tagPostInProg, senseScriptPost},
 		{s.Preun, tagPreUn, tagPreUnProg, senseScriptPreun},

@@ -90,7 +90,9 @@ const (
 	tagPayloadFormat     = 1124
 	tagPayloadCompressor = 1125
 	tagPayloadFlags      = 1126
+	tagPreTrans          = 1151
 	tagPostTrans         = 1152
+	tagPreTransProg      = 1153
 	tagPostTransProg     = 1154
 	tagFileDigestAlgo    = 5011
 	tagLongFileSizes     = 5008
@@ -103,6 +105,7 @@ const (
 // Dependency sense bits rpm sets itself (RPMSENSE_*).
 const (
 	sensePostTrans    = 1 << 5
+	sensePreTrans     = 1 << 7
 	senseInterp       = 1 << 8
 	senseScriptPre    = 1 << 9
 	senseScriptPost   = 1 << 10

@@ -13,7 +13,11 @@
 //     systemd refuses or reads two ways;
 //   - sysusers.d(5): the GECOS field is rewritten to what systemd-sysusers
 //     accepts (see Sysusers), then quoted;
-//   - environment files (EnvironmentFile=): see EnvironmentFile.
+//   - environment files (EnvironmentFile=): see EnvironmentFile;
+//   - timer units (systemd.timer(5)): see TimerUnit. OnCalendar= expressions
+//     are checked by CheckCalendar: with "systemd-analyze calendar" when the
+//     build host has it (systemd's own parser), else with
+//     CheckCalendarGrammar, a stricter Go reading of the basic grammar.
 package systemd
 
 import (
@@ -40,8 +44,11 @@ type Service struct {
 	EnvironmentFile  string            // absolute; written with "-" so a missing file is not fatal
 	Environment      map[string]string // e.g. PATH with the venv's bin first
 	StateDirectory   string            // relative to /var/lib: "myapp"
-	Restart          string            // "" means "on-failure"
+	Restart          string            // "" means "on-failure", and none for Type=oneshot
 	Hardening        map[string]string // overrides of DefaultHardening; "" removes a directive
+	// StartedBy is the timer that starts the unit: the unit then has no
+	// [Install] section, so it is never enabled (started at boot) itself.
+	StartedBy string
 }
 
 // Directive is one "Key=Value" line of the sandboxing section.
@@ -89,6 +96,7 @@ func DefaultHardening() []Directive {
 
 var (
 	unitNameRE  = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.service$`)
+	timerNameRE = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.timer$`)
 	userNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,30}$`)
 	envKeyRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	directiveRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
@@ -152,7 +160,11 @@ func Unit(s Service) ([]byte, error) {
 		args[i] = quoteWord(escapeDollar(escapePercent(a)))
 	}
 	line("ExecStart", strings.Join(args, " "))
-	line("Restart", orDefault(s.Restart, "on-failure"))
+	// A oneshot runs to completion each time it is started; systemd before
+	// 244 refuses Restart= other than "no" on one.
+	if s.Type != "oneshot" || s.Restart != "" {
+		line("Restart", orDefault(s.Restart, "on-failure"))
+	}
 	if s.StateDirectory != "" {
 		line("StateDirectory", s.StateDirectory)
 	}
@@ -164,6 +176,10 @@ func Unit(s Service) ([]byte, error) {
 		line(d.Key, escapePercent(strings.TrimSpace(d.Value)))
 	}
 
+	if s.StartedBy != "" {
+		b.WriteString("\n# No [Install]: " + s.StartedBy + " starts this unit.\n")
+		return b.Bytes(), nil
+	}
 	b.WriteString("\n[Install]\n")
 	line("WantedBy", "multi-user.target")
 	return b.Bytes(), nil
@@ -251,6 +267,12 @@ func validate(s Service) error {
 	}
 	if s.Restart != "" && !restartValues[s.Restart] {
 		return invalid("Restart", s.Restart, "not a restart policy")
+	}
+	if s.Type == "oneshot" && s.Restart != "" && s.Restart != "no" {
+		return invalid("Restart", s.Restart, "a oneshot service does not restart (systemd before 244 refuses it)")
+	}
+	if s.StartedBy != "" && !timerNameRE.MatchString(s.StartedBy) {
+		return invalid("StartedBy", s.StartedBy, "want a timer unit name like app-job.timer")
 	}
 	for k, v := range s.Hardening {
 		if !directiveRE.MatchString(k) {

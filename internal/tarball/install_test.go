@@ -146,7 +146,7 @@ func TestInstallRoot(t *testing.T) {
 	sh(t, log, true, filepath.Join(v1, "uninstall.sh"), "--root", root)
 	absent(t, root, "etc/demo/demo.conf", "var/lib/wharf/demo.conffiles", "opt/demo")
 
-	wantLog := "postinst configure\npostinst configure 1.0\npostrm remove\npostrm purge\npostinst configure\npostrm remove\n"
+	wantLog := "after-install install  1.0\nafter-upgrade upgrade 1.0 2.0\nafter-remove remove 2.0 \nafter-purge purge 2.0 \nafter-install install  1.0\nafter-remove remove 1.0 \n"
 	if got := content(t, root, "hooks.log"); got != wantLog {
 		t.Errorf("hook calls:\n%s\nwant:\n%s", got, wantLog)
 	}
@@ -224,7 +224,7 @@ func TestInstallChroot(t *testing.T) {
 	absent(t, root, "opt/demo/lib/old.py")
 	run(true, "/var/lib/wharf/demo.uninstall", "--purge")
 	absent(t, root, "opt/demo", "etc/demo", "var/lib/demo", "var/lib/wharf/demo.files", "usr/lib/systemd/system/demo.service")
-	wantLog := "postinst configure\npostinst configure 1.0\npostrm purge\n"
+	wantLog := "after-install install  1.0\nafter-upgrade upgrade 1.0 2.0\nafter-remove remove 2.0 \nafter-purge purge 2.0 \n"
 	if got := content(t, root, "tmp/hooks.log"); got != wantLog {
 		t.Errorf("hook calls:\n%s\nwant:\n%s", got, wantLog)
 	}

@@ -80,11 +80,24 @@ type Distro struct {
 	GlibcMinor  int
 	Format      Format
 	Compression Compression
-	UnitDir     string
-	Systemd     int // systemd version: which unit directives it knows
-	UserTool    UserTool
-	ReleaseTag  string // rpm dist tag, ".el9"; "" for Debian
-	Source      string // where the figures come from
+	// Reads are the payload compressors the release's dpkg or rpm can
+	// unpack: dpkg reads zstd from 1.21.18 (Debian 12), rpm from 4.14.2
+	// (RHEL 8.2).
+	Reads      []Compression
+	UnitDir    string
+	Systemd    int // systemd version: which unit directives it knows
+	UserTool   UserTool
+	ReleaseTag string // rpm dist tag, ".el9"; "" for Debian
+	// DebRevisionTag ends a deb revision ("1+deb12"), as ReleaseTag ends
+	// an rpm release, so builds of one version for several releases differ
+	// in name and dpkg orders them by iteration first; "" for rpm distros.
+	DebRevisionTag string
+	// GLIBCXX and CXXABI are the newest symbol versions the release's
+	// system libstdc++ defines ("3.4.30", "1.3.13"): compiled C++ that
+	// needs a newer one cannot load there.
+	GLIBCXX string
+	CXXABI  string
+	Source  string // where the figures come from
 }
 
 // Profile is a Distro for one architecture with one chosen Python.
@@ -122,6 +135,37 @@ func (p Profile) Tags() platformtag.TagSet {
 	})
 }
 
+// PlatformWheelTags is Tags that also admits plain linux_<arch> wheels on a
+// target other than the build host, for a caller that then proves each
+// such wheel fits (or is told to trust it): the tag alone says nothing of
+// the glibc or the libraries it was built against.
+func (p Profile) PlatformWheelTags() platformtag.TagSet {
+	maj, min := p.Python.MajorMinor()
+	return platformtag.Compatible(platformtag.Python{Major: maj, Minor: min}, platformtag.Platform{
+		Arch:       p.Arch,
+		GlibcMajor: p.GlibcMajor,
+		GlibcMinor: p.GlibcMinor,
+		AllowLinux: true,
+	})
+}
+
+// BaseSonames are the shared libraries every install of the target has:
+// glibc's own and the GCC runtime (libgcc_s; libstdc++, which apt and dnf,
+// both C++, need), the part of the manylinux (PEP 600) base that every
+// release here ships. The manylinux list's libcrypt, libnsl and X11/GL
+// libraries are not on every server: they must come from a package.
+func (p Profile) BaseSonames() []string {
+	base := []string{"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+		"libresolv.so.2", "libanl.so.1", "libgcc_s.so.1", "libstdc++.so.6"}
+	switch p.Arch {
+	case "x86_64":
+		base = append(base, "ld-linux-x86-64.so.2")
+	case "aarch64":
+		base = append(base, "ld-linux-aarch64.so.1")
+	}
+	return base
+}
+
 // Environment is the PEP 508 marker environment of the target interpreter.
 func (p Profile) Environment() pep508.Environment {
 	return pep508.Environment{
@@ -153,6 +197,21 @@ func (c Catalog) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// CanRead says whether the release's package manager unpacks payloads
+// compressed with c, naming what it does read when not.
+func (d Distro) CanRead(c Compression) error {
+	for _, r := range d.Reads {
+		if r == c {
+			return nil
+		}
+	}
+	var names []string
+	for _, r := range d.Reads {
+		names = append(names, string(r))
+	}
+	return fmt.Errorf("%s cannot unpack %s payloads (its package manager reads %s)", d.Name, c, strings.Join(names, ", "))
 }
 
 // Knows reports whether name is a distro ("rhel-9") or a profile with its

@@ -47,8 +47,7 @@ fi
 db="$root/var/lib/wharf"
 list="$db/$pkg.files"
 conffiles="$db/$pkg.conffiles"
-
-units='myapp.service myapp-worker.service'
+wharf_state="$db/$pkg.configured"
 
 # Services are started only when systemd runs here: not under --root, in a
 # chroot or an image build (there the units are only enabled).
@@ -93,6 +92,98 @@ remove_paths() {
 	done
 }
 
+start_units='myapp.service myapp-worker.service myapp-cleanup.timer'
+wharf_version=1.4.2
+wharf_version_pkg=1.4.2-1
+
+# wharf_configured: what the record says was configured last, as the
+# hooks' WHARF_OLD_VERSION (the app's version, "" without a record),
+# WHARF_NEW_VERSION and WHARF_ACTION: install without a record, else
+# reinstall, upgrade or downgrade as the package versions compare.
+wharf_configured() {
+	WHARF_ACTION=install
+	WHARF_OLD_VERSION=
+	WHARF_NEW_VERSION=$wharf_version
+	wharf_old_pkg=
+	if [ -f "$wharf_state" ]; then
+		# sed, not read: lintian refuses read in maintainer scripts (prompts).
+		WHARF_OLD_VERSION=$(sed -n '1s/ .*//p' "$wharf_state")
+		wharf_old_pkg=$(sed -n '1s/^[^ ]* *//p' "$wharf_state")
+		if [ "$wharf_old_pkg" = "$wharf_version_pkg" ]; then
+			WHARF_ACTION=reinstall
+		elif wharf_newer "$wharf_old_pkg"; then
+			WHARF_ACTION=downgrade
+		else
+			WHARF_ACTION=upgrade
+		fi
+	fi
+	export WHARF_ACTION WHARF_OLD_VERSION WHARF_NEW_VERSION
+}
+
+# wharf_newer V: whether package version V is newer than this package's.
+wharf_newer() {
+	if command -v dpkg >/dev/null 2>&1; then
+		[ -n "$1" ] && dpkg --compare-versions "$1" gt "$wharf_version_pkg"
+		return
+	fi
+	command -v rpm >/dev/null 2>&1 || return 1
+	case $1 in
+	'' | *[!A-Za-z0-9.+~^:_!-]*)
+		return 1
+		;;
+	esac
+	[ "$(rpm --eval "%{lua: print(rpm.vercmp('$1', '$wharf_version_pkg'))}" 2>/dev/null)" = 1 ]
+}
+
+# wharf_record APP PKG: records APP PKG as configured, with the units.
+wharf_record() {
+	mkdir -p "${wharf_state%/*}"
+	{
+		printf '%s %s\n' "$1" "$2"
+		for unit in ${start_units:-}; do
+			printf '%s\n' "$unit"
+		done
+	} >"$wharf_state.new"
+	mv -f "$wharf_state.new" "$wharf_state"
+}
+
+# wharf_known UNIT: whether an earlier configure step saw UNIT.
+wharf_known() {
+	[ -f "$wharf_state" ] && sed 1d "$wharf_state" | grep -qxF -- "$1"
+}
+
+# wharf_run_hook INTERPRETER...: runs the hook read from stdin.
+wharf_run_hook() {
+	wharf_file=$(mktemp)
+	cat >"$wharf_file"
+	wharf_status=0
+	"$@" "$wharf_file" </dev/null || wharf_status=$?
+	rm -f "$wharf_file"
+	return "$wharf_status"
+}
+
+# wharf_hook_failed HOOK STATUS WHAT: ends the script with the hook's status.
+wharf_hook_failed() {
+	echo myapp: "the $1 hook failed (exit status $2); $3" >&2
+	exit "$2"
+}
+
+# The app's before-install hook.
+wharf_before_install() {
+	wharf_run_hook /bin/sh <<'WHARF_HOOK_7009571eb38b19e9'
+#!/bin/sh
+echo before-install "$WHARF_NEW_VERSION"
+WHARF_HOOK_7009571eb38b19e9
+}
+
+# The app's after-upgrade hook.
+wharf_after_upgrade() {
+	wharf_run_hook /bin/sh <<'WHARF_HOOK_e0116ce3e3cfaade'
+#!/bin/sh
+echo "$WHARF_ACTION from $WHARF_OLD_VERSION to $WHARF_NEW_VERSION"
+WHARF_HOOK_e0116ce3e3cfaade
+}
+
 src=$(cd "$(dirname "$0")" && pwd -P)/root
 [ -d "$src" ] || die "$src is missing: run install.sh from the unpacked tarball"
 python=/usr/bin/python3.11
@@ -104,6 +195,13 @@ if [ -f "$list" ]; then
 	upgrade=1
 	old=$(sed -n '1s/^# wharf [^ ]* //p' "$list")
 fi
+if [ -n "$upgrade" ] && [ ! -f "$wharf_state" ]; then
+	# Installed by an install.sh that kept no record: its version from the list.
+	wharf_record "${old%-*}" "$old"
+elif [ -z "$upgrade" ]; then
+	rm -f "$wharf_state"
+fi
+wharf_configured
 mkdir -p "$db"
 tmp=$(mktemp -d "$db/.$pkg.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -132,22 +230,8 @@ d /usr/lib/sysusers.d
 f /usr/lib/sysusers.d/myapp.conf
 WHARF_PATHS
 
-if [ -n "$upgrade" ]; then
-	set -- upgrade "$old"
-else
-	set -- install
-fi
-# The app's own hook, before wharf's part, with the same arguments.
-wharf_hook=$(mktemp)
-cat >"$wharf_hook" <<'WHARF_HOOK_f61fb1e5674f722e'
-#!/bin/sh
-echo preinst "$@"
-WHARF_HOOK_f61fb1e5674f722e
-wharf_status=0
-/bin/sh "$wharf_hook" "$@" || wharf_status=$?
-rm -f "$wharf_hook"
-if [ "$wharf_status" -ne 0 ]; then
-	exit "$wharf_status"
+if [ "$WHARF_ACTION" = install ]; then
+	wharf_before_install || wharf_hook_failed before-install "$?" 'nothing was installed'
 fi
 
 # Directories that exist already are not ours to remove later. A config file
@@ -272,43 +356,39 @@ if [ -n "${compile_failed:-}" ]; then
 	echo "$pkg: byte-compiling failed; Python compiles those modules on import" >&2
 fi
 
-# Enable on first install (an administrator's "disable" survives upgrades);
-# when systemd runs, start, or restart once on upgrade.
+if [ -f "$root"/usr/lib/tmpfiles.d/myapp.conf ] && command -v systemd-tmpfiles >/dev/null 2>&1; then
+	systemd-tmpfiles ${root:+"--root=$root"} --create myapp.conf || echo 'myapp: systemd-tmpfiles --create /usr/lib/tmpfiles.d/myapp.conf failed' >&2
+fi
+
+if [ "$WHARF_ACTION" != install ]; then
+	wharf_after_upgrade || wharf_hook_failed after-upgrade "$?" 'the services were not restarted. Fix the cause, then configure the package again (run install.sh again).'
+fi
+
 if ! command -v systemctl >/dev/null 2>&1; then
-	echo "$pkg: systemctl not found: enable $units yourself" >&2
+	echo "$pkg: systemctl not found: enable and start $start_units yourself" >&2
 else
-	if systemd_running; then
-		systemctl daemon-reload >/dev/null || true
-	fi
-	if [ -z "$upgrade" ]; then
-		for unit in $units; do
+	# Units new to this system: start = "always": enable. The others keep the administrator's choice.
+	for unit in $start_units; do
+		if ! wharf_known "$unit"; then
 			systemctl ${root:+"--root=$root"} enable "$unit" >/dev/null 2>&1 || echo "$pkg: enabling $unit failed" >&2
-		done
-	fi
-	if systemd_running; then
-		action=start
-		if [ -n "$upgrade" ]; then
-			action=restart
 		fi
-		for unit in $units; do
+	done
+	if systemd_running; then
+		systemctl daemon-reload >/dev/null 2>&1 || :
+		# Start on install, restart once on upgrade; a unit the administrator disabled restarts only if it runs.
+		verb=restart
+		if [ "$WHARF_ACTION" = install ]; then
+			verb=start
+		fi
+		for unit in $start_units; do
 			if systemctl --quiet is-enabled "$unit"; then
-				systemctl "$action" "$unit" || echo "$pkg: $action $unit failed; see journalctl -u $unit" >&2
+				systemctl "$verb" "$unit" || echo myapp: "$verb $unit failed; see journalctl -u $unit" >&2
+			else
+				systemctl try-restart "$unit" || echo myapp: "try-restart $unit failed; see journalctl -u $unit" >&2
 			fi
 		done
 	fi
 fi
+wharf_record "$wharf_version" "$wharf_version_pkg"
 
 echo "$pkg $version installed${root:+ in $root}${old:+ (was $old)}"
-
-set -- configure ${old:+"$old"}
-# The app's own hook, after wharf's part, with the same arguments.
-wharf_hook=$(mktemp)
-cat >"$wharf_hook" <<'WHARF_HOOK_d89623124b8ce523'
-#!/bin/sh
-echo configured "$@"
-WHARF_HOOK_d89623124b8ce523
-wharf_status=0
-/bin/sh "$wharf_hook" "$@" || wharf_status=$?
-rm -f "$wharf_hook"
-exit "$wharf_status"
-

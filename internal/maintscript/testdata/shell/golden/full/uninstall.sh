@@ -50,8 +50,7 @@ fi
 db="$root/var/lib/wharf"
 list="$db/$pkg.files"
 conffiles="$db/$pkg.conffiles"
-
-units='myapp.service myapp-worker.service'
+wharf_state="$db/$pkg.configured"
 
 # Services are started only when systemd runs here: not under --root, in a
 # chroot or an image build (there the units are only enabled).
@@ -96,6 +95,41 @@ remove_paths() {
 	done
 }
 
+units='myapp-cleanup.timer myapp.service myapp-worker.service'
+wharf_version=1.4.2
+
+# wharf_run_hook INTERPRETER...: runs the hook read from stdin.
+wharf_run_hook() {
+	wharf_file=$(mktemp)
+	cat >"$wharf_file"
+	wharf_status=0
+	"$@" "$wharf_file" </dev/null || wharf_status=$?
+	rm -f "$wharf_file"
+	return "$wharf_status"
+}
+
+# wharf_hook_failed HOOK STATUS WHAT: ends the script with the hook's status.
+wharf_hook_failed() {
+	echo myapp: "the $1 hook failed (exit status $2); $3" >&2
+	exit "$2"
+}
+
+# The app's before-remove hook.
+wharf_before_remove() {
+	wharf_run_hook /bin/sh <<'WHARF_HOOK_48dfc78b9fde5200'
+echo before-remove "$WHARF_OLD_VERSION"
+WHARF_HOOK_48dfc78b9fde5200
+}
+
+# The app's after-purge hook.
+wharf_after_purge() {
+	wharf_run_hook /usr/bin/env python3 <<'WHARF_HOOK_5d6db223219fbc32'
+#!/usr/bin/env python3
+import os
+print('purged', os.environ['WHARF_OLD_VERSION'])
+WHARF_HOOK_5d6db223219fbc32
+}
+
 if [ ! -f "$list" ] && [ -z "$purge" ]; then
 	die "not installed${root:+ in $root} (no $list)"
 fi
@@ -104,18 +138,14 @@ if [ -n "$purge" ]; then
 else
 	action=remove
 fi
+installed=
+if [ -f "$list" ]; then
+	installed=1
+fi
 
-set -- remove
-# The app's own hook, before wharf's part, with the same arguments.
-wharf_hook=$(mktemp)
-cat >"$wharf_hook" <<'WHARF_HOOK_b62bb983f63ea30c'
-echo prerm "$@"
-WHARF_HOOK_b62bb983f63ea30c
-wharf_status=0
-/bin/sh "$wharf_hook" "$@" || wharf_status=$?
-rm -f "$wharf_hook"
-if [ "$wharf_status" -ne 0 ]; then
-	exit "$wharf_status"
+if [ -n "$installed" ]; then
+	export WHARF_ACTION=remove WHARF_OLD_VERSION="$wharf_version" WHARF_NEW_VERSION=
+	wharf_before_remove || wharf_hook_failed before-remove "$?" 'nothing was removed'
 fi
 
 if command -v systemctl >/dev/null 2>&1; then
@@ -152,25 +182,14 @@ fi
 if systemd_running; then
 	systemctl daemon-reload >/dev/null || true
 fi
+rm -f "$wharf_state"
 if [ -n "$purge" ]; then
 	rm -rf "$root"/var/lib/myapp "$root"/etc/myapp "$root"/var/log/myapp
 	if [ -d "$root"/opt/myapp ]; then
 		find "$root"/opt/myapp -depth -type d -empty -delete
 	fi
 	rm -f "$db/$pkg.uninstall"
+	export WHARF_ACTION=purge WHARF_OLD_VERSION="$wharf_version" WHARF_NEW_VERSION=
+	wharf_after_purge || wharf_hook_failed after-purge "$?" 'the package is purged'
 fi
 echo "$pkg ${action}d${root:+ from $root}"
-
-set -- "$action"
-# The app's own hook, after wharf's part, with the same arguments.
-wharf_hook=$(mktemp)
-cat >"$wharf_hook" <<'WHARF_HOOK_1f500367767b6e19'
-#!/usr/bin/env python3
-import sys
-print('postrm', sys.argv[1:])
-WHARF_HOOK_1f500367767b6e19
-wharf_status=0
-/usr/bin/env python3 "$wharf_hook" "$@" || wharf_status=$?
-rm -f "$wharf_hook"
-exit "$wharf_status"
-

@@ -1,0 +1,267 @@
+package build
+
+import (
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"wharf/internal/distname"
+	"wharf/internal/elfdeps"
+	"wharf/internal/elffit"
+	"wharf/internal/platformtag"
+	"wharf/internal/shlibs"
+	"wharf/internal/target"
+	"wharf/internal/wheel"
+)
+
+// platformPolicy is what the build does with plain linux_<arch> wheels on a
+// target other than the host: --platform-wheels, else the project's
+// platform-wheels, else verify.
+func (p *Plan) platformPolicy(opts Options) (elffit.Policy, error) {
+	s, fromFlag := p.Project.PlatformWheels, false
+	if opts.PlatformWheels != "" {
+		s, fromFlag = opts.PlatformWheels, true
+	}
+	if s == "" {
+		return elffit.Verify, nil
+	}
+	pol, err := elffit.ParsePolicy(s)
+	if err != nil {
+		if fromFlag {
+			err = fmt.Errorf("--platform-wheels %q must be verify, trust or refuse", s)
+		}
+		return "", flagOrInput(fromFlag, err)
+	}
+	return pol, nil
+}
+
+// wheelTags is the tag set wheels are chosen by for t: a target other than
+// the host also takes plain linux_<arch> wheels unless the policy refuses
+// them, since checkWheels then proves (or is told to trust) that they fit.
+func wheelTags(t target.Profile, pol elffit.Policy) platformtag.TagSet {
+	if t.Native || pol == elffit.Refuse {
+		return t.Tags()
+	}
+	return t.PlatformWheelTags()
+}
+
+// fitSystem describes target t to elffit. The libraries a package may link
+// beyond the base are those it can depend on: for a deb, the ones a package
+// of the release ships (they become Depends, see libraryDepends) or a
+// declared dependency looks like providing; for an rpm, any, since rpm
+// turns each into an automatic "Requires: libX.so.N()(64bit)" that the
+// target's dnf resolves.
+func (p *Plan) fitSystem(t target.Profile) elffit.System {
+	machine, _ := elffit.Machine(t.Arch)
+	maj, min := t.Python.MajorMinor()
+	sys := elffit.System{
+		Name: t.Name(), Machine: machine, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB,
+		Max: map[string]string{
+			"GLIBC":   fmt.Sprintf("%d.%d", t.GlibcMajor, t.GlibcMinor),
+			"GLIBCXX": t.GLIBCXX,
+			"CXXABI":  t.CXXABI,
+		},
+		Python: platformtag.Python{Major: maj, Minor: min},
+		Base:   t.BaseSonames(),
+	}
+	switch t.Distro.Format {
+	case target.RPM:
+		sys.Provide = func(soname string) (string, bool) {
+			return "Requires: " + soname + "()(64bit)", true
+		}
+	default:
+		sonames, err := shlibs.ForDistro(t.Distro.ID, t.Distro.VersionID, t.Arch)
+		declared := p.Project.DependsFor("deb", t.Distro.Name, t.Name())
+		sys.Provide = func(soname string) (string, bool) {
+			if err == nil {
+				if pkg, ok := sonames.Package(soname); ok {
+					return "Depends: " + pkg, true
+				}
+			}
+			if coveredBy(soname, declared) {
+				return "declared in depends", true
+			}
+			return "", false
+		}
+	}
+	return sys
+}
+
+// checkWheels runs, for each picked wheel and each target staged from it,
+// the floor check over every ELF file the wheel carries, and on a target
+// other than the host proves that each plain linux_<arch> wheel fits (or
+// says it is trusted). Nothing has been written when it refuses.
+func (f *finder) checkWheels(picked []pickedWheel, group []target.Profile) error {
+	systems := make([]elffit.System, len(group)) // one soname table load per target
+	for i, t := range group {
+		systems[i] = f.plan.fitSystem(t)
+	}
+	var floor elffit.Floor
+	for _, pw := range picked {
+		files, err := f.elfOf(pw.wheel, pw.file)
+		if err != nil {
+			return err
+		}
+		for _, file := range files {
+			floor.Add(file)
+		}
+		tags, platform := wheelFileTags(pw.file)
+		for i, t := range group {
+			sys := systems[i]
+			// The floor first: no policy lets a wheel past it.
+			for _, file := range files {
+				if err := elffit.CheckFloor(sys, file); err != nil {
+					return inputf("target %s: %s: %v", t.Name(), pw.file, err)
+				}
+			}
+			if t.Native || !platform {
+				continue
+			}
+			switch f.policy {
+			case elffit.Verify:
+				rep, err := elffit.CheckWheel(sys, elffit.Wheel{Filename: pw.file, Tags: tags, Members: memberNames(pw.wheel), ELF: files})
+				if err != nil {
+					return inputf("target %s: %v (platform-wheels \"trust\" would take it unchecked)", t.Name(), err)
+				}
+				f.pr.Step("verified %s for %s: %s", pw.file, t.Name(), rep)
+			case elffit.Trust:
+				f.pr.Step("trusting %s for %s unchecked (platform-wheels trust)", pw.file, t.Name())
+			}
+		}
+	}
+	if floor.Files > 0 {
+		var names []string
+		for _, t := range group {
+			names = append(names, t.Name())
+		}
+		f.pr.Step("floor of the wheels for %s: %s", strings.Join(names, ", "), floor)
+	}
+	return nil
+}
+
+// wheelFileTags are the tags of a wheel's file name and whether one is a
+// plain linux_<arch> platform.
+func wheelFileTags(filename string) ([]platformtag.Tag, bool) {
+	w, err := distname.ParseWheel(filename)
+	if err != nil {
+		return nil, false
+	}
+	tags := w.Tags()
+	for _, t := range tags {
+		if strings.HasPrefix(t.Platform, "linux_") {
+			return tags, true
+		}
+	}
+	return tags, false
+}
+
+func memberNames(w *wheel.Wheel) []string {
+	var names []string
+	for _, m := range w.Members() {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// elfOf reads the ELF files of a wheel, once per build: a wheel shared by
+// several target groups is read for the first.
+func (f *finder) elfOf(w *wheel.Wheel, label string) ([]elffit.File, error) {
+	if files, ok := f.elf[w.Path]; ok {
+		return files, nil
+	}
+	var files []elffit.File
+	for _, m := range w.Members() {
+		o, isELF, err := f.elfr.read(m.Size, m.Open, m.Name)
+		if err != nil {
+			return nil, inputf("%s: %v", label, err)
+		}
+		if isELF {
+			files = append(files, elffit.File{Path: m.Name, Object: o})
+		}
+	}
+	f.elf[w.Path] = files
+	return files, nil
+}
+
+// elfReader reads ELF objects through one reused temp file: debug/elf
+// needs random access, and memory must not grow with the objects' size.
+type elfReader struct {
+	dir string // where the temp file goes; "" for the system's
+	tmp *os.File
+}
+
+// read reads one file when it is an ELF object; isELF is false otherwise.
+func (r *elfReader) read(size int64, open func() (io.ReadCloser, error), name string) (o elfdeps.Object, isELF bool, err error) {
+	if size < 64 { // smaller than an ELF64 header
+		return o, false, nil
+	}
+	rc, err := open()
+	if err != nil {
+		return o, false, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer rc.Close()
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(rc, head); err != nil || !elfdeps.IsELF(head) {
+		return o, false, nil
+	}
+	if r.tmp == nil {
+		if r.tmp, err = os.CreateTemp(r.dir, "wharf-elf-*"); err != nil {
+			return o, false, err
+		}
+	}
+	if err := r.tmp.Truncate(0); err != nil {
+		return o, false, err
+	}
+	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
+		return o, false, err
+	}
+	if _, err := r.tmp.Write(head); err != nil {
+		return o, false, err
+	}
+	if _, err := io.Copy(r.tmp, rc); err != nil {
+		return o, false, fmt.Errorf("read %s: %w", name, err)
+	}
+	if o, err = elfdeps.Read(r.tmp, name); err != nil {
+		return o, false, err
+	}
+	return o, true, nil
+}
+
+func (r *elfReader) close() {
+	if r.tmp != nil {
+		r.tmp.Close()
+		os.Remove(r.tmp.Name())
+		r.tmp = nil
+	}
+}
+
+// checkFloor runs the floor check over every ELF file of a staged tree,
+// the app's own included (a .so it ships, one its build commands made), so
+// that no package needs a machine, glibc or libstdc++ its target lacks;
+// it reports the floor found. Staging calls it before anything is written.
+func (p *Plan) checkFloor(opts Options, st *staged, t target.Profile) error {
+	sys := p.fitSystem(t)
+	r := &elfReader{dir: opts.TempDir}
+	defer r.close()
+	var floor elffit.Floor
+	for _, e := range st.tree.Files() {
+		o, isELF, err := r.read(e.Size, e.Open, e.Path)
+		if err != nil {
+			return err
+		}
+		if !isELF {
+			continue
+		}
+		file := elffit.File{Path: e.Path, Object: o}
+		if err := elffit.CheckFloor(sys, file); err != nil {
+			return inputf("target %s: %v", t.Name(), err)
+		}
+		floor.Add(file)
+	}
+	if floor.Files > 0 {
+		progress(opts).Step("floor of the %s payload: %s", t.Name(), floor)
+	}
+	return nil
+}

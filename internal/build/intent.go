@@ -1,0 +1,116 @@
+package build
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"wharf/internal/config"
+	"wharf/internal/deb"
+	"wharf/internal/maintscript"
+	"wharf/internal/rpm"
+	"wharf/internal/target"
+)
+
+// stageIntent decides what the maintainer scripts must do.
+func (p *Plan) stageIntent(st *staged, t target.Profile) error {
+	proj := p.Project
+	home := p.home()
+	compileDirs := []string{st.layout.SitePackages(), proj.Prefix + "/app"}
+	if proj.Install == config.InstallWheel {
+		compileDirs = []string{st.layout.SitePackages()}
+	}
+	hooks := map[maintscript.Hook]string{}
+	for h, file := range proj.Hooks {
+		body, err := p.hookBody("hooks."+string(h), file)
+		if err != nil {
+			return err
+		}
+		hooks[maintscript.Hook(h)] = body
+	}
+	dialect := map[string]map[string]string{}
+	for format, scripts := range proj.DialectHooks {
+		dialect[format] = map[string]string{}
+		for name, file := range scripts {
+			body, err := p.hookBody(file, file)
+			if err != nil {
+				return err
+			}
+			dialect[format][name] = body
+		}
+	}
+	// A version Debian cannot hold fails the deb's own build; the scripts
+	// then order by the app's version.
+	debVersion, _ := deb.Version(p.Version, p.Iteration)
+	st.intent = maintscript.Intent{
+		Package:      proj.Name,
+		Version:      p.Version.String(),
+		DebVersion:   debVersion,
+		RPMVersion:   p.rpmEVR(t),
+		User:         proj.User,
+		Group:        proj.User,
+		Home:         home,
+		SysusersFile: st.sysusers,
+		Units:        st.units,
+		Timers:       st.timers,
+		TmpfilesFile: st.tmpfiles,
+		Start:        maintscript.Start(proj.Start),
+		PythonPath:   t.Python.Path,
+		CompileDirs:  compileDirs,
+		Prefix:       proj.Prefix,
+		PurgePaths:   []string{home, "/etc/" + proj.Name, "/var/log/" + proj.Name, "/var/cache/" + proj.Name},
+		Hooks:        hooks,
+		DebHooks:     dialect["deb"],
+		RPMHooks:     dialect["rpm"],
+		Owned:        st.owned,
+		Release:      p.release(st),
+	}
+	// What the scripts do, for `wharf inspect` to show without reading sh.
+	plan, err := json.MarshalIndent(st.intent.Plan(), "", "  ")
+	if err != nil {
+		return err
+	}
+	return st.tree.AddFile(LifecyclePath(proj.Name), 0o644, append(plan, '\n'))
+}
+
+// LifecyclePath is where a package records its life cycle
+// (maintscript.Lifecycle as JSON).
+func LifecyclePath(pkg string) string { return "/usr/lib/wharf/" + pkg + "/lifecycle.json" }
+
+// hookBody reads a hook script of the app; key names it in errors (the
+// config key of an intent hook, the file of a dialect one).
+func (p *Plan) hookBody(key, file string) (string, error) {
+	data, err := readFile(p.Project.Dir, file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	if err := maintscript.CheckHook(string(data)); err != nil {
+		return "", inputf("%s: %s (%s): %v", p.Project.File, key, file, err)
+	}
+	return string(data), nil
+}
+
+// rpmEVR is the package's [epoch:]version-release as rpm orders it, which
+// the scripts compare to tell an upgrade from a downgrade.
+func (p *Plan) rpmEVR(t target.Profile) string {
+	evr := rpm.VersionRelease(p.Version) + "-" + p.Iteration + t.ReleaseTag
+	if p.Version.Epoch != 0 {
+		evr = strconv.Itoa(p.Version.Epoch) + ":" + evr
+	}
+	return evr
+}
+
+// release is the app's release step for the maintainer scripts, nil when
+// it has none.
+func (p *Plan) release(st *staged) *maintscript.Release {
+	if p.Project.Release == "" {
+		return nil
+	}
+	return &maintscript.Release{
+		Command:  p.Project.Release,
+		EnvFile:  p.Project.EnvFile(),
+		WorkDir:  p.workDir(),
+		Path:     st.layout.Bin() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		StateDir: p.home(),
+	}
+}

@@ -124,7 +124,7 @@ func TestFleetRepository(t *testing.T) {
 			root := unpackRoot(t, suiteRootfsTarball(t, c.suite, []string{"curl"}))
 			// Only this repository, from empty lists: apt-get update exits 0
 			// on a bad signature, so every problem line fails the test.
-			chrootSh(t, root, "rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /var/lib/apt/lists/*")
+			chrootSh(t, root, "mkdir -p /tmp/distro-apt && cp -a /etc/apt/sources.list* /tmp/distro-apt/ 2>/dev/null; rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /var/lib/apt/lists/*")
 			script := clientConfig(c.distro)
 			if err := os.WriteFile(filepath.Join(root, "tmp/wharf-client.sh"), []byte(script), 0o755); err != nil {
 				t.Fatal(err)
@@ -147,6 +147,18 @@ func TestFleetRepository(t *testing.T) {
 			if len(got) != 1 || run(t, "dpkg-deb", "-f", got[0], "Version") != c.want+"\n" {
 				t.Errorf("apt-get download fetched %v", got)
 			}
+			// With the release's own archive back beside the repository, apt
+			// installs this release's build (Debian has a "ledger" package of
+			// its own: the repository's pin makes ours win) and its Python.
+			chrootSh(t, root, "cp -a /tmp/distro-apt/* /etc/apt/ && printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d")
+			if out := chrootSh(t, root, "apt-get update 2>&1"); len(aptProblemLine.FindAllString(out, -1)) > 0 {
+				t.Fatalf("apt-get update with the distro archive in %s:\n%s", c.suite, out)
+			}
+			chrootSh(t, root, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q ledger >/dev/null")
+			if v := chrootSh(t, root, "dpkg-query -W -f '${Version}' ledger"); v != c.want {
+				t.Errorf("apt-get install ledger in %s installed %q, want %s", c.suite, v, c.want)
+			}
+			chrootSh(t, root, "test -x /opt/ledger/venv/bin/python && test -f /opt/ledger/app/app.py")
 			if c.suite == "bookworm" {
 				// An arm64 machine sees the arch-independent build.
 				arm := "-o APT::Architecture=arm64 -o APT::Architectures::=arm64"

@@ -1,19 +1,16 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"wharf/internal/wheel/wheeltest"
 )
 
 // These tests build one Flask + PyYAML app from this Debian 12 amd64 host
@@ -218,9 +215,9 @@ func TestMultiDebianReleases(t *testing.T) {
 			for _, w := range warnings {
 				t.Logf("systemd %s: %s", r.suite, w)
 			}
-			// Directives are filtered by systemd version elsewhere; until
-			// then bullseye's systemd 247 may warn. The others must not.
-			if len(warnings) > 0 && r.suite != "bullseye" {
+			// Directives are filtered by the target's systemd version: no
+			// release may warn about one (bullseye's 247 lacks PrivateIPC).
+			if len(warnings) > 0 {
 				t.Errorf("systemd of %s does not know directives of our units:\n%s", r.suite, strings.Join(warnings, "\n"))
 			}
 
@@ -250,62 +247,12 @@ func pinsOnly(t *testing.T, set string) string {
 	return strings.Join(pins, "\n") + "\n"
 }
 
-// repackWheel copies the wheel src to dir/name, passing each member
-// through patch (nil keeps it) and rewriting RECORD to match.
+// repackWheel copies the wheel src to dir/name through patch (nil keeps a
+// member), RECORD rewritten to match (wheeltest.Repack).
 func repackWheel(t *testing.T, src, dir, name string, patch func(member string, data []byte) []byte) string {
 	t.Helper()
-	zr, err := zip.OpenReader(src)
+	out, err := wheeltest.Repack(src, dir, name, patch)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	contents := map[string][]byte{}
-	var order []string
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if patch != nil {
-			b = patch(f.Name, b)
-		}
-		contents[f.Name] = b
-		order = append(order, f.Name)
-	}
-	for _, n := range order {
-		if !strings.HasSuffix(n, ".dist-info/RECORD") {
-			continue
-		}
-		var lines []string
-		for _, line := range strings.Split(strings.TrimSpace(string(contents[n])), "\n") {
-			member, _, _ := strings.Cut(line, ",")
-			if b, ok := contents[member]; ok && member != n {
-				sum := sha256.Sum256(b)
-				line = fmt.Sprintf("%s,sha256=%s,%d", member, base64.RawURLEncoding.EncodeToString(sum[:]), len(b))
-			}
-			lines = append(lines, line)
-		}
-		contents[n] = []byte(strings.Join(lines, "\n") + "\n")
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, n := range order {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(contents[n])
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, name)
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return out

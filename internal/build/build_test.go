@@ -105,3 +105,32 @@ func TestCompressionTheTargetCannotRead(t *testing.T) {
 		t.Fatalf("forced zstd for debian-11: %v", err)
 	}
 }
+
+// TestDistroNameWarning: a package named like a package of the target
+// Debian release is built, with a warning that says what apt will do.
+func TestDistroNameWarning(t *testing.T) {
+	for _, tt := range []struct {
+		name, target string
+		warn         bool
+	}{
+		{"ledger", "debian-12", true},
+		{"ledger", "rhel-9", false}, // no data for RHEL: no claim
+		{"ledger-reports", "debian-12", false},
+	} {
+		dir := t.TempDir()
+		toml := "name = \"" + tt.name + "\"\nversion = \"1.0\"\n"
+		if err := os.WriteFile(filepath.Join(dir, "wharf.toml"), []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte("print(1)\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, s, err := fitBuild(t, dir, Options{Targets: []string{tt.target}})
+		if err != nil {
+			t.Fatalf("%s for %s: %v", tt.name, tt.target, err)
+		}
+		if got := s.warned("is also the name of a package of debian-12 (bookworm)"); got != tt.warn {
+			t.Errorf("%s for %s: warned %v, want %v: %q", tt.name, tt.target, got, tt.warn, s.warns)
+		}
+	}
+}

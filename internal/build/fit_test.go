@@ -4,8 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"wharf/internal/wheel/wheeltest"
 
 	"wharf/internal/config"
 	"wharf/internal/deb"
@@ -50,62 +49,12 @@ func multiWheelhouse(t *testing.T) string {
 	return dir
 }
 
-// repack copies the wheel src into dir as name, passing each member
-// through patch and rewriting its RECORD line to match.
+// repack copies the wheel src into dir as name through patch, RECORD
+// rewritten to match (wheeltest.Repack).
 func repack(t *testing.T, src, dir, name string, patch func(member string, data []byte) []byte) string {
 	t.Helper()
-	zr, err := zip.OpenReader(src)
+	out, err := wheeltest.Repack(src, dir, name, patch)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	contents := map[string][]byte{}
-	var order []string
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if patch != nil && !strings.HasSuffix(f.Name, ".dist-info/RECORD") {
-			b = patch(f.Name, b)
-		}
-		contents[f.Name] = b
-		order = append(order, f.Name)
-	}
-	for _, n := range order {
-		if !strings.HasSuffix(n, ".dist-info/RECORD") {
-			continue
-		}
-		var lines []string
-		for _, line := range strings.Split(strings.TrimSpace(string(contents[n])), "\n") {
-			member, _, _ := strings.Cut(line, ",")
-			if b, ok := contents[member]; ok && member != n {
-				sum := sha256.Sum256(b)
-				line = fmt.Sprintf("%s,sha256=%s,%d", member, base64.RawURLEncoding.EncodeToString(sum[:]), len(b))
-			}
-			lines = append(lines, line)
-		}
-		contents[n] = []byte(strings.Join(lines, "\n") + "\n")
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, n := range order {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(contents[n])
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, name)
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return out

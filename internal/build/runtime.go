@@ -169,6 +169,7 @@ func (p *Plan) stageUnits(st *staged, t target.Profile, c claims) error {
 			}
 		}
 		svc := systemd.Service{
+			Systemd:          t.Systemd,
 			Unit:             unit,
 			Description:      desc,
 			ExecStart:        argv,

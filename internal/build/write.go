@@ -15,6 +15,7 @@ import (
 
 	"wharf/internal/compress"
 	"wharf/internal/deb"
+	"wharf/internal/distpkgs"
 	"wharf/internal/maintscript"
 	"wharf/internal/publish"
 	"wharf/internal/rpm"
@@ -314,6 +315,17 @@ func (p *Plan) libraryDepends(st *staged, t target.Profile, declared []string) (
 	return depends, nil
 }
 
+// warnDistroName says when the package name is also a package of the
+// target release: apt would weigh the two versions against each other.
+func (p *Plan) warnDistroName(t target.Profile, name string) {
+	names, err := distpkgs.ForDistro(t.Distro.ID, t.Distro.VersionID)
+	if err != nil || !names.Has(name) {
+		return // no data for this release, or no clash
+	}
+	progress(p.opts).Warn("%s: %s is also the name of a package of %s (%s): apt picks whichever version is higher; pin your repository (wharf repo client-config prints the pin) or set package = \"...\" to another name",
+		t.Name(), name, t.Distro.Name, names.Suite())
+}
+
 // coveredBy guesses whether a declared dependency provides lib: Debian
 // names library packages after the soname ("libfoo.so.3" -> "libfoo3").
 func coveredBy(lib string, declared []string) bool {
@@ -346,7 +358,14 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 	if err != nil {
 		return deb.Package{}, err
 	}
+	p.warnDistroName(t, proj.DebName())
 	depends := []string{t.Python.Package}
+	// The configure step creates the service user with systemd-sysusers,
+	// adduser or useradd: a minimal root (trixie's) may have none of them.
+	// passwd (useradd) is the smallest.
+	if st.intent.User != "" {
+		depends = append(depends, "passwd | adduser")
+	}
 	for _, d := range append(libs, declared...) {
 		if !slices.Contains(depends, d) {
 			depends = append(depends, d)

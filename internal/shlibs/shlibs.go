@@ -17,11 +17,8 @@
 // then the alphabetically first: libsystemd0 over libelogind0, libavcodec59
 // over libavcodec-extra59.
 //
-// Ubuntu is an approximation: its archive is not at hand when the data is
-// generated, so Ubuntu 22.04 uses the bookworm data and Ubuntu 24.04 the
-// trixie data, the nearest Debian releases. Library package names mostly
-// agree (both went through the t64 transition, for instance), but a package
-// Ubuntu renamed, versioned differently or does not carry is answered wrongly.
+// Ubuntu is an approximation: Ubuntu 22.04 uses the bookworm data and
+// Ubuntu 24.04 the trixie data, as debarchive.Suite explains.
 package shlibs
 
 import (
@@ -32,6 +29,8 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
+
+	"wharf/internal/debarchive"
 )
 
 //go:embed data/*.tsv.gz
@@ -60,37 +59,11 @@ func ForSuite(suite, debArch string) (Map, error) {
 // "12"; "ubuntu", "24.04") and an architecture, either the kernel's name
 // ("x86_64", "aarch64") or Debian's ("amd64", "arm64").
 func ForDistro(id, versionID, arch string) (Map, error) {
-	suite, err := Suite(id, versionID)
+	suite, err := debarchive.Suite(id, versionID)
 	if err != nil {
-		return Map{}, err
+		return Map{}, fmt.Errorf("no soname data for %s %s", id, versionID)
 	}
 	return ForSuite(suite, debArch(arch))
-}
-
-// Suite returns the Debian suite whose data stands for a distribution
-// release; for Ubuntu that is the nearest Debian release.
-func Suite(id, versionID string) (string, error) {
-	switch id {
-	case "debian":
-		// Point releases ("12.5") share their major release's packages.
-		major, _, _ := strings.Cut(versionID, ".")
-		switch major {
-		case "11":
-			return "bullseye", nil
-		case "12":
-			return "bookworm", nil
-		case "13":
-			return "trixie", nil
-		}
-	case "ubuntu":
-		switch versionID {
-		case "22.04":
-			return "bookworm", nil
-		case "24.04":
-			return "trixie", nil
-		}
-	}
-	return "", fmt.Errorf("no soname data for %s %s", id, versionID)
 }
 
 func debArch(arch string) string {

@@ -49,7 +49,43 @@ type Service struct {
 	// StartedBy is the timer that starts the unit: the unit then has no
 	// [Install] section, so it is never enabled (started at boot) itself.
 	StartedBy string
+	// Systemd is the target's systemd version: default directives it does
+	// not know are left out, and an override naming one is an error
+	// (systemd would only warn and ignore it). 0 checks nothing.
+	Systemd int
 }
+
+// DirectiveSince is the systemd version that introduced each sandboxing
+// directive (or the value wharf uses), from systemd's NEWS; directives
+// older than every supported target (RHEL 8's 239) are not listed.
+var directiveSince = map[string]int{
+	"ProtectKernelLogs":      244,
+	"ProtectClock":           245,
+	"ProtectHostname":        242,
+	"ProtectProc":            247,
+	"ProcSubset":             247,
+	"RestrictSUIDSGID":       242,
+	"PrivateIPC":             248,
+	"PrivateUsers":           232,
+	"ProtectSystem":          214,
+	"LockPersonality":        235,
+	"RestrictNamespaces":     233,
+	"RemoveIPC":              232,
+	"PrivateMounts":          239,
+	"SystemCallLog":          247,
+	"RestrictFileSystems":    250,
+	"ProtectKernelTunables":  232,
+	"ProtectKernelModules":   232,
+	"ProtectControlGroups":   232,
+	"RestrictRealtime":       231,
+	"MemoryDenyWriteExecute": 231,
+	"AmbientCapabilities":    229,
+	"SystemCallFilter":       187,
+}
+
+// DirectiveSince returns the systemd version a directive needs, 0 when it
+// is older than every target wharf knows.
+func DirectiveSince(key string) int { return directiveSince[key] }
 
 // Directive is one "Key=Value" line of the sandboxing section.
 type Directive struct{ Key, Value string }
@@ -170,7 +206,7 @@ func Unit(s Service) ([]byte, error) {
 	}
 
 	b.WriteString("\n# Sandboxing (systemd.exec(5)); see \"systemd-analyze security " + s.Unit + "\".\n")
-	for _, d := range hardening(s.Hardening) {
+	for _, d := range hardening(s.Hardening, s.Systemd) {
 		// Hardening values are directive syntax (lists, "~" negation) and
 		// pass as given, but literally: "%" never starts a specifier.
 		line(d.Key, escapePercent(strings.TrimSpace(d.Value)))
@@ -187,11 +223,14 @@ func Unit(s Service) ([]byte, error) {
 
 // hardening merges the defaults with overrides: defaults keep their order,
 // extra directives follow sorted by name.
-func hardening(over map[string]string) []Directive {
+func hardening(over map[string]string, systemd int) []Directive {
 	var out []Directive
 	seen := map[string]bool{}
 	for _, d := range DefaultHardening() {
 		seen[d.Key] = true
+		if since := directiveSince[d.Key]; systemd > 0 && since > systemd {
+			continue // the target's systemd would warn "Unknown key name"
+		}
 		if v, ok := over[d.Key]; ok {
 			if v == "" {
 				continue
@@ -277,6 +316,9 @@ func validate(s Service) error {
 	for k, v := range s.Hardening {
 		if !directiveRE.MatchString(k) {
 			return invalid("hardening directive", k, "not a directive name")
+		}
+		if since := directiveSince[k]; v != "" && s.Systemd > 0 && since > s.Systemd {
+			return invalid("hardening directive", k, fmt.Sprintf("needs systemd %d; the target has %d (set it to \"\" to leave it out)", since, s.Systemd))
 		}
 		if err := literal("hardening value of "+k, strings.TrimSpace(v)); err != nil {
 			return err

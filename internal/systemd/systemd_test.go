@@ -359,3 +359,46 @@ func FuzzUnitExecStart(f *testing.F) {
 		}
 	})
 }
+
+// TestDirectivesFilteredBySystemd: a target's systemd gets only the
+// defaults it knows (RHEL 8's 239 lacks six, Debian 11's 247 PrivateIPC),
+// and an override it does not know is refused, naming the version.
+func TestDirectivesFilteredBySystemd(t *testing.T) {
+	base := Service{Unit: "app.service", Description: "app", ExecStart: []string{"/opt/app/venv/bin/gunicorn"}, User: "app", Group: "app",
+		WorkingDirectory: "/opt/app/app", StateDirectory: "app", Type: "simple"}
+	for _, tt := range []struct {
+		systemd int
+		absent  []string
+		present []string
+	}{
+		{239, []string{"ProtectKernelLogs=", "ProtectClock=", "ProtectHostname=", "ProtectProc=", "RestrictSUIDSGID=", "PrivateIPC="}, []string{"ProtectKernelTunables=yes", "LockPersonality=yes"}},
+		{247, []string{"PrivateIPC="}, []string{"ProtectProc=invisible", "ProtectClock=yes"}},
+		{252, nil, []string{"PrivateIPC=yes"}},
+	} {
+		s := base
+		s.Systemd = tt.systemd
+		unit, err := Unit(s)
+		if err != nil {
+			t.Fatalf("systemd %d: %v", tt.systemd, err)
+		}
+		for _, d := range tt.absent {
+			if strings.Contains(string(unit), "\n"+d) {
+				t.Errorf("systemd %d: unit has %s", tt.systemd, d)
+			}
+		}
+		for _, d := range tt.present {
+			if !strings.Contains(string(unit), "\n"+d+"\n") {
+				t.Errorf("systemd %d: unit lacks %s", tt.systemd, d)
+			}
+		}
+	}
+	s := base
+	s.Systemd, s.Hardening = 239, map[string]string{"ProtectClock": "yes"}
+	if _, err := Unit(s); err == nil || !strings.Contains(err.Error(), "needs systemd 245") {
+		t.Errorf("ProtectClock on 239: %v", err)
+	}
+	s.Hardening = map[string]string{"ProtectClock": ""}
+	if _, err := Unit(s); err != nil {
+		t.Errorf("ProtectClock dropped on 239: %v", err)
+	}
+}

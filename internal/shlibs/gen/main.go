@@ -7,8 +7,8 @@
 //
 //	go run ./internal/shlibs/gen
 //
-// The mirror is the one this host's apt already uses (its deb822 .sources
-// files or one-line .list files), so the generator names no archive host.
+// The mirror is the one this host's apt already uses (see
+// internal/debarchive), so the generator names no archive host.
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
-	"errors"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -24,16 +24,16 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
-)
 
-// suites are the Debian releases wharf targets (and approximates Ubuntu by).
-var suites = []string{"bullseye", "bookworm", "trixie"}
+	"wharf/internal/debarchive"
+)
 
 // triplets are the multiarch directories of the Debian architectures built for.
 var triplets = map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
@@ -42,18 +42,21 @@ func main() {
 	out := flag.String("out", filepath.FromSlash("internal/shlibs/data"), "directory to write <suite>-<arch>.tsv.gz into")
 	aptDir := flag.String("apt", "/etc/apt", "apt configuration directory whose sources name the mirror")
 	flag.Parse()
-	if err := run(*aptDir, *out); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *aptDir, *out); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(aptDir, out string) error {
-	cands, err := aptMirrors(aptDir)
+func run(ctx context.Context, aptDir, out string) error {
+	cands, err := debarchive.Mirrors(aptDir)
 	if err != nil {
 		return err
 	}
 	client := &http.Client{Timeout: 10 * time.Minute}
-	mirror, err := probe(client, cands)
+	suites := debarchive.Suites()
+	mirror, err := debarchive.FirstServing(ctx, client, cands, contentsPath(suites[0], "amd64"))
 	if err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func run(aptDir, out string) error {
 	}
 	for _, suite := range suites {
 		for _, arch := range slices.Sorted(maps.Keys(triplets)) {
-			table, err := fetchContents(client, contentsURL(mirror, suite, arch), triplets[arch])
+			table, err := fetchContents(ctx, client, mirror+"/"+contentsPath(suite, arch), triplets[arch])
 			if err != nil {
 				return err
 			}
@@ -80,41 +83,19 @@ func run(aptDir, out string) error {
 	return nil
 }
 
-// contentsURL is where the archive keeps a suite's index of main.
-func contentsURL(mirror, suite, arch string) string {
-	return fmt.Sprintf("%s/dists/%s/main/Contents-%s.gz", mirror, suite, arch)
-}
-
-// probe returns the first candidate that has a Contents index.
-func probe(client *http.Client, cands []string) (string, error) {
-	var errs []error
-	for _, uri := range cands {
-		url := contentsURL(uri, suites[0], "amd64")
-		resp, err := client.Head(url)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("head %s: %w", url, err))
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return uri, nil
-		}
-		errs = append(errs, fmt.Errorf("head %s: %s", url, resp.Status))
-	}
-	return "", fmt.Errorf("no apt source has the Contents indexes: %w", errors.Join(errs...))
+// contentsPath is where, under the mirror, the archive keeps a suite's
+// index of main.
+func contentsPath(suite, arch string) string {
+	return fmt.Sprintf("dists/%s/main/Contents-%s.gz", suite, arch)
 }
 
 // fetchContents downloads one Contents-<arch>.gz and picks a package per soname.
-func fetchContents(client *http.Client, url, triplet string) (map[string]string, error) {
-	resp, err := client.Get(url)
+func fetchContents(ctx context.Context, client *http.Client, url, triplet string) (map[string]string, error) {
+	b, err := debarchive.Fetch(ctx, client, url)
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", url, err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("get %s: %s", url, resp.Status)
-	}
-	zr, err := gzip.NewReader(resp.Body)
+	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", url, err)
 	}
@@ -249,152 +230,4 @@ func encode(table map[string]string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// source is one apt source entry.
-type source struct {
-	URI        string
-	Suites     []string
-	Components []string
-}
-
-// aptMirrors returns the URIs this host's apt uses for the main Debian
-// suites, reading sources.list first, then sources.list.d, as apt does.
-func aptMirrors(dir string) ([]string, error) {
-	var all []source
-	files := []string{filepath.Join(dir, "sources.list")}
-	more, err := filepath.Glob(filepath.Join(dir, "sources.list.d", "*"))
-	if err != nil {
-		return nil, err
-	}
-	files = append(files, more...)
-	for _, f := range files {
-		var parse func(io.Reader) ([]source, error)
-		switch {
-		case strings.HasSuffix(f, ".list"):
-			parse = parseOneLine
-		case strings.HasSuffix(f, ".sources"):
-			parse = parseDeb822
-		default:
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f, err)
-		}
-		srcs, err := parse(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f, err)
-		}
-		all = append(all, srcs...)
-	}
-	if cands := mirrorCandidates(all); len(cands) > 0 {
-		return cands, nil
-	}
-	return nil, fmt.Errorf("no apt source in %s serves the main Debian suites", dir)
-}
-
-// debianSuites are the suite names of the main archive: release codenames
-// and aliases, alone or with an -updates, -backports or -proposed-updates
-// suffix. Security updates live in an archive of their own.
-var (
-	debianSuites   = []string{"buster", "bullseye", "bookworm", "trixie", "forky", "sid", "oldoldstable", "oldstable", "stable", "testing", "unstable"}
-	debianSuffixes = []string{"", "-updates", "-backports", "-proposed-updates"}
-)
-
-func isDebianSuite(suite string) bool {
-	for _, base := range debianSuites {
-		if rest, ok := strings.CutPrefix(suite, base); ok && slices.Contains(debianSuffixes, rest) {
-			return true
-		}
-	}
-	return false
-}
-
-// mirrorCandidates returns, in apt's order and without repeats, the http(s)
-// URIs whose entries name a main-archive suite with the main component.
-// Third-party repositories may reuse such names ("stable main"), so the
-// caller still checks that a candidate has the Contents files.
-func mirrorCandidates(srcs []source) []string {
-	var out []string
-	for _, s := range srcs {
-		uri := strings.TrimRight(s.URI, "/")
-		if !strings.HasPrefix(uri, "http://") && !strings.HasPrefix(uri, "https://") {
-			continue
-		}
-		if slices.Contains(s.Components, "main") && slices.ContainsFunc(s.Suites, isDebianSuite) && !slices.Contains(out, uri) {
-			out = append(out, uri)
-		}
-	}
-	return out
-}
-
-// parseDeb822 reads a .sources file: blank-line separated stanzas of
-// "Field: value" lines, with continuation lines indented.
-func parseDeb822(r io.Reader) ([]source, error) {
-	var out []source
-	fields := map[string]string{}
-	last := ""
-	flush := func() {
-		if len(fields) > 0 && !strings.EqualFold(fields["enabled"], "no") &&
-			slices.Contains(strings.Fields(fields["types"]), "deb") {
-			for _, uri := range strings.Fields(fields["uris"]) {
-				out = append(out, source{URI: uri, Suites: strings.Fields(fields["suites"]), Components: strings.Fields(fields["components"])})
-			}
-		}
-		clear(fields)
-		last = ""
-	}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#"):
-		case strings.TrimSpace(line) == "":
-			flush()
-		case line[0] == ' ' || line[0] == '\t':
-			if last != "" {
-				fields[last] += " " + strings.TrimSpace(line)
-			}
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				return nil, fmt.Errorf("malformed line %q", line)
-			}
-			last = strings.ToLower(strings.TrimSpace(k))
-			fields[last] = strings.TrimSpace(v)
-		}
-	}
-	flush()
-	return out, sc.Err()
-}
-
-// parseOneLine reads the one-line format:
-// "deb [option=value ...] uri suite component...".
-func parseOneLine(r io.Reader) ([]source, error) {
-	var out []source
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "deb" {
-			continue
-		}
-		f = f[1:]
-		if len(f) > 0 && strings.HasPrefix(f[0], "[") {
-			end := slices.IndexFunc(f, func(s string) bool { return strings.HasSuffix(s, "]") })
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed options in %q", line)
-			}
-			f = f[end+1:]
-		}
-		if len(f) < 2 {
-			continue
-		}
-		out = append(out, source{URI: f[0], Suites: []string{f[1]}, Components: f[2:]})
-	}
-	return out, sc.Err()
 }

@@ -117,123 +117,48 @@ func TestEncodeDeterministic(t *testing.T) {
 	}
 }
 
-func TestAptSources(t *testing.T) {
-	deb822 := `Types: deb
-# a comment
-URIs: http://mirror.example/debian-security
-Suites: bookworm-security
-Components: main
-
-Types: deb-src
-URIs: http://src.example/debian
-Suites: bookworm
-Components: main
-
-Types: deb
-URIs: https://vendor.example/repo
-Suites: nodistro
-Components: main
-
-Types: deb
-Enabled: no
-URIs: http://off.example/debian
-Suites: bookworm
-Components: main
-
-Types: deb
-URIs: http://mirror.example/debian/
-Suites: bookworm bookworm-updates
-Components: main contrib
-Signed-By:
- -----BEGIN PGP PUBLIC KEY BLOCK-----
- .
- -----END PGP PUBLIC KEY BLOCK-----
-`
-	srcs, err := parseDeb822(strings.NewReader(deb822))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := mirrorCandidates(srcs); !reflect.DeepEqual(got, []string{"http://mirror.example/debian"}) {
-		t.Errorf("deb822 candidates = %q", got)
-	}
-
-	oneLine := `# deb http://commented.example/debian bookworm main
-deb http://mirror.example/debian-security bookworm-security main
-deb https://vendor.example/pgdg bookworm-pgdg main
-deb [arch=amd64 signed-by=/usr/share/keyrings/x.gpg] https://vendor.example/apt stable main
-deb [ arch=amd64 ] http://mirror.example/debian bookworm main # trailing
-deb http://mirror.example/debian/ bookworm-updates main
-deb cdrom:[Debian 12]/ bookworm main
-`
-	srcs, err = parseOneLine(strings.NewReader(oneLine))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The vendor's "stable main" stays a candidate: only probing the
-	// Contents index tells it apart.
-	want := []string{"https://vendor.example/apt", "http://mirror.example/debian"}
-	if got := mirrorCandidates(srcs); !reflect.DeepEqual(got, want) {
-		t.Errorf("one-line candidates = %q, want %q", got, want)
-	}
-	if got := mirrorCandidates(srcs[:2]); len(got) != 0 {
-		t.Errorf("security and vendor suites gave %q", got)
-	}
-}
-
-// TestFetch serves a vendor repository without Contents and an archive with
-// them from a local server.
-func TestFetch(t *testing.T) {
+// TestRun runs the generator against a fake mirror named by a fake apt
+// configuration whose first source is a vendor repository without the
+// Contents indexes.
+func TestRun(t *testing.T) {
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	io.WriteString(zw, contents)
 	zw.Close()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/debian/dists/") {
+		if !strings.HasPrefix(r.URL.Path, "/debian/dists/") || !strings.HasSuffix(r.URL.Path, "/main/Contents-amd64.gz") && !strings.HasSuffix(r.URL.Path, "/main/Contents-arm64.gz") {
 			http.NotFound(w, r)
 			return
 		}
 		w.Write(gz.Bytes())
 	}))
 	defer srv.Close()
-	mirror, err := probe(srv.Client(), []string{srv.URL + "/vendor", srv.URL + "/debian"})
-	if err != nil || mirror != srv.URL+"/debian" {
-		t.Fatalf("probe = %q, %v", mirror, err)
-	}
-	table, err := fetchContents(srv.Client(), contentsURL(mirror, "bookworm", "amd64"), "x86_64-linux-gnu")
-	if err != nil || table["libpq.so.5"] != "libpq5" {
-		t.Errorf("fetch = %d entries, %v", len(table), err)
-	}
-	if _, err := probe(srv.Client(), []string{srv.URL + "/vendor"}); err == nil || !strings.Contains(err.Error(), "404") {
-		t.Errorf("probe of a vendor repository: %v", err)
-	}
-}
 
-// TestAptMirrors reads an apt directory in apt's order: sources.list, then
-// sources.list.d by name, ignoring files of other suffixes.
-func TestAptMirrors(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, text string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	apt := t.TempDir()
+	sources := "deb " + srv.URL + "/vendor stable main\ndeb " + srv.URL + "/debian/ bookworm main\n"
+	if err := os.WriteFile(filepath.Join(apt, "sources.list"), []byte(sources), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "data")
+	if err := run(t.Context(), apt, out); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bullseye-amd64", "bookworm-arm64", "trixie-amd64"} {
+		b, err := os.ReadFile(filepath.Join(out, name+".tsv.gz"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
 			t.Fatal(err)
 		}
+		text, _ := io.ReadAll(zr)
+		// The index lists amd64 paths only: arm64 finds no soname of its own.
+		if strings.HasSuffix(name, "-amd64") != strings.Contains(string(text), "libpq.so.5\tlibpq5\n") {
+			t.Errorf("%s: %q", name, text)
+		}
 	}
-	write("sources.list.d/b.sources", "Types: deb\nURIs: http://b.example/debian\nSuites: trixie\nComponents: main\n")
-	write("sources.list.d/a.list", "deb http://a.example/debian bookworm main\n")
-	write("sources.list.d/c.list.disabled", "deb http://c.example/debian bookworm main\n")
-	got, err := aptMirrors(dir)
-	if want := []string{"http://a.example/debian", "http://b.example/debian"}; err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("aptMirrors = %q, %v; want %q", got, err, want)
-	}
-	write("sources.list", "deb http://main.example/debian bullseye main\n")
-	if got, err := aptMirrors(dir); err != nil || got[0] != "http://main.example/debian" {
-		t.Errorf("aptMirrors with sources.list = %q, %v", got, err)
-	}
-	if _, err := aptMirrors(t.TempDir()); err == nil {
-		t.Error("an empty apt directory gave a mirror")
+	if _, err := fetchContents(t.Context(), srv.Client(), srv.URL+"/vendor/dists/bookworm/main/Contents-amd64.gz", "x86_64-linux-gnu"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("fetch from a vendor repository: %v", err)
 	}
 }

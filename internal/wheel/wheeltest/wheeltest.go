@@ -6,7 +6,10 @@ package wheeltest
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,4 +139,64 @@ func Wheelhouse() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Repack copies the wheel src to dir/name, passing each member but RECORD
+// through patch (nil keeps it), and rewrites RECORD's digests and sizes to
+// match: a wheel altered the way a test needs and still well-formed.
+func Repack(src, dir, name string, patch func(member string, data []byte) []byte) (string, error) {
+	zr, err := zip.OpenReader(src)
+	if err != nil {
+		return "", err
+	}
+	defer zr.Close()
+	contents := map[string][]byte{}
+	var order []string
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return "", fmt.Errorf("read %s of %s: %w", f.Name, src, err)
+		}
+		if patch != nil && !strings.HasSuffix(f.Name, ".dist-info/RECORD") {
+			b = patch(f.Name, b)
+		}
+		contents[f.Name] = b
+		order = append(order, f.Name)
+	}
+	for _, n := range order {
+		if !strings.HasSuffix(n, ".dist-info/RECORD") {
+			continue
+		}
+		var lines []string
+		for _, line := range strings.Split(strings.TrimSpace(string(contents[n])), "\n") {
+			member, _, _ := strings.Cut(line, ",")
+			if b, ok := contents[member]; ok && member != n {
+				sum := sha256.Sum256(b)
+				line = fmt.Sprintf("%s,sha256=%s,%d", member, base64.RawURLEncoding.EncodeToString(sum[:]), len(b))
+			}
+			lines = append(lines, line)
+		}
+		contents[n] = []byte(strings.Join(lines, "\n") + "\n")
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, n := range order {
+		w, err := zw.Create(n)
+		if err != nil {
+			return "", err
+		}
+		if _, err := w.Write(contents[n]); err != nil {
+			return "", err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name)
+	return out, os.WriteFile(out, buf.Bytes(), 0o644)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -189,6 +190,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, inputf("%s: %q is not a PEP 440 version: %v", versionFrom, versionText, err)
 	}
 
+	if err := p.checkVersionFits(opts); err != nil {
+		return nil, err
+	}
+
 	p.Iteration = proj.Iteration
 	if opts.Iteration != "" {
 		p.Iteration = opts.Iteration
@@ -214,6 +219,21 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkVersionFits refuses a local version ("1.2+abc", a caret in rpm)
+// for an rpm target whose rpm cannot read carets (before 4.15: RHEL 8).
+func (p *Plan) checkVersionFits(opts Options) error {
+	if p.Version.Local == "" {
+		return nil
+	}
+	for _, t := range p.Targets {
+		if t.NoCaret && slices.Contains(p.formatsFor(t), target.RPM) {
+			return flagOrInput(opts.Version != "", fmt.Errorf("version %s: its local part becomes %s in the rpm, and %s's rpm (before 4.15) cannot read a caret; use a version without \"+...\" for %s",
+				p.Version, rpm.VersionRelease(p.Version), t.Name(), t.Distro.Name))
+		}
+	}
+	return nil
 }
 
 // checkCompression refuses an explicit compressor that a target's dpkg or

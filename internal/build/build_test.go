@@ -134,3 +134,20 @@ func TestDistroNameWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalVersionOnOldRPM(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wharf.toml"), []byte("name = \"demo\"\nversion = \"1.0\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Dir: dir, Targets: []string{"rhel-8"}, Version: "1.2+abc", HostArch: "x86_64"}
+	if _, err := NewPlan(context.Background(), opts); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "1.2^abc") || !strings.Contains(err.Error(), "rhel-8") {
+		t.Fatalf("1.2+abc for rhel-8: %v", err)
+	}
+	for _, target := range []string{"rhel-9", "debian-12"} {
+		opts.Targets = []string{target}
+		if _, err := NewPlan(context.Background(), opts); err != nil {
+			t.Errorf("1.2+abc for %s: %v", target, err)
+		}
+	}
+}

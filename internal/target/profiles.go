@@ -72,7 +72,7 @@ func Builtin() Catalog {
 			},
 			GlibcMajor: 2, GlibcMinor: 28, Format: RPM, Compression: Xz,
 			Systemd: 239, UnitDir: "/usr/lib/systemd/system", UserTool: Useradd, ReleaseTag: ".el8",
-			Reads:   []Compression{Zstd, Xz, Gzip},
+			NoCaret: true, Reads: []Compression{Zstd, Xz, Gzip},
 			GLIBCXX: "3.4.25", CXXABI: "1.3.11",
 			Source: "RHEL 8.10: glibc 2.28, python3.11 and python3.12 AppStream packages, rpm 4.14.3; libstdc++ of the system GCC 8 (gcc-toolset does not replace it): GLIBCXX_3.4.25, CXXABI_1.3.11",
 		},

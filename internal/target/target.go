@@ -83,7 +83,10 @@ type Distro struct {
 	// Reads are the payload compressors the release's dpkg or rpm can
 	// unpack: dpkg reads zstd from 1.21.18 (Debian 12), rpm from 4.14.2
 	// (RHEL 8.2).
-	Reads      []Compression
+	Reads []Compression
+	// NoCaret is set for rpm releases before 4.15, which cannot read a
+	// caret (^) in a version: wharf writes local versions ("1.2+abc") so.
+	NoCaret    bool
 	UnitDir    string
 	Systemd    int // systemd version: which unit directives it knows
 	UserTool   UserTool

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,9 +32,16 @@ func (o *RepoOptions) AddFlags(c *cobra.Command) {
 }
 
 // publisher opens the repository and loads the signing key.
-func (o *RepoOptions) publisher(e env) (*publish.Publisher, error) {
+func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) {
 	if o.Repo == "" {
 		return nil, usageError{errors.New("--repo is required")}
+	}
+	// Only publish creates a repository; the other commands must not leave
+	// a lock or a key in a directory that was none.
+	if !create {
+		if err := requireRepository(o.Repo); err != nil {
+			return nil, err
+		}
 	}
 	key, err := signing.KeyFrom(e.getenv, os.ReadFile, o.Key)
 	if errors.Is(err, signing.ErrNoKey) {
@@ -55,6 +63,18 @@ func (o *RepoOptions) publisher(e env) (*publish.Publisher, error) {
 		return nil, err
 	}
 	return &publish.Publisher{Store: store, Signer: signer, Now: time.Now, Log: e.stderr, LockTimeout: o.LockTimeout}, nil
+}
+
+// requireRepository checks that dir holds a wharf repository: every
+// publish writes its public key there.
+func requireRepository(dir string) error {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("repository %s does not exist (wharf publish creates one)", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "wharf.gpg")); err != nil {
+		return fmt.Errorf("%s is not a wharf repository: it has no wharf.gpg (wharf publish creates one)", dir)
+	}
+	return nil
 }
 
 // PublishOptions are the flags of `wharf publish`.
@@ -82,6 +102,9 @@ func (o *PublishOptions) AddFlags(c *cobra.Command) {
 func (o *PublishOptions) check() error {
 	if o.Channel == "" {
 		return usageError{errors.New("--channel is required")}
+	}
+	if err := publish.CheckChannel(o.Channel); err != nil {
+		return usageError{fmt.Errorf("--channel: %w", err)}
 	}
 	if o.Keep < 0 {
 		return usageError{fmt.Errorf("--keep %d: must be 0 (keep all) or more", o.Keep)}
@@ -136,7 +159,7 @@ func runPublish(ctx context.Context, e env, opts PublishOptions, files []string)
 	if err := opts.check(); err != nil {
 		return err
 	}
-	p, err := opts.publisher(e)
+	p, err := opts.publisher(e, true)
 	if err != nil {
 		return err
 	}
@@ -178,7 +201,12 @@ func runPromote(ctx context.Context, e env, opts PromoteOptions, name, version s
 	if opts.From == "" || opts.To == "" {
 		return usageError{errors.New("--from and --to are required")}
 	}
-	p, err := opts.publisher(e)
+	for flag, ch := range map[string]string{"--from": opts.From, "--to": opts.To} {
+		if err := publish.CheckChannel(ch); err != nil {
+			return usageError{fmt.Errorf("%s: %w", flag, err)}
+		}
+	}
+	p, err := opts.publisher(e, false)
 	if err != nil {
 		return err
 	}
@@ -221,7 +249,10 @@ func runYank(ctx context.Context, e env, opts YankOptions, name, version string)
 	if opts.Channel == "" {
 		return usageError{errors.New("--channel is required")}
 	}
-	p, err := opts.publisher(e)
+	if err := publish.CheckChannel(opts.Channel); err != nil {
+		return usageError{fmt.Errorf("--channel: %w", err)}
+	}
+	p, err := opts.publisher(e, false)
 	if err != nil {
 		return err
 	}
@@ -263,10 +294,13 @@ func runPrune(ctx context.Context, e env, opts PruneOptions) error {
 	if opts.Channel == "" {
 		return usageError{errors.New("--channel is required")}
 	}
+	if err := publish.CheckChannel(opts.Channel); err != nil {
+		return usageError{fmt.Errorf("--channel: %w", err)}
+	}
 	if opts.Keep < 1 {
 		return usageError{errors.New("--keep N is required, N at least 1")}
 	}
-	p, err := opts.publisher(e)
+	p, err := opts.publisher(e, false)
 	if err != nil {
 		return err
 	}

@@ -164,9 +164,9 @@ func TestRepoCommands(t *testing.T) {
 		{"client-config bad distro", nil, []string{"repo", "client-config", "--repo", repo, "--url", "https://r.example.com/", "--distro", "debian-99", "--channel", "stable"}, 2, "unknown distro"},
 		{"client-config bad url", nil, []string{"repo", "client-config", "--repo", repo, "--url", "https://r.example.com/$(reboot)", "--distro", "debian-12", "--channel", "stable"}, 2, "--url"},
 		{"yank missing", nil, []string{"yank", "app", "9.9", "--channel", "stable", "--repo", repo, "--key", key}, 1, "not in channel stable"},
-		{"bad channel", nil, []string{"publish", "--repo", repo, "--channel", "../x", "--key", key, debs[0]}, 1, "not a plain name"},
+		{"bad channel", nil, []string{"publish", "--repo", repo, "--channel", "../x", "--key", key, debs[0]}, 2, "not a plain name"},
 		{"passphrase both ways", map[string]string{"WHARF_SIGNING_PASSPHRASE": "a", "WHARF_SIGNING_PASSPHRASE_FILE": "/x"}, []string{"publish", "--repo", repo, "--channel", "s", "--key", key, debs[0]}, 1, "PASSPHRASE"},
-		{"list missing repo", nil, []string{"repo", "list", "--repo", filepath.Join(dir, "none")}, 1, "not a directory"},
+		{"list missing repo", nil, []string{"repo", "list", "--repo", filepath.Join(dir, "none")}, 1, "does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := repoCLI(t, tc.env, tc.args...)
@@ -174,5 +174,40 @@ func TestRepoCommands(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tc.code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestNoRepositoryNoWrites: the commands that read or change an existing
+// repository say when there is none, and create nothing there.
+func TestNoRepositoryNoWrites(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "signing.asc")
+	if _, stderr, code := repoCLI(t, nil, "key", "generate", "--name", "Ops", "--email", "ops@example.com", "--out", key, "--algo", "ed25519"); code != 0 {
+		t.Fatalf("key generate: %s", stderr)
+	}
+	missing := filepath.Join(dir, "missing")
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, repo := range []string{missing, empty} {
+		for _, args := range [][]string{
+			{"yank", "app", "1.0", "--channel", "stable", "--repo", repo, "--key", key},
+			{"prune", "--channel", "stable", "--keep", "1", "--repo", repo, "--key", key},
+			{"promote", "app", "1.0", "--from", "staging", "--to", "stable", "--repo", repo, "--key", key},
+			{"repo", "list", "--repo", repo},
+			{"repo", "client-config", "--repo", repo, "--url", "http://127.0.0.1:1/", "--distro", "debian-12", "--channel", "stable"},
+		} {
+			_, stderr, code := repoCLI(t, nil, args...)
+			if code != 1 || !strings.Contains(stderr, repo) || !strings.Contains(stderr, "wharf publish creates one") {
+				t.Errorf("%v: exit %d: %s", args, code, stderr)
+			}
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("%s was created", missing)
+	}
+	if ents, _ := os.ReadDir(empty); len(ents) != 0 {
+		t.Errorf("%s got %d files", empty, len(ents))
 	}
 }

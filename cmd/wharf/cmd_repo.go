@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -81,8 +80,8 @@ func runClientConfig(e env, o ClientConfigOptions) error {
 	if err := publish.CheckDistro(o.Distro); err != nil {
 		return usageError{fmt.Errorf("--distro: %w", err)}
 	}
-	if st, err := os.Stat(o.Repo); err != nil || !st.IsDir() {
-		return fmt.Errorf("repository %s is not a directory", o.Repo)
+	if err := requireRepository(o.Repo); err != nil {
+		return err
 	}
 	script, notes, err := publish.ClientConfig(&repostore.Dir{Root: o.Repo}, publish.ClientOptions{URL: o.URL, Distro: o.Distro, Channel: o.Channel, Name: o.Name})
 	if errors.Is(err, publish.ErrBadOption) {
@@ -102,8 +101,8 @@ func runRepoList(e env, opts RepoListOptions) error {
 	if opts.Repo == "" {
 		return usageError{errors.New("--repo is required")}
 	}
-	if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
-		return fmt.Errorf("repository %s is not a directory", opts.Repo)
+	if err := requireRepository(opts.Repo); err != nil {
+		return err
 	}
 	channels, err := publish.List(&repostore.Dir{Root: opts.Repo})
 	if err != nil {

@@ -45,6 +45,9 @@ func runServe(ctx context.Context, e env, opts ServeOptions) error {
 	if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
 		return fmt.Errorf("repository %s is not a directory", opts.Repo)
 	}
+	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
+		return usageError{fmt.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080: %w", opts.Listen, err)}
+	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)

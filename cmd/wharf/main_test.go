@@ -146,8 +146,6 @@ func TestBadInput(t *testing.T) {
 			[]string{"1.0-foo-bar", "PEP 440"}},
 		{"newline in summary", map[string]string{"wharf.toml": "version = \"1.0\"\nsummary = \"a\\nDepends: evil\"\n"}, nil,
 			[]string{"wharf.toml", "summary", "newline"}},
-		{"bad version flag", nil, []string{"--version", "not a version"},
-			[]string{"--version", "not a version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,7 +174,11 @@ func TestUsageErrors(t *testing.T) {
 		{"key", "generate", "--name", "Ops\nInjected: x", "--email", "ops@example.com", "--out", out},
 		{"key", "generate", "--name", "Ops", "--email", "a>b@example.com", "--out", out},
 		{"build", ".", "--target", "debian-11", "--compression", "zstd"},
-		{"build", ".", "--target", "no-such-distro"}} {
+		{"build", ".", "--target", "no-such-distro"},
+		{"build", ".", "--version", "not-a-version"},
+		{"serve", "--repo", ".", "--listen", "no-port"},
+		{"publish", "--repo", out, "--channel", "bad channel", "--key", out, "x.deb"},
+		{"promote", "app", "1.0", "--from", "a/b", "--to", "stable", "--repo", out, "--key", out}} {
 		_, stderr, code := wharfRun(t, nil, args...)
 		if code != 2 {
 			t.Errorf("wharf %v: exit %d, want 2 (stderr %s)", args, code, stderr)

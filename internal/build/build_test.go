@@ -11,6 +11,7 @@ import (
 
 	"wharf/internal/rpm"
 	"wharf/internal/stage"
+	"wharf/internal/wheel/wheeltest"
 )
 
 func TestSplitWords(t *testing.T) {
@@ -149,5 +150,31 @@ func TestLocalVersionOnOldRPM(t *testing.T) {
 		if _, err := NewPlan(context.Background(), opts); err != nil {
 			t.Errorf("1.2+abc for %s: %v", target, err)
 		}
+	}
+}
+
+// TestWheelVersionMismatchRefused: a wheel whose METADATA version is not
+// its file name's is refused, as pip refuses it, naming the wheel.
+func TestWheelVersionMismatchRefused(t *testing.T) {
+	app := t.TempDir()
+	links := filepath.Join(app, "wheels")
+	if err := os.MkdirAll(links, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wheeltest.Write(links, wheeltest.Spec{Name: "demo", Version: "1.0", MetadataVersion: "1.1",
+		Files: []wheeltest.File{{Name: "demo/__init__.py", Data: ""}}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"wharf.toml":       "name = \"mismatch\"\nversion = \"1.0\"\n",
+		"requirements.txt": "--find-links wheels\ndemo==1.0\n",
+	} {
+		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := fitBuild(t, app, Options{Targets: []string{"debian-12"}})
+	if err == nil || !strings.Contains(err.Error(), "demo-1.0-py3-none-any.whl") || !strings.Contains(err.Error(), "1.1") {
+		t.Fatalf("mismatched wheel: %v", err)
 	}
 }

@@ -186,7 +186,9 @@ func (f *finder) open(file, label string) (*wheel.Wheel, error) {
 	if w, ok := f.opened[file]; ok {
 		return w, nil
 	}
-	w, err := wheel.Open(file)
+	// The cache names files by digest: check the wheel against the name it
+	// was chosen by, as pip does (file name, dist-info and METADATA agree).
+	w, err := wheel.OpenAs(file, label)
 	if err != nil {
 		return nil, inputf("%s: %v", label, err)
 	}

@@ -27,6 +27,10 @@ var ErrConflict = errors.New("a different package with the same name, version an
 // ErrNotFound: no package matches in the channel.
 var ErrNotFound = errors.New("no such package version in the channel")
 
+// CheckChannel tells whether name can be a channel (an apt component and a
+// directory name): callers check flags with it before any work.
+func CheckChannel(name string) error { return checkChannel(name) }
+
 func checkChannel(name string) error {
 	if !channelRE.MatchString(name) {
 		return fmt.Errorf("channel %q is not a plain name (letters, digits, . _ + -)", name)

@@ -3,8 +3,14 @@
 // an install root, symlinks and other special files, wheels of an unknown
 // major Wheel-Version, and any disagreement between RECORD and the members
 // (every member but RECORD and its signatures listed with a matching digest
-// and size, every RECORD row present). The zip stays open so staged entries
-// can stream member content later without copying it.
+// and size, every RECORD row present). Like pip, it also refuses a wheel
+// whose identity is not consistent: exactly one "<name>-<version>.dist-info"
+// directory at the root, and the project name and version agree wherever
+// they are written (the file name, when it is a wheel file name; the
+// dist-info directory name; METADATA's Name and Version), names compared
+// after PEP 503 normalization and versions as PEP 440 versions. The zip
+// stays open so staged entries can stream member content later without
+// copying it.
 package wheel
 
 import (
@@ -16,8 +22,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"wharf/internal/distname"
+	"wharf/internal/pep440"
 	"wharf/internal/pymeta"
 	"wharf/internal/pyname"
 )
@@ -60,8 +69,12 @@ func (m Member) Open() (io.ReadCloser, error) {
 
 // Wheel is an open, verified wheel.
 type Wheel struct {
-	Path        string // file path, for messages
-	DistInfo    string // "flask-2.2.2.dist-info"
+	Path     string // file path, for messages
+	DistInfo string // "flask-2.2.2.dist-info"
+	// File is the parsed wheel file name, checked against METADATA; nil
+	// when the name did not end in ".whl" (a cache path, say) and so was
+	// not checked.
+	File        *distname.Wheel
 	Info        *pymeta.WheelInfo
 	Metadata    *pymeta.Metadata
 	Record      []pymeta.RecordEntry // as read from the wheel
@@ -72,8 +85,15 @@ type Wheel struct {
 	closer  io.Closer
 }
 
-// Open opens and verifies the wheel at path. Close it when done.
-func Open(p string) (*Wheel, error) {
+// Open opens and verifies the wheel at path. Close it when done. When the
+// path's base name ends in ".whl" it must be a valid wheel file name naming
+// the project and version METADATA names; a file stored under another name
+// (a content-addressed cache entry) is checked with OpenAs.
+func Open(p string) (*Wheel, error) { return OpenAs(p, p) }
+
+// OpenAs is Open for a wheel stored at path whose wheel file name is
+// filename (its base name is used; it must end in ".whl" to be checked).
+func OpenAs(p, filename string) (*Wheel, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("open wheel: %w", err)
@@ -83,7 +103,7 @@ func Open(p string) (*Wheel, error) {
 		f.Close()
 		return nil, fmt.Errorf("open wheel: %w", err)
 	}
-	w, err := New(f, st.Size(), p)
+	w, err := newWheel(f, st.Size(), p, filename)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -92,16 +112,32 @@ func Open(p string) (*Wheel, error) {
 	return w, nil
 }
 
-// New verifies the wheel held in r. name is used in messages. r must stay
-// readable while members are opened.
+// New verifies the wheel held in r. name is used in messages and, when its
+// base name ends in ".whl", checked as the wheel's file name (see Open). r
+// must stay readable while members are opened.
 func New(r io.ReaderAt, size int64, name string) (*Wheel, error) {
+	return newWheel(r, size, name, name)
+}
+
+func newWheel(r io.ReaderAt, size int64, name, filename string) (*Wheel, error) {
+	label, base := filepath.Base(name), filepath.Base(filename)
+	if base != label {
+		label += " (" + base + ")"
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // we check names ourselves
 		return nil, fmt.Errorf("read wheel %s: %w", name, err)
 	}
 	w := &Wheel{Path: name, byName: map[string]int{}}
+	if strings.HasSuffix(base, ".whl") {
+		fw, err := distname.ParseWheel(base)
+		if err != nil {
+			return nil, fmt.Errorf("read wheel %s: %w", label, err)
+		}
+		w.File = &fw
+	}
 	if err := w.load(zr); err != nil {
-		return nil, fmt.Errorf("read wheel %s: %w", filepath.Base(name), err)
+		return nil, fmt.Errorf("read wheel %s: %w", label, err)
 	}
 	return w, nil
 }
@@ -142,8 +178,13 @@ func (w *Wheel) Member(name string) (Member, bool) {
 func (w *Wheel) IsPure() bool { return w.Info.IsPure() }
 
 func (w *Wheel) load(zr *zip.Reader) error {
+	// Like pip, count every top-level name ending in ".dist-info", whether
+	// it holds files, is an empty directory entry or is a file itself.
 	distInfos := map[string]bool{}
 	for _, f := range zr.File {
+		if top, _, _ := strings.Cut(f.Name, "/"); strings.HasSuffix(top, ".dist-info") {
+			distInfos[top] = true
+		}
 		if strings.HasSuffix(f.Name, "/") { // directory entries carry nothing
 			if err := checkName(strings.TrimSuffix(f.Name, "/")); err != nil {
 				return err
@@ -159,15 +200,13 @@ func (w *Wheel) load(zr *zip.Reader) error {
 		}
 		w.byName[m.Name] = len(w.members)
 		w.members = append(w.members, m)
-		if top, _, ok := strings.Cut(m.Name, "/"); ok && strings.HasSuffix(top, ".dist-info") {
-			distInfos[top] = true
-		}
 	}
 	if len(distInfos) != 1 {
 		names := make([]string, 0, len(distInfos))
 		for d := range distInfos {
 			names = append(names, d)
 		}
+		slices.Sort(names)
 		return fmt.Errorf("want exactly one .dist-info directory, found %d %v", len(distInfos), names)
 	}
 	for d := range distInfos {
@@ -191,10 +230,8 @@ func (w *Wheel) load(zr *zip.Reader) error {
 	if w.Metadata, err = pymeta.ParseMetadata(metaText); err != nil {
 		return fmt.Errorf("%s/METADATA: %w", w.DistInfo, err)
 	}
-	stem := strings.TrimSuffix(w.DistInfo, ".dist-info")
-	distName, _, _ := strings.Cut(stem, "-")
-	if pyname.Normalize(distName) != pyname.Normalize(w.Metadata.Name) {
-		return fmt.Errorf("%s does not belong to project %q named in its METADATA", w.DistInfo, w.Metadata.Name)
+	if err := w.checkIdentity(); err != nil {
+		return err
 	}
 	for _, m := range w.members {
 		top, _, _ := strings.Cut(m.Name, "/")
@@ -217,6 +254,46 @@ func (w *Wheel) load(zr *zip.Reader) error {
 		return fmt.Errorf("%s/RECORD: %w", w.DistInfo, err)
 	}
 	return w.verify()
+}
+
+// checkIdentity checks that the file name (when known), the dist-info
+// directory name and METADATA agree on the project name and version, as
+// pip does before installing: names compared normalized (PEP 503), versions
+// as PEP 440 versions (so "Flask-2.2.2.dist-info" belongs in
+// flask-2.2.2-py3-none-any.whl, and 1.0 equals 1.0.0 as pip's Version
+// comparison has it).
+func (w *Wheel) checkIdentity() error {
+	name := w.Metadata.Name
+	version, err := pep440.Parse(w.Metadata.Version)
+	if err != nil {
+		return fmt.Errorf("%s/METADATA: Version %q: %w", w.DistInfo, w.Metadata.Version, err)
+	}
+	if f := w.File; f != nil {
+		if f.Name != pyname.Normalize(name) {
+			return fmt.Errorf("file name has project %q but %s/METADATA has Name %q", f.Name, w.DistInfo, name)
+		}
+		// ParseWheel checked the version.
+		if !pep440.MustParse(f.Version).Equal(version) {
+			return fmt.Errorf("file name has version %q but %s/METADATA has Version %q", f.Version, w.DistInfo, w.Metadata.Version)
+		}
+	}
+	// The name part may hold "-" in wheels of old tools and a version
+	// written unnormalized may too: accept any split that matches.
+	stem := strings.TrimSuffix(w.DistInfo, ".dist-info")
+	for i := strings.IndexByte(stem, '-'); i >= 0; {
+		if pyname.Normalize(stem[:i]) == pyname.Normalize(name) {
+			if v, err := pep440.Parse(stem[i+1:]); err == nil && v.Equal(version) {
+				return nil
+			}
+		}
+		j := strings.IndexByte(stem[i+1:], '-')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return fmt.Errorf("dist-info directory %s does not match %s/METADATA Name %q Version %q (want <name>-<version>.dist-info)",
+		w.DistInfo, w.DistInfo, name, w.Metadata.Version)
 }
 
 // member checks one zip entry and describes it.

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"wharf/internal/pymeta"
+	"wharf/internal/pyname"
+	"wharf/internal/testenv"
 	"wharf/internal/wheel"
 	"wharf/internal/wheel/wheeltest"
 )
@@ -113,6 +115,20 @@ func TestOpenRejects(t *testing.T) {
 			msg:  []string{"Wheel-Version 2.0 is not supported"},
 		},
 		{name: "two dist-info", spec: demo(wheeltest.File{Name: "other-1.0.dist-info/METADATA", Data: "x"}), msg: []string{"exactly one .dist-info", "found 2"}},
+		{
+			name: "two dist-info of one project",
+			spec: demo(wheeltest.File{Name: "Demo-1.0.dist-info/METADATA", Data: "x"}),
+			msg:  []string{"exactly one .dist-info", "found 2 [Demo-1.0.dist-info demo-1.0.dist-info]"},
+		},
+		{
+			name: "empty second dist-info directory",
+			spec: func() wheeltest.Spec {
+				s := demo()
+				s.Unlisted = []wheeltest.File{{Name: "demo-2.0.dist-info/"}}
+				return s
+			}(),
+			msg: []string{"found 2 [demo-1.0.dist-info demo-2.0.dist-info]"},
+		},
 		{name: "foreign data dir", spec: demo(wheeltest.File{Name: "other-1.0.data/scripts/x", Data: "x"}), msg: []string{"other-1.0.data", "demo-1.0.data"}},
 		{name: "no RECORD", spec: func() wheeltest.Spec { s := demo(); s.Omit = []string{"RECORD"}; return s }(), msg: []string{"demo-1.0.dist-info/RECORD is missing"}},
 		{name: "no METADATA", spec: func() wheeltest.Spec { s := demo(); s.Omit = []string{"METADATA"}; return s }(), msg: []string{"METADATA is missing"}},
@@ -142,6 +158,189 @@ func TestOpenRejects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The file name, the dist-info directory and METADATA must agree on the
+// project and version, as pip checks before installing.
+func TestOpenIdentity(t *testing.T) {
+	with := func(edit func(*wheeltest.Spec)) wheeltest.Spec {
+		s := demo()
+		edit(&s)
+		return s
+	}
+	tests := []struct {
+		name     string
+		spec     wheeltest.Spec
+		msg      []string // substrings of the error; none: the wheel opens
+		distInfo string   // want w.DistInfo when the wheel opens
+	}{
+		{
+			name:     "dist-info name not normalized",
+			spec:     wheeltest.Spec{Name: "Flask", Version: "2.2.2", Filename: "flask-2.2.2-py3-none-any.whl"},
+			distInfo: "Flask-2.2.2.dist-info",
+		},
+		{
+			name: "versions written differently",
+			spec: with(func(s *wheeltest.Spec) {
+				s.Version, s.Filename, s.DistInfo = "1.0rc1", "demo-1.0.RC1-py3-none-any.whl", "demo-1.0-rc1.dist-info"
+			}),
+			distInfo: "demo-1.0-rc1.dist-info",
+		},
+		{
+			name:     "trailing zero",
+			spec:     with(func(s *wheeltest.Spec) { s.MetadataVersion = "1.0.0" }),
+			distInfo: "demo-1.0.dist-info",
+		},
+		{
+			name:     "dash in dist-info name",
+			spec:     with(func(s *wheeltest.Spec) { s.Name, s.DistInfo = "my-demo", "My-Demo-1.0.dist-info" }),
+			distInfo: "My-Demo-1.0.dist-info",
+		},
+		{
+			name:     "METADATA name spelled differently",
+			spec:     with(func(s *wheeltest.Spec) { s.Name, s.MetadataName, s.Filename = "a_b", "A.B", "a_b-1.0-py3-none-any.whl" }),
+			distInfo: "a_b-1.0.dist-info",
+		},
+		{
+			name: "METADATA version differs",
+			spec: with(func(s *wheeltest.Spec) { s.MetadataVersion = "1.1" }),
+			msg:  []string{`file name has version "1.0"`, `demo-1.0.dist-info/METADATA has Version "1.1"`},
+		},
+		{
+			name: "METADATA name differs",
+			spec: with(func(s *wheeltest.Spec) { s.MetadataName = "other" }),
+			msg:  []string{`file name has project "demo"`, `METADATA has Name "other"`},
+		},
+		{
+			name: "METADATA version invalid",
+			spec: with(func(s *wheeltest.Spec) { s.MetadataVersion = "one" }),
+			msg:  []string{`METADATA: Version "one"`},
+		},
+		{
+			name: "file name version differs",
+			spec: with(func(s *wheeltest.Spec) { s.Filename = "demo-1.1-py3-none-any.whl" }),
+			msg:  []string{`file name has version "1.1"`, `Version "1.0"`},
+		},
+		{
+			name: "file name project differs",
+			spec: with(func(s *wheeltest.Spec) { s.Filename = "other-1.0-py3-none-any.whl" }),
+			msg:  []string{`file name has project "other"`, `Name "demo"`},
+		},
+		{
+			name: "file name invalid",
+			spec: with(func(s *wheeltest.Spec) { s.Filename = "demo.whl" }),
+			msg:  []string{`wheel file name "demo.whl"`},
+		},
+		{
+			name: "dist-info version differs",
+			spec: with(func(s *wheeltest.Spec) { s.DistInfo = "demo-1.1.dist-info" }),
+			msg:  []string{"dist-info directory demo-1.1.dist-info does not match", `Name "demo" Version "1.0"`},
+		},
+		{
+			name: "dist-info name differs",
+			spec: with(func(s *wheeltest.Spec) { s.DistInfo = "other-1.0.dist-info" }),
+			msg:  []string{"dist-info directory other-1.0.dist-info does not match", `Name "demo" Version "1.0"`},
+		},
+		{
+			name: "dist-info without version",
+			spec: with(func(s *wheeltest.Spec) { s.DistInfo = "demo.dist-info" }),
+			msg:  []string{"dist-info directory demo.dist-info does not match"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := wheeltest.Write(t.TempDir(), tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := wheel.Open(p)
+			if len(tt.msg) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				if w.DistInfo != tt.distInfo {
+					t.Errorf("DistInfo = %q, want %q", w.DistInfo, tt.distInfo)
+				}
+				if w.File == nil || w.File.Filename != filepath.Base(p) {
+					t.Errorf("File = %+v, want the parsed %s", w.File, filepath.Base(p))
+				}
+				return
+			}
+			if err == nil {
+				w.Close()
+				t.Fatalf("Open(%s) succeeded, want an error", filepath.Base(p))
+			}
+			for _, m := range append(tt.msg, filepath.Base(p)) {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %q", err, m)
+				}
+			}
+		})
+	}
+}
+
+// A wheel stored under a name that is no wheel file name (a cache entry)
+// opens without the file name check, or with it through OpenAs.
+func TestOpenAs(t *testing.T) {
+	dir := t.TempDir()
+	p, err := wheeltest.Write(dir, demo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := filepath.Join(dir, "0123abcd")
+	if err := os.Rename(p, cached); err != nil {
+		t.Fatal(err)
+	}
+	w, err := wheel.Open(cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.File != nil {
+		t.Errorf("File = %+v for a cache path, want nil", w.File)
+	}
+	w.Close()
+	w, err = wheel.OpenAs(cached, "demo-1.0-py3-none-any.whl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.File == nil || w.File.Name != "demo" || w.File.Version != "1.0" {
+		t.Errorf("File = %+v, want demo 1.0", w.File)
+	}
+	w.Close()
+	w, err = wheel.OpenAs(cached, "https://example.com/x/demo-1.1-py3-none-any.whl")
+	if err == nil {
+		w.Close()
+		t.Fatal("OpenAs with a disagreeing file name succeeded")
+	}
+	for _, m := range []string{"0123abcd (demo-1.1-py3-none-any.whl)", `"1.1"`, `"1.0"`} {
+		if !strings.Contains(err.Error(), m) {
+			t.Errorf("error %q does not mention %q", err, m)
+		}
+	}
+}
+
+// Every real wheel of the apps' wheelhouse passes the identity checks.
+func TestWheelhouseApps(t *testing.T) {
+	dir := filepath.Join(testenv.RepoRoot(t), "..", "shared", "wheelhouse-apps")
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
+	if len(paths) == 0 {
+		if testenv.InCI() {
+			t.Fatalf("no wheels in %s", dir)
+		}
+		t.Skipf("no wheels in %s", dir)
+	}
+	for _, p := range paths {
+		w, err := wheel.Open(p)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if w.File == nil || w.File.Name != pyname.Normalize(w.Name()) {
+			t.Errorf("%s: File = %+v, METADATA Name %q", filepath.Base(p), w.File, w.Name())
+		}
+		w.Close()
 	}
 }
 
@@ -287,10 +486,11 @@ func FuzzNew(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b)
+		f.Add(b, filepath.Base(p))
+		f.Add(b, "cached")
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		w, err := wheel.New(bytes.NewReader(data), int64(len(data)), "fuzz.whl")
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		w, err := wheel.New(bytes.NewReader(data), int64(len(data)), name)
 		if err != nil {
 			return
 		}

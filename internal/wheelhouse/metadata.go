@@ -53,7 +53,7 @@ func (f *Finder) Metadata(ctx context.Context, c simpleindex.Candidate) ([]byte,
 		}
 		return nil, fmt.Errorf("metadata of %s: %w", c.Filename, err)
 	}
-	w, err := wheel.Open(p)
+	w, err := wheel.OpenAs(p, c.Filename)
 	if err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", c.Filename, err)
 	}

@@ -45,6 +45,12 @@ type Spec struct {
 	Filename string
 	// Omit leaves out the named dist-info files ("RECORD", "METADATA").
 	Omit []string
+	// DistInfo overrides the dist-info directory name (default
+	// "<name>-<version>.dist-info", "-" in the name written "_").
+	DistInfo string
+	// MetadataName and MetadataVersion override the Name and Version
+	// METADATA writes (default Name and Version).
+	MetadataName, MetadataVersion string
 }
 
 // Write writes the wheel into dir and returns its path.
@@ -57,9 +63,19 @@ func Write(dir string, s Spec) (string, error) {
 	}
 	stem := strings.ReplaceAll(s.Name, "-", "_") + "-" + s.Version
 	info := stem + ".dist-info/"
+	if s.DistInfo != "" {
+		info = s.DistInfo + "/"
+	}
+	metaName, metaVersion := s.Name, s.Version
+	if s.MetadataName != "" {
+		metaName = s.MetadataName
+	}
+	if s.MetadataVersion != "" {
+		metaVersion = s.MetadataVersion
+	}
 	files := append([]File(nil), s.Files...)
 	files = append(files,
-		File{Name: info + "METADATA", Data: fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n\nA test wheel.\n", s.Name, s.Version)},
+		File{Name: info + "METADATA", Data: fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n\nA test wheel.\n", metaName, metaVersion)},
 		File{Name: info + "WHEEL", Data: fmt.Sprintf("Wheel-Version: %s\nGenerator: wheeltest\nRoot-Is-Purelib: %t\nTag: %s\n", s.WheelVersion, !s.Platlib, s.Tag)},
 	)
 	if s.EntryPoints != "" {

@@ -126,6 +126,9 @@ type Plan struct {
 	// debianLibraries tells Debian library package names, which must not
 	// reach an rpm's Requires; loaded when first needed.
 	debianLibraries shlibs.Map
+	// buildPythons are the host interpreters found for build commands, by
+	// target Python version.
+	buildPythons map[string]string
 }
 
 // Run builds every requested package and returns them in the order written.

@@ -243,18 +243,12 @@ func (r *elfReader) close() {
 // it reports the floor found. Staging calls it before anything is written.
 func (p *Plan) checkFloor(opts Options, st *staged, t target.Profile) error {
 	sys := p.fitSystem(t)
-	r := &elfReader{dir: opts.TempDir}
-	defer r.close()
+	files, err := st.elfFiles(opts)
+	if err != nil {
+		return err
+	}
 	var floor elffit.Floor
-	for _, e := range st.tree.Files() {
-		o, isELF, err := r.read(e.Size, e.Open, e.Path)
-		if err != nil {
-			return err
-		}
-		if !isELF {
-			continue
-		}
-		file := elffit.File{Path: e.Path, Object: o}
+	for _, file := range files {
 		if err := elffit.CheckFloor(sys, file); err != nil {
 			return inputf("target %s: %v", t.Name(), err)
 		}
@@ -264,4 +258,25 @@ func (p *Plan) checkFloor(opts Options, st *staged, t target.Profile) error {
 		progress(opts).Step("floor of the %s payload: %s", t.Name(), floor)
 	}
 	return nil
+}
+
+// elfFiles reads the ELF files of the staged tree once for all the
+// targets that share it: every payload file is opened to look for one.
+func (st *staged) elfFiles(opts Options) ([]elffit.File, error) {
+	if st.elfRead {
+		return st.elfObjects, nil
+	}
+	r := &elfReader{dir: opts.TempDir}
+	defer r.close()
+	for _, e := range st.tree.Files() {
+		o, isELF, err := r.read(e.Size, e.Open, e.Path)
+		if err != nil {
+			return nil, err
+		}
+		if isELF {
+			st.elfObjects = append(st.elfObjects, elffit.File{Path: e.Path, Object: o})
+		}
+	}
+	st.elfRead = true
+	return st.elfObjects, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"wharf/internal/config"
 	"wharf/internal/elfdeps"
+	"wharf/internal/elffit"
 	"wharf/internal/maintscript"
 	"wharf/internal/pep517"
 	"wharf/internal/stage"
@@ -32,10 +33,14 @@ type staged struct {
 	// vendored are the shared objects the wheels carry themselves (auditwheel's
 	// .libs directories): linking them needs no system package.
 	vendored map[string]bool
-	owned    []maintscript.Owned // files handed to the service user at configure
-	sysusers string              // the sysusers.d file staged
-	timers   []string            // timer units to enable and start (their services are started by them, not at install)
-	tmpfiles string              // the tmpfiles.d file staged, "" for none
+	// elfObjects are the payload's ELF files, read once (elfFiles) for the
+	// floor check of every target of the group.
+	elfObjects []elffit.File
+	elfRead    bool
+	owned      []maintscript.Owned // files handed to the service user at configure
+	sysusers   string              // the sysusers.d file staged
+	timers     []string            // timer units to enable and start (their services are started by them, not at install)
+	tmpfiles   string              // the tmpfiles.d file staged, "" for none
 }
 
 func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (_ *staged, err error) {

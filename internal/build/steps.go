@@ -38,9 +38,18 @@ type buildSteps struct {
 // to a work directory, materializes the venv, and runs each command there.
 func (p *Plan) runBuildSteps(ctx context.Context, opts Options, st *staged, t target.Profile, appFiles *stage.Tree, appDest string) (*buildSteps, error) {
 	proj := p.Project
-	python, err := buildPython(ctx, opts, t)
-	if err != nil {
-		return nil, err
+	// Probing interpreters runs each one (pyenv shims are slow): once per
+	// Python version for the whole build.
+	python, found := p.buildPythons[t.Python.Version]
+	if !found {
+		var err error
+		if python, err = buildPython(ctx, opts, t); err != nil {
+			return nil, err
+		}
+		if p.buildPythons == nil {
+			p.buildPythons = map[string]string{}
+		}
+		p.buildPythons[t.Python.Version] = python
 	}
 	work, err := os.MkdirTemp(opts.tempRoot(), "wharf-steps-")
 	if err != nil {

@@ -238,14 +238,14 @@ func generate(dir, format string, count int) ([]string, error) {
 		switch format {
 		case "deb":
 			c := deb.Control{Package: name, Version: "1.0-1", Architecture: "amd64", Maintainer: "Bench <bench@example.com>", Section: "misc", Priority: "optional", Summary: "benchmark package " + name}
-			if err := deb.Write(&buf, deb.Package{Control: c, Tree: tree}, deb.Options{Compression: deb.Gzip, MTime: mtime}); err != nil {
+			if err := deb.Write(context.Background(), &buf, deb.Package{Control: c, Tree: tree}, deb.Options{Compression: deb.Gzip, MTime: mtime}); err != nil {
 				return nil, err
 			}
 			file = deb.FileName(c)
 		case "rpm":
 			pkg := rpm.Package{Name: name, Version: "1.0", Release: "1", Arch: "x86_64", Summary: "benchmark package " + name,
 				Description: "benchmark", License: "MIT", BuildTime: mtime, BuildHost: "bench", Tree: tree}
-			if err := rpm.Write(&buf, pkg, rpm.Options{Compression: rpm.Gzip}); err != nil {
+			if err := rpm.Write(context.Background(), &buf, pkg, rpm.Options{Compression: rpm.Gzip}); err != nil {
 				return nil, err
 			}
 			file = rpm.FileName(pkg)

@@ -46,7 +46,7 @@ func writeTestDeb(t *testing.T, dir, name, version, content string) string {
 	}
 	c := deb.Control{Package: name, Version: version, Architecture: "amd64", Maintainer: "Ops <ops@example.com>", Summary: "test"}
 	var b bytes.Buffer
-	if err := deb.Write(&b, deb.Package{Control: c, Tree: tree}, deb.Options{MTime: time.Unix(1700000000, 0)}); err != nil {
+	if err := deb.Write(context.Background(), &b, deb.Package{Control: c, Tree: tree}, deb.Options{MTime: time.Unix(1700000000, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, content, deb.FileName(c))

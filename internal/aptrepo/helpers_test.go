@@ -2,6 +2,7 @@ package aptrepo
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func writeDeb(t testing.TB, root string, c deb.Control) Stanza {
 	}
 	var buf bytes.Buffer
 	opts := deb.Options{Compression: deb.Xz, MTime: fixedDate, TempDir: t.TempDir()}
-	if err := deb.Write(&buf, deb.Package{Control: c, Tree: tree}, opts); err != nil {
+	if err := deb.Write(context.Background(), &buf, deb.Package{Control: c, Tree: tree}, opts); err != nil {
 		t.Fatalf("write %s: %v", rel, err)
 	}
 	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {

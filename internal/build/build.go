@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/compress"
 	"wharf/internal/config"
 	"wharf/internal/deb"
 	"wharf/internal/gitmeta"
@@ -119,7 +120,8 @@ type Plan struct {
 	Targets   []target.Profile
 	Formats   []target.Format
 	// Compression overrides every target's default compressor when set.
-	Compression target.Compression
+	// "xz" or "xz:9"; "" leaves each target's default.
+	Compression string
 	OutDir      string
 
 	opts Options
@@ -160,12 +162,12 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Compression != "" {
 		comp = opts.Compression
 	}
-	switch c := target.Compression(comp); c {
-	case "", target.Zstd, target.Xz, target.Gzip:
-		p.Compression = c
-	default:
-		return nil, flagOrInput(opts.Compression != "", fmt.Errorf("compression %q must be zstd, xz or gzip", comp))
+	if comp != "" {
+		if _, _, err := compress.ParseSpec(comp); err != nil {
+			return nil, flagOrInput(opts.Compression != "", err)
+		}
 	}
+	p.Compression = comp
 	if err := p.checkCompression(opts); err != nil {
 		return nil, err
 	}
@@ -251,7 +253,8 @@ func (p *Plan) checkCompression(opts Options) error {
 			if f == target.Tar {
 				continue // unpacked by tar on the host, not by dpkg or rpm
 			}
-			if err := t.CanRead(p.Compression); err != nil {
+			kind, _, _ := compress.ParseSpec(p.Compression)
+			if err := t.CanRead(target.Compression(kind.String())); err != nil {
 				return flagOrInput(opts.Compression != "", fmt.Errorf("compression %s for %s: %w; choose another, or pass --force-compression to build it anyway", p.Compression, t.Name(), err))
 			}
 		}

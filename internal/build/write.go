@@ -29,7 +29,7 @@ import (
 type job struct {
 	art  Artifact
 	name string
-	gen  func(w io.Writer, tempDir string) error
+	gen  func(ctx context.Context, w io.Writer, tempDir string) error
 }
 
 // prepare derives the package for target t in format f without writing it.
@@ -37,7 +37,7 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 	var (
 		name string
 		a    Artifact
-		gen  func(io.Writer, string) error
+		gen  func(context.Context, io.Writer, string) error
 	)
 	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
 	if f == target.Deb {
@@ -51,12 +51,12 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		}
 		name = deb.FileName(pkg.Control)
 		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
-		comp, err := p.compression(t)
+		comp, level, err := p.compression(t)
 		if err != nil {
 			return job{}, err
 		}
-		gen = func(w io.Writer, tempDir string) error {
-			return deb.Write(w, pkg, deb.Options{Compression: comp, MTime: p.Epoch, TempDir: tempDir})
+		gen = func(ctx context.Context, w io.Writer, tempDir string) error {
+			return deb.Write(ctx, w, pkg, deb.Options{Compression: comp, Level: level, MTime: p.Epoch, TempDir: tempDir})
 		}
 	case target.RPM:
 		pkg, err := p.rpmPackage(st, t)
@@ -70,12 +70,12 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		}
 		name = rpm.FileName(pkg)
 		a.Version, a.Arch = pkg.Version+"-"+pkg.Release, pkg.Arch
-		comp, err := p.compression(t)
+		comp, level, err := p.compression(t)
 		if err != nil {
 			return job{}, err
 		}
-		gen = func(w io.Writer, tempDir string) error {
-			return rpm.Write(w, pkg, rpm.Options{Compression: comp, TempDir: tempDir})
+		gen = func(ctx context.Context, w io.Writer, tempDir string) error {
+			return rpm.Write(ctx, w, pkg, rpm.Options{Compression: comp, Level: level, TempDir: tempDir})
 		}
 	case target.Tar:
 		version := p.Version.String() + "-" + p.Iteration
@@ -84,15 +84,15 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 			return job{}, err
 		}
 		// The tarball is .tar.zst, or .tar.gz on request.
-		comp := compress.Zstd
-		if c, _ := p.compression(t); c == compress.Gzip {
-			comp = compress.Gzip
+		comp, level := compress.Zstd, 0
+		if c, l, _ := p.compression(t); c == compress.Gzip || c == compress.Zstd {
+			comp, level = c, l
 		}
 		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)
 		a.Version, a.Arch = version, t.Arch
 		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: st.tree, Install: install, Uninstall: uninstall}
-		gen = func(w io.Writer, _ string) error {
-			return tarball.Write(w, pkg, tarball.Options{Compression: comp, MTime: p.Epoch})
+		gen = func(ctx context.Context, w io.Writer, _ string) error {
+			return tarball.Write(ctx, w, pkg, tarball.Options{Compression: comp, Level: level, MTime: p.Epoch})
 		}
 	default:
 		return job{}, inputf("format %s is not supported yet", f)
@@ -134,7 +134,7 @@ func checkFileNames(jobs []job) error {
 func (p *Plan) commit(ctx context.Context, opts Options, j job, dir string) (Artifact, error) {
 	final := filepath.Join(dir, j.name)
 	progress(opts).Step("writing %s", final)
-	size, sum, err := writeAtomic(ctx, final, func(w io.Writer) error { return j.gen(w, dir) })
+	size, sum, err := writeAtomic(ctx, final, func(w io.Writer) error { return j.gen(ctx, w, dir) })
 	if err != nil {
 		return j.art, fmt.Errorf("write %s: %w", final, err)
 	}
@@ -143,18 +143,18 @@ func (p *Plan) commit(ctx context.Context, opts Options, j job, dir string) (Art
 	return a, nil
 }
 
-// compression is the payload compressor for target t: --compression or
-// the project's setting, else the target's default.
-func (p *Plan) compression(t target.Profile) (compress.Kind, error) {
-	c := t.Compression
+// compression is the payload compressor and level for target t:
+// --compression or the project's setting, else the target's default.
+func (p *Plan) compression(t target.Profile) (compress.Kind, int, error) {
+	c := string(t.Compression)
 	if p.Compression != "" {
 		c = p.Compression
 	}
-	k, err := compress.Parse(string(c))
+	k, level, err := compress.ParseSpec(c)
 	if err != nil {
-		return 0, inputError{err}
+		return 0, 0, inputError{err}
 	}
-	return k, nil
+	return k, level, nil
 }
 
 // writeAtomic streams gen into a temp file beside final, syncs it and

@@ -7,9 +7,11 @@
 package compress
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"time"
+	"strconv"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -37,6 +39,37 @@ func Parse(s string) (Kind, error) {
 		return Gzip, nil
 	}
 	return 0, fmt.Errorf("unknown compression %q (want zstd, xz or gzip)", s)
+}
+
+// ParseSpec reads a compressor with an optional level: "xz", "xz:9",
+// "zstd:19", "gzip:6". A level of 0 means the compressor's default
+// (Kind.Level).
+func ParseSpec(s string) (Kind, int, error) {
+	name, lv, hasLevel := strings.Cut(s, ":")
+	k, err := Parse(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !hasLevel {
+		return k, 0, nil
+	}
+	level, err := strconv.Atoi(lv)
+	lo, hi := k.Levels()
+	if err != nil || level < lo || level > hi {
+		return 0, 0, fmt.Errorf("compression %q: the %s level must be a number from %d to %d", s, k, lo, hi)
+	}
+	return k, level, nil
+}
+
+// Levels is the range of levels NewWriter takes for k.
+func (k Kind) Levels() (lo, hi int) {
+	switch k {
+	case Zstd:
+		return 1, 22
+	case Xz:
+		return 0, 9
+	}
+	return 1, 9
 }
 
 func (k Kind) String() string {
@@ -76,21 +109,23 @@ func (k Kind) Level() int {
 	return 9
 }
 
-// NewWriter returns a compressor writing to w; Close finishes the stream
-// but does not close w.
-func NewWriter(w io.Writer, k Kind) (io.WriteCloser, error) {
+// NewWriter returns a compressor at level (0: k.Level()) writing to w;
+// Close finishes the stream but does not close w. Once ctx is done, the
+// next write fails with ctx's error.
+func NewWriter(ctx context.Context, w io.Writer, k Kind, level int) (io.WriteCloser, error) {
+	if level != 0 {
+		if lo, hi := k.Levels(); level < lo || level > hi {
+			return nil, fmt.Errorf("%s level %d is outside %d..%d", k, level, lo, hi)
+		}
+	}
+	w = ctxWriter{ctx, w}
 	switch k {
 	case Zstd:
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
+		return newZstdWriter(w, level)
 	case Xz:
-		return xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(w)
+		return newXzWriter(w, level)
 	case Gzip:
-		gw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
-		if err != nil {
-			return nil, err
-		}
-		gw.ModTime = time.Unix(0, 0)
-		return gw, nil
+		return newGzipWriter(w, level)
 	}
 	return nil, fmt.Errorf("unknown compression %v", k)
 }
@@ -118,4 +153,18 @@ func NewReader(r io.Reader, k Kind) (io.ReadCloser, error) {
 		return gzip.NewReader(r)
 	}
 	return nil, fmt.Errorf("unknown compression %v", k)
+}
+
+// ctxWriter fails writes once ctx is done, so a long compression stops at
+// its next output.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

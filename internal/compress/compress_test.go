@@ -2,6 +2,7 @@ package compress
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os/exec"
 	"strings"
@@ -17,7 +18,7 @@ func TestRoundTripAndDeterminism(t *testing.T) {
 			var outs [2][]byte
 			for i := range outs {
 				var buf bytes.Buffer
-				w, err := NewWriter(&buf, k)
+				w, err := NewWriter(context.Background(), &buf, k, 0)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"wharf/internal/compress"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -646,10 +647,10 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 		return p.fail("platform-wheels", "%q must be \"verify\", \"trust\" or \"refuse\"", p.PlatformWheels)
 	}
 	p.Compression = str(raw.Compression, "")
-	switch p.Compression {
-	case "", "zstd", "xz", "gzip":
-	default:
-		return p.fail("compression", "%q must be \"zstd\", \"xz\" or \"gzip\"", p.Compression)
+	if p.Compression != "" {
+		if _, _, err := compress.ParseSpec(p.Compression); err != nil {
+			return p.fail("compression", "%v", err)
+		}
 	}
 	if err := p.applyEnv(raw.Env); err != nil {
 		return err

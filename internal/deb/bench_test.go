@@ -1,6 +1,7 @@
 package deb
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"testing"
@@ -29,7 +30,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(files * size)
 			for b.Loop() {
-				if err := Write(io.Discard, p, opts); err != nil {
+				if err := Write(context.Background(), io.Discard, p, opts); err != nil {
 					b.Fatal(err)
 				}
 			}

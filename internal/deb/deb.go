@@ -13,6 +13,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -65,6 +66,7 @@ type Package struct {
 // Options are the format knobs of Write.
 type Options struct {
 	Compression Compression // of control.tar and data.tar; zero is Zstd
+	Level       int         // of data.tar; 0 is the compressor's default
 	MTime       time.Time   // of every member and entry (SOURCE_DATE_EPOCH)
 	TempDir     string      // where data.tar is spooled; "" is os.TempDir()
 }
@@ -81,7 +83,7 @@ func FileName(c Control) string {
 
 // Write writes p as a .deb to w. The same input always gives the same
 // bytes. Write reads p but never changes it.
-func Write(w io.Writer, p Package, opts Options) (err error) {
+func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error) {
 	if p.Tree == nil {
 		return fmt.Errorf("deb %s: no tree", p.Control.Package)
 	}
@@ -106,7 +108,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 			err = errors.Join(cerr, rerr)
 		}
 	}()
-	sums, err := writeData(spool, entries, opts.Compression, mtime)
+	sums, err := writeData(ctx, spool, entries, opts.Compression, opts.Level, mtime)
 	if err != nil {
 		return fmt.Errorf("deb %s: data.tar: %w", name, err)
 	}
@@ -117,7 +119,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
 	}
-	control, err := controlTar(p, entries, sums, opts.Compression, mtime)
+	control, err := controlTar(ctx, p, entries, sums, opts.Compression, mtime)
 	if err != nil {
 		return fmt.Errorf("deb %s: control.tar: %w", name, err)
 	}
@@ -188,9 +190,9 @@ type fileSum struct {
 
 // writeData writes the compressed data.tar to w and returns the md5 of each
 // file, computed while its bytes go by.
-func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Time) ([]fileSum, error) {
+func writeData(ctx context.Context, w io.Writer, entries []stage.Entry, c Compression, level int, mtime time.Time) ([]fileSum, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	zw, err := compress.NewWriter(bw, c)
+	zw, err := compress.NewWriter(ctx, bw, c, level)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +232,7 @@ func writeData(w io.Writer, entries []stage.Entry, c Compression, mtime time.Tim
 
 // controlTar builds the compressed control.tar in memory: its size grows
 // with the number of files (md5sums), not with their bytes.
-func controlTar(p Package, entries []stage.Entry, sums []fileSum, c Compression, mtime time.Time) ([]byte, error) {
+func controlTar(ctx context.Context, p Package, entries []stage.Entry, sums []fileSum, c Compression, mtime time.Time) ([]byte, error) {
 	type file struct {
 		name string
 		mode int64
@@ -261,7 +263,7 @@ func controlTar(p Package, entries []stage.Entry, sums []fileSum, c Compression,
 	}
 
 	var out bytes.Buffer
-	zw, err := compress.NewWriter(&out, c)
+	zw, err := compress.NewWriter(ctx, &out, c, 0)
 	if err != nil {
 		return nil, err
 	}

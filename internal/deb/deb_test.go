@@ -2,6 +2,7 @@ package deb
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -109,7 +110,7 @@ func samplePackage(t testing.TB) Package {
 func writeDeb(t testing.TB, p Package, opts Options) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Write(&buf, p, opts); err != nil {
+	if err := Write(context.Background(), &buf, p, opts); err != nil {
 		t.Fatalf("write: %v", err)
 	}
 	return buf.Bytes()
@@ -474,7 +475,7 @@ func TestControlInvalid(t *testing.T) {
 				f.SetString(tc.Value)
 			}
 			var buf bytes.Buffer
-			err := Write(&buf, p, Options{TempDir: t.TempDir()})
+			err := Write(context.Background(), &buf, p, Options{TempDir: t.TempDir()})
 			if !errors.Is(err, ErrInvalidControl) || !strings.Contains(err.Error(), ErrInvalidControl.Error()+" "+tc.Err+":") {
 				t.Fatalf("error = %v, want an invalid %s field", err, tc.Err)
 			}
@@ -538,7 +539,7 @@ func TestPackageErrors(t *testing.T) {
 			p := samplePackage(t)
 			tt.change(&p)
 			dir := t.TempDir()
-			err := Write(io.Discard, p, Options{TempDir: dir})
+			err := Write(context.Background(), io.Discard, p, Options{TempDir: dir})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tt.want)
 			}
@@ -561,7 +562,7 @@ func (f *failingSink) Write(b []byte) (int, error) {
 
 func TestSinkErrorRemovesSpool(t *testing.T) {
 	dir := t.TempDir()
-	err := Write(&failingSink{n: 100}, samplePackage(t), Options{TempDir: dir})
+	err := Write(context.Background(), &failingSink{n: 100}, samplePackage(t), Options{TempDir: dir})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("error = %v, want disk full", err)
 	}

@@ -2,6 +2,7 @@ package deb_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log"
 	"time"
@@ -28,7 +29,7 @@ func ExampleWrite() {
 	}
 	var out bytes.Buffer
 	opts := deb.Options{Compression: deb.Xz, MTime: time.Unix(1700000000, 0)}
-	if err := deb.Write(&out, pkg, opts); err != nil {
+	if err := deb.Write(context.Background(), &out, pkg, opts); err != nil {
 		log.Fatal(err)
 	}
 

@@ -2,6 +2,7 @@ package deb
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -104,7 +105,7 @@ func TestControlHostile(t *testing.T) {
 				fv.SetString(v)
 			}
 			var buf bytes.Buffer
-			err := Write(&buf, Package{Control: c, Tree: tree}, Options{MTime: fixedTime, TempDir: dir})
+			err := Write(context.Background(), &buf, Package{Control: c, Tree: tree}, Options{MTime: fixedTime, TempDir: dir})
 			if wantRefused(f.field, v) != (err != nil) {
 				t.Errorf("%s %q: error = %v, want refused=%v", f.field, v, err, wantRefused(f.field, v))
 				continue

@@ -39,7 +39,7 @@ func targetedDeb(t testing.TB, dir, name, version, arch, target, content string)
 		c.Extra = []deb.Field{{Name: TargetField, Value: target}}
 	}
 	var out bytes.Buffer
-	if err := deb.Write(&out, deb.Package{Control: c, Tree: tree}, deb.Options{Compression: deb.Gzip, MTime: testStart}); err != nil {
+	if err := deb.Write(context.Background(), &out, deb.Package{Control: c, Tree: tree}, deb.Options{Compression: deb.Gzip, MTime: testStart}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, target+content, deb.FileName(c))

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,7 +91,7 @@ func (p pkgSpec) build(t testing.TB, dir string) string {
 	case "deb":
 		c := deb.Control{Package: p.name, Version: p.version, Architecture: p.arch,
 			Maintainer: "Ops <ops@example.com>", Summary: "test package " + p.name, Description: "Built by the publish tests."}
-		if err := deb.Write(&out, deb.Package{Control: c, Tree: tree}, deb.Options{Compression: deb.Gzip, MTime: testStart}); err != nil {
+		if err := deb.Write(context.Background(), &out, deb.Package{Control: c, Tree: tree}, deb.Options{Compression: deb.Gzip, MTime: testStart}); err != nil {
 			t.Fatal(err)
 		}
 		file = deb.FileName(c)
@@ -99,7 +100,7 @@ func (p pkgSpec) build(t testing.TB, dir string) string {
 		pkg := rpm.Package{Name: p.name, Version: ver, Release: rel, Arch: p.arch, Summary: "test package " + p.name,
 			Description: "Built by the publish tests.", License: "MIT", BuildTime: testStart, BuildHost: "build.example.com",
 			Provides: []rpm.Dependency{{Name: p.name + "-api", Flags: rpm.Equal, Version: p.version}}, Tree: tree}
-		if err := rpm.Write(&out, pkg, rpm.Options{Compression: rpm.Gzip}); err != nil {
+		if err := rpm.Write(context.Background(), &out, pkg, rpm.Options{Compression: rpm.Gzip}); err != nil {
 			t.Fatal(err)
 		}
 		file = rpm.FileName(pkg)

@@ -1,6 +1,7 @@
 package rpm
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -29,7 +30,7 @@ func BenchmarkWrite256MiB(b *testing.B) {
 			b.SetBytes(files * size)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := Write(io.Discard, p, Options{Compression: c, TempDir: b.TempDir()}); err != nil {
+				if err := Write(context.Background(), io.Discard, p, Options{Compression: c, TempDir: b.TempDir()}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -50,7 +51,7 @@ func TestMemoryIndependentOfSize(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		if err := Write(io.Discard, p, Options{Compression: Gzip, TempDir: dir}); err != nil {
+		if err := Write(context.Background(), io.Discard, p, Options{Compression: Gzip, TempDir: dir}); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)

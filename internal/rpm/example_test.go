@@ -2,6 +2,7 @@ package rpm_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log"
 	"time"
@@ -32,7 +33,7 @@ func ExampleWrite() {
 		Tree:      tree,
 	}
 	var buf bytes.Buffer
-	if err := rpm.Write(&buf, p, rpm.Options{Compression: rpm.Zstd}); err != nil {
+	if err := rpm.Write(context.Background(), &buf, p, rpm.Options{Compression: rpm.Zstd}); err != nil {
 		log.Fatal(err)
 	}
 	info, err := rpm.Read(&buf)

@@ -2,6 +2,7 @@ package rpm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,7 +80,7 @@ func TestHeaderHostile(t *testing.T) {
 			p := hostilePackage(t)
 			reflect.ValueOf(&p).Elem().FieldByName(f.field).SetString(v)
 			var buf bytes.Buffer
-			err := Write(&buf, p, Options{TempDir: dir})
+			err := Write(context.Background(), &buf, p, Options{TempDir: dir})
 			if wantRefused(f.field, v) != (err != nil) {
 				t.Errorf("%s %q: error = %v, want refused=%v", f.field, v, err, wantRefused(f.field, v))
 				continue

@@ -2,6 +2,7 @@ package rpm
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -52,7 +53,7 @@ func TestLargeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(f, tc.pkg, Options{Compression: Zstd, TempDir: dir}); err != nil {
+	if err := Write(context.Background(), f, tc.pkg, Options{Compression: Zstd, TempDir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

@@ -12,6 +12,7 @@ package rpm
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
@@ -132,6 +133,7 @@ const (
 // Options are the rpm-specific knobs of Write.
 type Options struct {
 	Compression Compression
+	Level       int    // 0 is the compressor's default
 	TempDir     string // where the payload is spooled; "" means os.TempDir()
 	// Ghost lists Tree paths packaged as %ghost: owned and listed in the
 	// header with their mode and owner, but not shipped in the payload.
@@ -152,7 +154,7 @@ type file struct {
 
 // Write writes p as a binary rpm to w. The output is a pure function of p
 // and opts: file mtimes come from p.BuildTime, inodes are numbered in order.
-func Write(w io.Writer, p Package, opts Options) error {
+func Write(ctx context.Context, w io.Writer, p Package, opts Options) error {
 	if err := validate(p); err != nil {
 		return err
 	}
@@ -172,7 +174,7 @@ func Write(w io.Writer, p Package, opts Options) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	pay, err := writePayload(tmp, files, p.BuildTime, opts.Compression, large)
+	pay, err := writePayload(ctx, tmp, files, p.BuildTime, opts.Compression, opts.Level, large)
 	if err != nil {
 		return fmt.Errorf("rpm %s: write payload: %w", p.Name, err)
 	}
@@ -388,11 +390,11 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // writePayload streams the cpio archive through the compressor into spool,
 // hashing the compressed bytes and each file's content on the way, and
 // fills in files[i].digest.
-func writePayload(spool io.Writer, files []file, mtime time.Time, c Compression, large bool) (payloadInfo, error) {
+func writePayload(ctx context.Context, spool io.Writer, files []file, mtime time.Time, c Compression, level int, large bool) (payloadInfo, error) {
 	sum := sha256.New()
 	out := &countWriter{w: io.MultiWriter(spool, sum)}
 	buffered := bufio.NewWriterSize(out, 64<<10)
-	zw, err := compress.NewWriter(buffered, c)
+	zw, err := compress.NewWriter(ctx, buffered, c, level)
 	if err != nil {
 		return payloadInfo{}, err
 	}

@@ -2,6 +2,7 @@ package rpm
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,7 +29,7 @@ func writeBytes(t testing.TB, tc testCase, c Compression) []byte {
 	opts.Compression = c
 	opts.TempDir = t.TempDir()
 	var buf bytes.Buffer
-	if err := Write(&buf, tc.pkg, opts); err != nil {
+	if err := Write(context.Background(), &buf, tc.pkg, opts); err != nil {
 		t.Fatalf("write %s: %v", tc.name, err)
 	}
 	return buf.Bytes()
@@ -429,7 +430,7 @@ func TestWriteErrors(t *testing.T) {
 			p, o := base.pkg, base.opts
 			o.TempDir = t.TempDir()
 			tt.edit(&p, &o)
-			err := Write(io.Discard, p, o)
+			err := Write(context.Background(), io.Discard, p, o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want error containing %q", err, tt.want)
 			}

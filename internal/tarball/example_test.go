@@ -3,6 +3,7 @@ package tarball_test
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -27,7 +28,7 @@ func ExampleWrite() {
 	pkg := tarball.Package{Name: "hello", Version: "1.0", Target: "debian-12", Tree: tree, Install: install, Uninstall: uninstall}
 	var out bytes.Buffer
 	opts := tarball.Options{Compression: tarball.Gzip, MTime: time.Unix(1700000000, 0)}
-	if err := tarball.Write(&out, pkg, opts); err != nil {
+	if err := tarball.Write(context.Background(), &out, pkg, opts); err != nil {
 		log.Fatal(err)
 	}
 

@@ -1,6 +1,7 @@
 package tarball
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os/exec"
@@ -32,7 +33,7 @@ func TestReadmeHostile(t *testing.T) {
 				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), field) {
 					t.Errorf("%s %q: error %q does not name the field", field, v, err)
 				}
-				if err := Write(io.Discard, p, Options{}); !errors.Is(err, ErrInvalid) {
+				if err := Write(context.Background(), io.Discard, p, Options{}); !errors.Is(err, ErrInvalid) {
 					t.Errorf("%s %q: Write error = %v, want ErrInvalid", field, v, err)
 				}
 				continue

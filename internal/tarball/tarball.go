@@ -17,6 +17,7 @@ package tarball
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ func ParseCompression(s string) (Compression, error) { return compress.Parse(s) 
 // Options are the knobs of the format.
 type Options struct {
 	Compression Compression
+	Level       int       // 0 is the compressor's default
 	MTime       time.Time // every entry's mtime: SOURCE_DATE_EPOCH or the commit time
 }
 
@@ -78,7 +80,7 @@ func checkWord(pkg, field, v string) error {
 // Write streams the compressed tarball of p to w. It reads each file's
 // content once, as it goes, so memory grows with the number of entries.
 // Write does not close w.
-func Write(w io.Writer, p Package, opts Options) (err error) {
+func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error) {
 	for _, f := range []struct{ field, v string }{{"name", p.Name}, {"version", p.Version}, {"target", p.Target}} {
 		if err := checkWord(p.Name, f.field, f.v); err != nil {
 			return err
@@ -97,7 +99,7 @@ func Write(w io.Writer, p Package, opts Options) (err error) {
 	mtime := opts.MTime.UTC().Truncate(time.Second)
 
 	bw := bufio.NewWriterSize(w, 64<<10)
-	zw, err := compress.NewWriter(bw, opts.Compression)
+	zw, err := compress.NewWriter(ctx, bw, opts.Compression, opts.Level)
 	if err != nil {
 		return err
 	}

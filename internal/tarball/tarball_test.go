@@ -3,6 +3,7 @@ package tarball
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -85,7 +86,7 @@ func load(t testing.TB, name string) Package {
 func write(t testing.TB, p Package, c Compression) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, p, Options{Compression: c, MTime: mtime}); err != nil {
+	if err := Write(context.Background(), &b, p, Options{Compression: c, MTime: mtime}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -306,7 +307,7 @@ func TestWriteErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := good
 			tc.edit(&p)
-			err := Write(io.Discard, p, Options{MTime: mtime})
+			err := Write(context.Background(), io.Discard, p, Options{MTime: mtime})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p.Name) {
 				t.Errorf("error = %v, want one naming %q and the package", err, tc.want)
 			}

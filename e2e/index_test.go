@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestBuildFromHTTPIndex builds the Flask app from the shared wheelhouse's
@@ -87,5 +88,47 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"GET /dists/stable/Release HTTP/1.1" 200`) {
 		t.Errorf("no access log line:\n%s", logs.String())
+	}
+}
+
+// TestColdBuildFetchesInParallel builds with an empty cache from an index
+// whose wheel downloads each take 300 ms: the build keeps several of them
+// in flight at once (a bounded pool), and the package is the same as a
+// build from a warm cache.
+func TestColdBuildFetchesInParallel(t *testing.T) {
+	wh := sharedWheelhouse(t)
+	var inFlight, most atomic.Int64
+	files := http.FileServer(http.Dir(wh))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".whl") {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	app := copyTree(t, "testdata/flaskapp")
+	cache := t.TempDir()
+	env := []string{"WHARF_CACHE_DIR=" + cache, "SOURCE_DATE_EPOCH=1700000000"}
+	args := []string{"build", app, "--target", "debian-12", "--version", "1.0", "--index-url", srv.URL + "/simple/"}
+	out, stderr, code := wharf(t, env, args...)
+	if code != 0 {
+		t.Fatalf("cold build: exit %d\n%s", code, stderr)
+	}
+	if got := most.Load(); got < 2 || got > 8 {
+		t.Errorf("at most %d wheel downloads were in flight at once; want 2..8 (a bounded parallel pool)", got)
+	}
+	cold, _ := os.ReadFile(strings.TrimSpace(out))
+	os.RemoveAll(filepath.Join(app, "dist"))
+	out, stderr, code = wharf(t, env, args...)
+	if code != 0 {
+		t.Fatalf("warm build: exit %d\n%s", code, stderr)
+	}
+	warm, _ := os.ReadFile(strings.TrimSpace(out))
+	if len(cold) == 0 || !bytes.Equal(cold, warm) {
+		t.Error("the cold (parallel) build and the warm build differ")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"wharf/internal/elffit"
 	"wharf/internal/fetchsession"
@@ -19,6 +21,7 @@ import (
 	"wharf/internal/lockfile/uvlock"
 	"wharf/internal/pep440"
 	"wharf/internal/pep517"
+	"wharf/internal/platformtag"
 	"wharf/internal/resolve"
 	"wharf/internal/target"
 	"wharf/internal/wheel"
@@ -266,20 +269,15 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 		return nil, err
 	}
 	tags := wheelTags(t, f.policy)
+	fetched, err := f.fetchAll(ctx, t.Name(), pins, tags, py)
+	if err != nil {
+		return nil, err
+	}
 	var out []pickedWheel
-	for i, pin := range pins {
-		f.pr.Count("fetching "+pin.Name, i, len(pins))
-		choice, err := f.f.Select(ctx, pin, tags, py)
-		if err != nil {
-			return nil, inputf("target %s: %v", t.Name(), err)
-		}
-		file, err := f.f.Fetch(ctx, choice, pin.Hashes)
-		if err != nil {
-			return nil, inputError{err}
-		}
-		label := choice.Candidate.Filename
-		if choice.Sdist {
-			if file, err = f.buildSdist(ctx, choice, file, t); err != nil {
+	for _, fw := range fetched {
+		file, label := fw.path, fw.choice.Candidate.Filename
+		if fw.choice.Sdist {
+			if file, err = f.buildSdist(ctx, fw.choice, file, t); err != nil {
 				return nil, err
 			}
 			label = filepath.Base(file)
@@ -294,6 +292,72 @@ func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile
 	sort.Slice(out, func(i, j int) bool { return out[i].file < out[j].file })
 	if err := f.checkWheels(out, f.stagedWith(t)); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// fetchedFile is a pin's chosen file, in the cache.
+type fetchedFile struct {
+	choice wheelhouse.Choice
+	path   string
+}
+
+// maxParallelFetches bounds the downloads of a cold build: enough to hide
+// an index's latency, few enough not to be taken for abuse.
+const maxParallelFetches = 8
+
+// fetchAll selects and fetches the file of every pin, at most
+// maxParallelFetches at a time, and returns them in pin order. On failure
+// it cancels the rest and reports the error of the first failing pin, so
+// the message does not depend on which download finished first.
+func (f *finder) fetchAll(ctx context.Context, targetName string, pins []lockfile.Pin, tags platformtag.TagSet, py pep440.Version) ([]fetchedFile, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([]fetchedFile, len(pins))
+	errs := make([]error, len(pins))
+	slots := make(chan struct{}, maxParallelFetches)
+	var done atomic.Int32
+	var wg sync.WaitGroup
+	for i, pin := range pins {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
+			choice, err := f.f.Select(ctx, pin, tags, py)
+			if err != nil {
+				errs[i] = inputf("target %s: %v", targetName, err)
+				cancel()
+				return
+			}
+			path, err := f.f.Fetch(ctx, choice, pin.Hashes)
+			if err != nil {
+				errs[i] = inputError{err}
+				cancel()
+				return
+			}
+			out[i] = fetchedFile{choice: choice, path: path}
+			f.pr.Count("fetching "+pin.Name, int(done.Add(1)), len(pins))
+		}()
+	}
+	wg.Wait()
+	// A pin cancelled because another failed reports context.Canceled;
+	// the real cause is the first error that is not that.
+	var first error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
 }

@@ -322,6 +322,17 @@ func TestAppsDebInstallAndServe(t *testing.T) {
 		debs[name] = b.pkg(t, ".deb")
 	}
 
+	t.Run("relocation audit", func(t *testing.T) {
+		// The build audits itself; inspect --audit proves it again from the
+		// package alone, in the same words a user would run.
+		for name, p := range debs {
+			stdout, stderr, code := wharf(t, nil, "inspect", "--audit", p)
+			if code != 0 || !strings.Contains(stdout, "no build path in the payload") {
+				t.Errorf("%s: inspect --audit exited %d\n%s\n%s", name, code, stdout, stderr)
+			}
+		}
+	})
+
 	t.Run("package facts", func(t *testing.T) {
 		// pgyaml declares no depends: the libraries its extension modules
 		// link become Debian package names.

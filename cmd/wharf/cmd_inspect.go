@@ -1,9 +1,8 @@
 package main
 
 import (
-	"archive/tar"
 	"bufio"
-	"compress/gzip"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,23 +13,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/cobra"
-	"github.com/ulikunitz/xz"
 
-	"wharf/internal/archive/ar"
-	"wharf/internal/archive/cpio"
-	"wharf/internal/compress"
+	relocation "wharf/internal/audit"
 	"wharf/internal/deb"
 	"wharf/internal/elfdeps"
 	"wharf/internal/elffit"
 	"wharf/internal/maintscript"
+	"wharf/internal/pkgread"
 	"wharf/internal/rpm"
 )
 
 // InspectOptions are the flags of `wharf inspect`.
 type InspectOptions struct {
-	JSON bool
+	JSON  bool
+	Audit bool
 }
 
 func newInspectCommand(e env) *cobra.Command {
@@ -42,6 +39,7 @@ func newInspectCommand(e env) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return runInspect(e, args[0], opts) },
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&opts.Audit, "audit", false, "prove the payload relocated: fail, naming file and offset, on any build path in shebangs, activate scripts, pyvenv.cfg, RECORD, direct_url.json, .pth files and .pyc co_filenames")
 	return c
 }
 
@@ -59,7 +57,16 @@ type pkgReport struct {
 	// Lifecycle is what install, upgrade, remove and purge run, in order;
 	// nil for a package that records none.
 	Lifecycle *maintscript.Lifecycle `json:"lifecycle"`
-	Files     []fileRow              `json:"files"`
+	// Audit lists the relocation audit's findings (--audit): empty when
+	// the payload names no build path, nil when not audited.
+	Audit *auditReport `json:"audit,omitempty"`
+	Files []fileRow    `json:"files"`
+}
+
+// auditReport is the relocation audit of a payload.
+type auditReport struct {
+	Checked  int      `json:"checked"`  // files read: scripts, venv files, .pyc
+	Findings []string `json:"findings"` // file, offset and path of each build path
 }
 
 // elfFloor is the oldest system a package's ELF files run on: their
@@ -163,6 +170,19 @@ func runInspect(e env, pkgPath string, opts InspectOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := readPayload(pkgPath, rep, opts.Audit); err != nil {
+		return err
+	}
+	if opts.Audit && len(rep.Audit.Findings) > 0 {
+		if opts.JSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(rep)
+		} else {
+			printReport(e.stdout, rep)
+		}
+		return fmt.Errorf("%s is not relocated: %d build path(s) in its payload:\n  %s", pkgPath, len(rep.Audit.Findings), strings.Join(rep.Audit.Findings, "\n  "))
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -199,10 +219,6 @@ func inspectDeb(p string) (*pkgReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	units, err := deb.ReadFiles(p, shown)
-	if err != nil {
-		return nil, err
-	}
 	rep := &pkgReport{Path: p, Format: "deb", Scripts: map[string]string{}, Units: map[string]string{}, Conffiles: info.Conffiles}
 	for _, f := range info.Fields {
 		rep.Metadata = append(rep.Metadata, field{f.Name, f.Value})
@@ -217,77 +233,7 @@ func inspectDeb(p string) (*pkgReport, error) {
 	for _, f := range info.Files {
 		rep.Files = append(rep.Files, fileRow{Path: f.Path, Kind: f.Kind.String(), Mode: fmt.Sprintf("%04o", uint32(f.Mode.Perm())), Owner: f.Owner, Group: f.Group, Size: f.Size, Target: f.Target, Config: conf[f.Path]})
 	}
-	files := map[string]string{}
-	for path, body := range units {
-		files[path] = string(body)
-	}
-	if err := rep.splitShown(files); err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", p, err)
-	}
-	if rep.ELF, err = debFloor(p); err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", p, err)
-	}
 	return rep, nil
-}
-
-// debFloor reads the floor of the ELF files in a deb's data.tar.
-func debFloor(p string) (elfFloor, error) {
-	var scan elfScan
-	defer scan.close()
-	err := scanDebData(p, &scan)
-	return scan.report(), err
-}
-
-func scanDebData(p string, scan *elfScan) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	arr := ar.NewReader(bufio.NewReader(f))
-	for {
-		h, err := arr.Next()
-		if err == io.EOF {
-			return fmt.Errorf("no data.tar member")
-		}
-		if err != nil {
-			return err
-		}
-		base, ext, _ := strings.Cut(h.Name, ".tar")
-		if base != "data" {
-			continue
-		}
-		var data io.Reader = arr
-		if ext = strings.TrimPrefix(ext, "."); ext != "" {
-			k, err := compress.Parse(ext)
-			if err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-			zr, err := compress.NewReader(arr, k)
-			if err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-			defer zr.Close()
-			data = zr
-		}
-		tr := tar.NewReader(data)
-		for {
-			th, err := tr.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-			if th.Typeflag != tar.TypeReg {
-				continue
-			}
-			name := "/" + strings.TrimPrefix(strings.TrimPrefix(th.Name, "."), "/")
-			if err := scan.add(name, th.Size, tr); err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-		}
-	}
 }
 
 func inspectRPM(p string) (*pkgReport, error) {
@@ -337,73 +283,63 @@ func inspectRPM(p string) (*pkgReport, error) {
 		}
 		rep.Files = append(rep.Files, fileRow{Path: fi.Name, Kind: kind, Mode: fmt.Sprintf("%04o", fi.Mode&0o7777), Owner: fi.User, Group: fi.Group, Size: fi.Size, Target: fi.LinkTo, Config: config})
 	}
-	var scan elfScan
-	defer scan.close()
-	units, err := rpmPayload(br, info.PayloadCompressor, &scan)
-	if err != nil {
-		return nil, fmt.Errorf("inspect %s payload: %w", p, err)
-	}
-	rep.ELF = scan.report()
-	if err := rep.splitShown(units); err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", p, err)
-	}
 	return rep, nil
 }
 
-// rpmPayload reads the unit files out of an rpm's cpio payload, and its
-// ELF files into scan.
-func rpmPayload(payload io.Reader, compressor string, scan *elfScan) (map[string]string, error) {
-	var zr io.Reader
-	switch compressor {
-	case "zstd":
-		d, err := zstd.NewReader(payload, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, err
+// readPayload reads the package's payload once: the files inspect shows
+// (units, the life-cycle record), the ELF floor, and, when audit is set,
+// the relocation audit of every file that names paths at run time.
+func readPayload(p string, rep *pkgReport, audit bool) error {
+	var scan elfScan
+	defer scan.close()
+	var aud relocation.Auditor
+	shownFiles := map[string]string{}
+	err := pkgread.Walk(p, func(f pkgread.File, r io.Reader) error {
+		if !f.Regular {
+			return nil
 		}
-		defer d.Close()
-		zr = d
-	case "xz":
-		x, err := xz.NewReader(payload)
-		if err != nil {
-			return nil, err
-		}
-		zr = x
-	case "gzip", "":
-		g, err := gzip.NewReader(payload)
-		if err != nil {
-			return nil, err
-		}
-		defer g.Close()
-		zr = g
-	default:
-		return nil, fmt.Errorf("payload compressor %q", compressor)
-	}
-	units := map[string]string{}
-	cr := cpio.NewReader(zr)
-	for {
-		h, err := cr.Next()
-		if err == io.EOF {
-			return units, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		name := "/" + strings.TrimPrefix(strings.TrimPrefix(h.Name, "."), "/")
-		if h.Mode&0o170000 == cpio.TypeReg && !shown(name) {
-			if err := scan.add(name, h.Size, cr); err != nil {
-				return nil, err
+		if shown(f.Path) {
+			if f.Size > 1<<20 {
+				return nil
 			}
-			continue
+			b, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			shownFiles[f.Path] = string(b)
+			return nil
 		}
-		if !shown(name) || h.Size > 1<<20 {
-			continue
+		kind := relocation.Kind(f.Path)
+		if !audit || kind == "" {
+			return scan.add(f.Path, f.Size, r)
 		}
-		b, err := io.ReadAll(cr)
-		if err != nil {
-			return nil, err
+		if kind != "script" {
+			return aud.Check(f.Path, kind, r)
 		}
-		units[name] = string(b)
+		// A program in bin/ is a script or a compiled executable.
+		head := make([]byte, 4)
+		n, _ := io.ReadFull(r, head)
+		whole := io.MultiReader(bytes.NewReader(head[:n]), r)
+		if elfdeps.IsELF(head[:n]) {
+			return scan.add(f.Path, f.Size, whole)
+		}
+		return aud.Check(f.Path, kind, whole)
+	})
+	if err != nil {
+		return fmt.Errorf("inspect %w", err)
 	}
+	rep.ELF = scan.report()
+	if audit {
+		rep.Audit = &auditReport{Findings: []string{}}
+		for _, f := range aud.Finish() {
+			rep.Audit.Findings = append(rep.Audit.Findings, f.String())
+		}
+		rep.Audit.Checked = aud.Checked
+	}
+	if err := rep.splitShown(shownFiles); err != nil {
+		return fmt.Errorf("inspect %s: %w", p, err)
+	}
+	return nil
 }
 
 func joinDeps(deps []rpm.Dependency) string {
@@ -438,6 +374,18 @@ func printReport(w io.Writer, r *pkgReport) {
 			if v := r.ELF.Highest[space]; v != "" {
 				fmt.Fprintf(w, "%s_%s (needed by %s)\n", space, v, r.ELF.NeededBy[space])
 			}
+		}
+	}
+	if r.Audit != nil {
+		fmt.Fprintf(w, "\n--- relocation audit ---\n")
+		fmt.Fprintf(w, "%d file(s) that name paths at run time checked: ", r.Audit.Checked)
+		if len(r.Audit.Findings) == 0 {
+			fmt.Fprintln(w, "no build path in the payload")
+		} else {
+			fmt.Fprintf(w, "%d build path(s)\n", len(r.Audit.Findings))
+		}
+		for _, f := range r.Audit.Findings {
+			fmt.Fprintln(w, f)
 		}
 	}
 	fmt.Fprintf(w, "\n--- files (%d) ---\n", len(r.Files))

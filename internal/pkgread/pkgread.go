@@ -1,0 +1,132 @@
+// Package pkgread walks the payload of a built package — a .deb's
+// data.tar or an rpm's cpio archive — file by file, in one streaming pass
+// with memory that does not grow with the payload: what `wharf inspect`
+// and its audit read.
+package pkgread
+
+import (
+	"archive/tar"
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"wharf/internal/archive/ar"
+	"wharf/internal/archive/cpio"
+	"wharf/internal/compress"
+	"wharf/internal/rpm"
+)
+
+// File is one payload entry.
+type File struct {
+	Path    string // absolute: "/opt/app/venv/bin/python"
+	Size    int64
+	Regular bool // a regular file: its content is readable
+}
+
+// Walk calls fn for every entry of the payload of the package at p (.deb
+// or .rpm), in archive order; r reads a regular file's content and may be
+// left unread. An error from fn stops the walk and is returned.
+func Walk(p string, fn func(f File, r io.Reader) error) error {
+	fh, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	br := bufio.NewReaderSize(fh, 256<<10)
+	switch {
+	case strings.HasSuffix(p, ".deb"):
+		err = walkDeb(br, fn)
+	case strings.HasSuffix(p, ".rpm"):
+		err = walkRPM(br, fn)
+	default:
+		return fmt.Errorf("%s: not a .deb or .rpm", p)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return nil
+}
+
+func absPath(name string) string {
+	return "/" + strings.TrimPrefix(strings.TrimPrefix(name, "."), "/")
+}
+
+func walkDeb(r io.Reader, fn func(File, io.Reader) error) error {
+	arr := ar.NewReader(r)
+	for {
+		h, err := arr.Next()
+		if err == io.EOF {
+			return fmt.Errorf("no data.tar member")
+		}
+		if err != nil {
+			return err
+		}
+		base, ext, _ := strings.Cut(h.Name, ".tar")
+		if base != "data" {
+			continue
+		}
+		var data io.Reader = arr
+		if ext = strings.TrimPrefix(ext, "."); ext != "" {
+			k, err := compress.Parse(ext)
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+			zr, err := compress.NewReader(arr, k)
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+			defer zr.Close()
+			data = zr
+		}
+		tr := tar.NewReader(data)
+		for {
+			th, err := tr.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+			f := File{Path: absPath(th.Name), Size: th.Size, Regular: th.Typeflag == tar.TypeReg}
+			if err := fn(f, tr); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func walkRPM(r io.Reader, fn func(File, io.Reader) error) error {
+	info, err := rpm.Read(r)
+	if err != nil {
+		return err
+	}
+	name := info.PayloadCompressor
+	if name == "" {
+		name = "gzip" // rpm's default when the tag is absent
+	}
+	k, err := compress.Parse(name)
+	if err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	zr, err := compress.NewReader(r, k)
+	if err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	defer zr.Close()
+	cr := cpio.NewReader(zr)
+	for {
+		h, err := cr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		f := File{Path: absPath(h.Name), Size: h.Size, Regular: h.Mode&0o170000 == cpio.TypeReg}
+		if err := fn(f, cr); err != nil {
+			return err
+		}
+	}
+}

@@ -322,14 +322,41 @@ func TestAppsDebInstallAndServe(t *testing.T) {
 		debs[name] = b.pkg(t, ".deb")
 	}
 
-	t.Run("relocation audit", func(t *testing.T) {
+	t.Run("relocation audit and unit exposure", func(t *testing.T) {
 		// The build audits itself; inspect --audit proves it again from the
-		// package alone, in the same words a user would run.
+		// package alone, in the same words a user would run, and scores each
+		// service with systemd-analyze security: the web units (which serve
+		// below) stay at or under 2.0.
 		for name, p := range debs {
-			stdout, stderr, code := wharf(t, nil, "inspect", "--audit", p)
-			if code != 0 || !strings.Contains(stdout, "no build path in the payload") {
-				t.Errorf("%s: inspect --audit exited %d\n%s\n%s", name, code, stdout, stderr)
+			stdout, stderr, code := wharf(t, nil, "inspect", "--audit", "--json", p)
+			if code != 0 {
+				t.Errorf("%s: inspect --audit exited %d\n%s", name, code, stderr)
+				continue
 			}
+			var rep struct {
+				Audit struct {
+					Checked  int
+					Findings []string
+				}
+				Exposure map[string]struct {
+					Exposure float64
+					Rating   string
+				}
+			}
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Audit.Checked < 5 || len(rep.Audit.Findings) != 0 {
+				t.Errorf("%s: audit checked %d files, findings %v", name, rep.Audit.Checked, rep.Audit.Findings)
+			}
+			web, ok := rep.Exposure[name+".service"]
+			if !ok {
+				t.Errorf("%s: no exposure for %s.service in %v", name, name, rep.Exposure)
+			}
+			if web.Exposure > 2.0 {
+				t.Errorf("%s.service: exposure %.1f %s, want at most 2.0", name, web.Exposure, web.Rating)
+			}
+			t.Logf("%s: %d files audited; exposure %v", name, rep.Audit.Checked, rep.Exposure)
 		}
 	})
 

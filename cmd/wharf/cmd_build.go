@@ -34,6 +34,7 @@ type BuildOptions struct {
 	Iteration      string
 	Repo           string
 	JSON           bool
+	MaxExposure    float64
 }
 
 // AddFlags registers the flags on c.
@@ -56,6 +57,7 @@ func (o *BuildOptions) AddFlags(c *cobra.Command) {
 	f.StringVar(&o.Iteration, "iteration", "", "package revision (deb) / release (rpm): a positive integer, or auto (the repository's latest + 1)")
 	f.StringVar(&o.Repo, "repo", "", "repository to count from with --iteration auto")
 	f.BoolVar(&o.JSON, "json", false, "print the packages written as JSON on stdout")
+	f.Float64Var(&o.MaxExposure, "max-exposure", 0, "fail when a service unit's 'systemd-analyze security --offline=true' exposure is above this (0.0-10.0; default: not checked)")
 }
 
 func newBuildCommand(e env) *cobra.Command {
@@ -104,6 +106,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		Version:          opts.Version,
 		Iteration:        opts.Iteration,
 		Repo:             opts.Repo,
+		MaxExposure:      opts.MaxExposure,
 		Getenv:           e.getenv,
 		Environ:          os.Environ(),
 		HTTPClient:       &http.Client{Timeout: 5 * time.Minute},

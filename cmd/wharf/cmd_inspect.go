@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -22,6 +24,7 @@ import (
 	"wharf/internal/maintscript"
 	"wharf/internal/pkgread"
 	"wharf/internal/rpm"
+	"wharf/internal/systemd"
 )
 
 // InspectOptions are the flags of `wharf inspect`.
@@ -36,7 +39,7 @@ func newInspectCommand(e env) *cobra.Command {
 		Use:   "inspect PKG",
 		Short: "Show a package's metadata, maintainer scripts, units, ELF floor and file list",
 		Args:  exactArgs(1),
-		RunE:  func(c *cobra.Command, args []string) error { return runInspect(e, args[0], opts) },
+		RunE:  func(c *cobra.Command, args []string) error { return runInspect(c.Context(), e, args[0], opts) },
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	c.Flags().BoolVar(&opts.Audit, "audit", false, "prove the payload relocated: fail, naming file and offset, on any build path in shebangs, activate scripts, pyvenv.cfg, RECORD, direct_url.json, .pth files and .pyc co_filenames")
@@ -51,6 +54,9 @@ type pkgReport struct {
 	Scripts   map[string]string `json:"scripts"`
 	Conffiles []string          `json:"conffiles"`
 	Units     map[string]string `json:"units"`
+	// Exposure is each service unit's "systemd-analyze security
+	// --offline=true" score; empty when the host has no systemd-analyze.
+	Exposure map[string]systemd.Score `json:"exposure"`
 	// ELF is the floor of the package's compiled code: what a server
 	// needs to load every ELF file in it.
 	ELF elfFloor `json:"elf"`
@@ -156,7 +162,7 @@ type fileRow struct {
 	Config bool   `json:"config,omitempty"`
 }
 
-func runInspect(e env, pkgPath string, opts InspectOptions) error {
+func runInspect(ctx context.Context, e env, pkgPath string, opts InspectOptions) error {
 	var rep *pkgReport
 	var err error
 	switch {
@@ -171,6 +177,9 @@ func runInspect(e env, pkgPath string, opts InspectOptions) error {
 		return err
 	}
 	if err := readPayload(pkgPath, rep, opts.Audit); err != nil {
+		return err
+	}
+	if err := rep.scoreUnits(ctx); err != nil {
 		return err
 	}
 	if opts.Audit && len(rep.Audit.Findings) > 0 {
@@ -189,6 +198,25 @@ func runInspect(e env, pkgPath string, opts InspectOptions) error {
 		return enc.Encode(rep)
 	}
 	printReport(e.stdout, rep)
+	return nil
+}
+
+// scoreUnits scores each service unit with the host's systemd-analyze.
+func (r *pkgReport) scoreUnits(ctx context.Context) error {
+	r.Exposure = map[string]systemd.Score{}
+	for p, body := range r.Units {
+		if !strings.HasSuffix(p, ".service") {
+			continue
+		}
+		s, err := systemd.Security(ctx, path.Base(p), []byte(body))
+		if errors.Is(err, systemd.ErrNoAnalyzer) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r.Exposure[path.Base(p)] = s
+	}
 	return nil
 }
 
@@ -359,7 +387,11 @@ func printReport(w io.Writer, r *pkgReport) {
 		fmt.Fprintf(w, "\n--- %s ---\n%s", name, r.Scripts[name])
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Units)) {
-		fmt.Fprintf(w, "\n--- unit %s (%s) ---\n%s", path.Base(name), name, r.Units[name])
+		score := ""
+		if s, ok := r.Exposure[path.Base(name)]; ok {
+			score = fmt.Sprintf(", exposure %.1f %s", s.Exposure, s.Rating)
+		}
+		fmt.Fprintf(w, "\n--- unit %s (%s%s) ---\n%s", path.Base(name), name, score, r.Units[name])
 	}
 	printLifecycle(w, r.Lifecycle, r.Format)
 	if len(r.Conffiles) > 0 {

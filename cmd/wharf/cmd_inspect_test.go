@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,4 +104,36 @@ func TestBuildAuditsRelocation(t *testing.T) {
 		}
 	}
 	assertNoDist(t, app)
+}
+
+// TestMaxExposure scores the built service unit with the real
+// systemd-analyze: a threshold below its score fails the build naming the
+// unit and the score, one above passes, and inspect reports the score.
+func TestMaxExposure(t *testing.T) {
+	testenv.Tool(t, "systemd-analyze")
+	app := newApp(t, nil)
+	env := map[string]string{"WHARF_CACHE_DIR": t.TempDir()}
+	_, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--max-exposure", "0.5")
+	if code != 1 || !strings.Contains(stderr, "demo.service scores ") || !strings.Contains(stderr, "above --max-exposure 0.5") {
+		t.Errorf("--max-exposure 0.5: exit %d, want 1 naming the unit and its score\n%s", code, stderr)
+	}
+	assertNoDist(t, app)
+	if _, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--max-exposure", "11"); code != 2 || !strings.Contains(stderr, "--max-exposure") {
+		t.Errorf("--max-exposure 11: exit %d, want 2\n%s", code, stderr)
+	}
+	stdout, stderr, code := wharfRun(t, env, "build", app, "--target", "debian-12", "--max-exposure", "2.0")
+	if code != 0 {
+		t.Fatalf("--max-exposure 2.0: exit %d\n%s", code, stderr)
+	}
+	stdout, stderr, code = wharfRun(t, nil, "inspect", strings.TrimSpace(stdout))
+	if code != 0 {
+		t.Fatalf("inspect: exit %d\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`demo\.service, exposure ([0-9.]+) OK\)`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("inspect shows no exposure for demo.service:\n%s", stdout)
+	}
+	if score, _ := strconv.ParseFloat(m[1], 64); score > 2.0 || score == 0 {
+		t.Errorf("demo.service exposure %s, want at most 2.0", m[1])
+	}
 }

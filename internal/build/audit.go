@@ -1,8 +1,14 @@
 package build
 
 import (
+	"context"
+	"errors"
+	"io"
+	"path"
 	"path/filepath"
 	"strings"
+	"wharf/internal/systemd"
+	"wharf/internal/target"
 
 	"wharf/internal/audit"
 )
@@ -47,4 +53,39 @@ func (p *Plan) auditRelocation(st *staged, finder *finder, buildDirs []string) e
 		msg[i] = f.String()
 	}
 	return inputf("the payload is not relocated: %d build path(s) would ship (the installed app would look for them on the server):\n  %s", len(findings), strings.Join(msg, "\n  "))
+}
+
+// checkExposure scores every service unit staged for t with the host's
+// "systemd-analyze security --offline=true" and fails above max (0 does
+// not check), naming the unit, its score and how to lower it.
+func checkExposure(ctx context.Context, max float64, st *staged, t target.Profile) error {
+	if max == 0 {
+		return nil
+	}
+	for _, e := range st.tree.Files() {
+		if path.Dir(e.Path) != t.UnitDir || path.Ext(e.Path) != ".service" {
+			continue
+		}
+		rc, err := e.Open()
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		score, err := systemd.Security(ctx, path.Base(e.Path), body)
+		if errors.Is(err, systemd.ErrNoAnalyzer) {
+			return inputf("--max-exposure: %v", err)
+		}
+		if err != nil {
+			return err
+		}
+		if score.Exposure > max {
+			return inputf("%s scores %.1f %s in systemd-analyze security, above --max-exposure %.1f: see `systemd-analyze security --offline=true` on it, and tighten [services.<name>.hardening] (docs/config.md)",
+				path.Base(e.Path), score.Exposure, score.Rating, max)
+		}
+	}
+	return nil
 }

@@ -57,6 +57,9 @@ type Options struct {
 	Version          string // overrides the project's version
 	Iteration        string // overrides the project's iteration
 	Repo             string // repository for iteration "auto"
+	// MaxExposure fails the build when a service unit scores above it in
+	// "systemd-analyze security --offline=true"; 0 does not check.
+	MaxExposure float64
 	CacheDir         string
 	Getenv           func(string) string
 	Environ          []string // KEY=value pairs for ${VAR} in requirements files
@@ -157,6 +160,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	// work or any other input error.
 	if err := p.chooseTargets(opts); err != nil {
 		return nil, err
+	}
+	if opts.MaxExposure < 0 || opts.MaxExposure > 10 {
+		return nil, flagOrInput(true, fmt.Errorf("--max-exposure %g must be between 0.0 and 10.0 (systemd-analyze's scale)", opts.MaxExposure))
 	}
 	comp := proj.Compression
 	if opts.Compression != "" {

@@ -125,6 +125,9 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 	if err := p.auditRelocation(st, finder, st.cleanup); err != nil {
 		return nil, err
 	}
+	if err := checkExposure(ctx, opts.MaxExposure, st, t); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

@@ -1,6 +1,8 @@
 // Command wharf ships Python web applications as native OS packages.
 //
-// Exit codes (decided here only): 0 success, 1 failure, 2 usage error.
+// Exit codes (decided here only): 0 success, 1 failure, 2 usage error,
+// 128+N when stopped by signal N (130 for Ctrl-C, 143 for SIGTERM), as a
+// shell reports a process the signal killed.
 package main
 
 import (
@@ -28,11 +30,34 @@ type env struct {
 	stderrIsTTY    bool
 }
 
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// notifyContext is signal.NotifyContext that records which signal came,
+// for the exit status.
+func notifyContext(parent context.Context, sigs ...os.Signal) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		select {
+		case s := <-ch:
+			sig, _ := s.(syscall.Signal)
+			cancel(interrupted{sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := notifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	e := env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTTY: isTerminal(os.Stderr)}
-	os.Exit(run(ctx, e, os.Args[1:]))
+	code := run(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 func run(ctx context.Context, e env, args []string) int {
@@ -43,6 +68,10 @@ func run(ctx context.Context, e env, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(e.stderr, "wharf: error: %v\n", err)
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		return 128 + int(sig.sig)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(e.stderr, "Run 'wharf --help' for usage.")

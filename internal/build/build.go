@@ -447,12 +447,21 @@ func (p *Plan) formatsFor(t target.Profile) []target.Format {
 	return []target.Format{t.Format}
 }
 
-// Execute fetches, stages and writes.
+// Execute fetches, stages and writes. Every temporary file lives in one
+// run directory of the temp root (staging) and one of the out dir
+// (packages being written): both are removed on every way out, and those
+// of a killed run are swept by the next build.
 func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 	deps, err := p.readLock(opts)
 	if err != nil {
 		return nil, err
 	}
+	work, err := openRunDir(opts.TempDir, "wharf-run-")
+	if err != nil {
+		return nil, fmt.Errorf("temp directory: %w", err)
+	}
+	defer work.remove()
+	opts.TempDir = work.path
 	finder, err := newFinder(p, opts, deps)
 	if err != nil {
 		return nil, err
@@ -494,9 +503,14 @@ func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 	if err := checkFileNames(jobs); err != nil {
 		return nil, err
 	}
+	spool, err := openRunDir(p.OutDir, ".wharf-run-")
+	if err != nil {
+		return nil, fmt.Errorf("out dir %s: %w", p.OutDir, err)
+	}
+	defer spool.remove()
 	out := make([]Artifact, 0, len(jobs))
 	for _, j := range jobs {
-		a, err := p.commit(ctx, opts, j, p.OutDir)
+		a, err := p.commit(ctx, opts, j, spool.path)
 		if err != nil {
 			return nil, err
 		}

@@ -129,12 +129,13 @@ func checkFileNames(jobs []job) error {
 	return nil
 }
 
-// commit writes a prepared package into dir through a temp file renamed
-// into place, so an interrupted build never leaves a partial file.
-func (p *Plan) commit(ctx context.Context, opts Options, j job, dir string) (Artifact, error) {
-	final := filepath.Join(dir, j.name)
+// commit writes a prepared package into the out dir through a temp file
+// in spoolDir (the run's own, in the out dir) renamed into place, so an
+// interrupted build never leaves a partial file.
+func (p *Plan) commit(ctx context.Context, opts Options, j job, spoolDir string) (Artifact, error) {
+	final := filepath.Join(p.OutDir, j.name)
 	progress(opts).Step("writing %s", final)
-	size, sum, err := writeAtomic(ctx, final, func(w io.Writer) error { return j.gen(ctx, w, dir) })
+	size, sum, err := writeAtomic(ctx, final, spoolDir, func(w io.Writer) error { return j.gen(ctx, w, spoolDir) })
 	if err != nil {
 		return j.art, fmt.Errorf("write %s: %w", final, err)
 	}
@@ -160,11 +161,11 @@ func (p *Plan) compression(t target.Profile) (compress.Kind, int, error) {
 // writeAtomic streams gen into a temp file beside final, syncs it and
 // renames it into place; on any error (or a cancelled ctx) the temp file is
 // removed and final is untouched.
-func writeAtomic(ctx context.Context, final string, gen func(io.Writer) error) (int64, string, error) {
+func writeAtomic(ctx context.Context, final, spoolDir string, gen func(io.Writer) error) (int64, string, error) {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return 0, "", err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
+	tmp, err := os.CreateTemp(spoolDir, "."+filepath.Base(final)+".*.tmp")
 	if err != nil {
 		return 0, "", err
 	}

@@ -56,7 +56,11 @@ func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) 
 	}
 	signer, err := signing.LoadKey(key, pass)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		from := o.Key
+		if from == "" {
+			from = "$" + signing.EnvKey
+		}
+		return nil, fmt.Errorf("signing key %s: %w", from, err)
 	}
 	store, err := repostore.NewDir(o.Repo)
 	if err != nil {

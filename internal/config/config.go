@@ -680,6 +680,20 @@ func checkText(s string) error {
 	return nil
 }
 
+// maxCommand is the longest service or release command: it runs as the
+// script of `sh -c`, one argument, and the kernel refuses an argument of
+// MAX_ARG_STRLEN (128 KiB) or more; the rest is room for the wrapper.
+const maxCommand = 128<<10 - 1<<10
+
+// checkCommand checks a command for a unit: one line, and short enough to
+// be run at all.
+func checkCommand(cmd string) error {
+	if len(cmd) > maxCommand {
+		return fmt.Errorf("the command is %d bytes long: the kernel runs no command of 128 KiB or more; put it in a script and run that", len(cmd))
+	}
+	return checkText(cmd)
+}
+
 func checkMultiline(s string) error {
 	for _, r := range s {
 		if (r < 0x20 && r != '\n') || r == 0x7f {
@@ -898,7 +912,7 @@ func (p *Project) applyServices(raw map[string]rawService, release *string) erro
 		return err
 	}
 	p.Release = str(release, procRelease)
-	if err := checkText(p.Release); err != nil {
+	if err := checkCommand(p.Release); err != nil {
 		return p.fail("release", "%v", err)
 	}
 	if len(raw) == 0 {
@@ -929,7 +943,7 @@ func (p *Project) applyServices(raw map[string]rawService, release *string) erro
 		if !serviceRe.MatchString(s.Name) {
 			return p.fail("services."+s.Name, "service names use lower-case letters, digits and '-'")
 		}
-		if err := checkText(s.Command); err != nil {
+		if err := checkCommand(s.Command); err != nil {
 			return p.fail("services."+s.Name+".command", "%v", err)
 		}
 		for k, v := range s.Hardening {
@@ -976,7 +990,7 @@ func readProcfile(file string) (services []Service, release string, err error) {
 		if seen[name] {
 			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("process %q defined twice", name)}
 		}
-		if err := checkText(cmd); err != nil {
+		if err := checkCommand(cmd); err != nil {
 			return nil, "", &Error{File: "Procfile", Key: fmt.Sprintf("line %d", line), Msg: err.Error()}
 		}
 		seen[name] = true

@@ -200,6 +200,12 @@ func TestLongProcfileLine(t *testing.T) {
 	if len(p.Services) != 1 || len(p.Services[0].Command) < 64<<10 {
 		t.Fatalf("services: %d", len(p.Services))
 	}
+	// 128 KiB is more than the kernel takes for the `sh -c` script.
+	tooLong := "web: gunicorn " + strings.Repeat("--opt ", 22000) + "app:app\n"
+	_, err = Load(writeApp(t, map[string]string{"Procfile": tooLong}))
+	if err == nil || !strings.Contains(err.Error(), "Procfile") || !strings.Contains(err.Error(), "128 KiB") || len(err.Error()) > 500 {
+		t.Errorf("a 132 KB command: %v", err)
+	}
 }
 
 func TestSuggest(t *testing.T) {

@@ -59,15 +59,15 @@ type Options struct {
 	Repo             string // repository for iteration "auto"
 	// MaxExposure fails the build when a service unit scores above it in
 	// "systemd-analyze security --offline=true"; 0 does not check.
-	MaxExposure float64
-	CacheDir         string
-	Getenv           func(string) string
-	Environ          []string // KEY=value pairs for ${VAR} in requirements files
-	HTTPClient       *http.Client
-	HostOSRelease    []byte // contents of /etc/os-release, for the default target
-	HostArch         string // "x86_64"
-	Now              func() time.Time
-	Progress         Progress
+	MaxExposure   float64
+	CacheDir      string
+	Getenv        func(string) string
+	Environ       []string // KEY=value pairs for ${VAR} in requirements files
+	HTTPClient    *http.Client
+	HostOSRelease []byte // contents of /etc/os-release, for the default target
+	HostArch      string // "x86_64"
+	Now           func() time.Time
+	Progress      Progress
 }
 
 // Artifact is one package written.

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/build"
+	"wharf/internal/publish"
+	"wharf/internal/repostore"
 	"wharf/internal/target"
 )
 
@@ -85,6 +87,14 @@ to DIR/dist (or --out) and their paths printed on stdout.`,
 
 func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 	osRelease, _ := os.ReadFile("/etc/os-release")
+	var iterations build.IterationCounter
+	if opts.Repo != "" {
+		// An empty directory is a repository yet to be published to.
+		if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
+			return fmt.Errorf("--repo %s is not a repository directory", opts.Repo)
+		}
+		iterations = repoIterations{&repostore.Dir{Root: opts.Repo}}
+	}
 	rep := newReporter(e)
 	defer rep.Done()
 	start := time.Now()
@@ -106,6 +116,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		Version:          opts.Version,
 		Iteration:        opts.Iteration,
 		Repo:             opts.Repo,
+		Iterations:       iterations,
 		MaxExposure:      opts.MaxExposure,
 		Getenv:           e.getenv,
 		Environ:          os.Environ(),
@@ -135,4 +146,11 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		fmt.Fprintln(e.stdout, a.Path)
 	}
 	return nil
+}
+
+// repoIterations answers iteration "auto" from a repository.
+type repoIterations struct{ store repostore.Store }
+
+func (r repoIterations) NextIteration(distro string, names, upstreams []string) (int, error) {
+	return publish.NextIteration(r.store, distro, names, upstreams)
 }

@@ -20,8 +20,6 @@ import (
 	"wharf/internal/deb"
 	"wharf/internal/gitmeta"
 	"wharf/internal/pep440"
-	"wharf/internal/publish"
-	"wharf/internal/repostore"
 	"wharf/internal/rpm"
 	"wharf/internal/shlibs"
 	"wharf/internal/target"
@@ -56,7 +54,10 @@ type Options struct {
 	TempDir          string // where work directories go; "" for the system's
 	Version          string // overrides the project's version
 	Iteration        string // overrides the project's iteration
-	Repo             string // repository for iteration "auto"
+	Repo             string // repository for iteration "auto", in messages
+	// Iterations counts what the repository already holds, for iteration
+	// "auto": the repository side answers, the build only asks.
+	Iterations IterationCounter
 	// MaxExposure fails the build when a service unit scores above it in
 	// "systemd-analyze security --offline=true"; 0 does not check.
 	MaxExposure   float64
@@ -268,18 +269,21 @@ func (p *Plan) checkCompression(opts Options) error {
 	return nil
 }
 
+// IterationCounter is the repository side of iteration "auto": the next
+// free iteration of any of names at any of upstreams (the deb and rpm
+// spellings of one version) for one release ("" for every release).
+type IterationCounter interface {
+	NextIteration(distro string, names, upstreams []string) (int, error)
+}
+
 // autoIteration is one more than the highest iteration (deb revision
 // "N+deb12", rpm release "N.el9") of this upstream version among the
 // build's target releases, counted over every channel of the repository,
 // 1 when new: the number is free for every package the build writes.
 func autoIteration(opts Options, name string, v pep440.Version) (string, error) {
-	if opts.Repo == "" {
+	if opts.Iterations == nil {
 		return "", inputf("iteration \"auto\" needs a repository to count from: pass --repo DIR, or --iteration N")
 	}
-	if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
-		return "", inputf("--repo %s is not a repository directory", opts.Repo)
-	}
-	store := &repostore.Dir{Root: opts.Repo}
 	debVersion, err := deb.Version(v, "")
 	if err != nil {
 		return "", inputf("version %s: %v", v, err)
@@ -323,7 +327,7 @@ func autoIteration(opts Options, name string, v pep440.Version) (string, error) 
 	}
 	next := 1
 	for _, distro := range distros {
-		k, err := publish.NextIteration(store, distro, names, []string{debVersion, rpm.VersionRelease(v)})
+		k, err := opts.Iterations.NextIteration(distro, names, []string{debVersion, rpm.VersionRelease(v)})
 		if err != nil {
 			return "", fmt.Errorf("iteration auto from %s: %w", opts.Repo, err)
 		}

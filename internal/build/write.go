@@ -17,7 +17,6 @@ import (
 	"wharf/internal/deb"
 	"wharf/internal/distpkgs"
 	"wharf/internal/maintscript"
-	"wharf/internal/publish"
 	"wharf/internal/rpm"
 	"wharf/internal/shlibs"
 	"wharf/internal/stage"
@@ -384,7 +383,7 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 		Description:  p.description(t.Python.Version),
 		Depends:      depends,
 		// wharf publish routes the package to its release's suite by it.
-		Extra: []deb.Field{{Name: publish.TargetField, Value: t.Distro.Name}},
+		Extra: []deb.Field{{Name: target.ControlField, Value: t.Distro.Name}},
 	}
 	scripts, err := debScripts(st)
 	if err != nil {
@@ -437,7 +436,7 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 		"# The package is built for a fleet, not uploaded to Debian: no bug to close.",
 		c.Package + ": initial-upload-closes-no-bugs",
 		"# wharf publish routes the package to its release's suite by this field.",
-		c.Package + ": unknown-field " + publish.TargetField,
+		c.Package + ": unknown-field " + target.ControlField,
 		"",
 	}, "\n")
 	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))

@@ -37,6 +37,10 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (known: deb, rpm, tar)", s)
 }
 
+// ControlField is the deb control field naming the release a package was
+// built for ("X-Wharf-Target: debian-12"): the repository files it there.
+const ControlField = "X-Wharf-Target"
+
 // Compression names a payload compressor.
 type Compression string
 

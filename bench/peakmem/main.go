@@ -1,6 +1,7 @@
 // Command peakmem measures a real `wharf build` of an app with a large
 // payload: wall time, peak resident memory (the child's ru_maxrss) and the
-// package size. The payload is pseudo-random (incompressible), so the
+// package size, measured as bench/compare measures (bench/internal/measure).
+// The payload is pseudo-random (incompressible), so the
 // compressor does real work and nothing can be kept small by accident.
 //
 //	go run ./bench/peakmem -size 1GiB -files 64 -format deb
@@ -16,8 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"wharf/bench/internal/measure"
 )
 
 func main() {
@@ -55,15 +56,13 @@ func main() {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000", "WHARF_CACHE_DIR="+filepath.Join(work, "cache"))
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	elapsed := time.Since(start)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	res, err := measure.Run(cmd)
 	if err != nil {
 		fail(fmt.Errorf("wharf build: %w", err))
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	pkg := strings.TrimSpace(string(out))
+	pkg := strings.TrimSpace(out.String())
 	st, err := os.Stat(pkg)
 	if err != nil {
 		fail(err)
@@ -71,8 +70,8 @@ func main() {
 	fmt.Printf("payload      %d files, %.1f MiB\n", *files, float64(total)/(1<<20))
 	fmt.Printf("format       %s %s (%s)\n", *format, *compression, filepath.Base(pkg))
 	fmt.Printf("package      %.1f MiB\n", float64(st.Size())/(1<<20))
-	fmt.Printf("wall time    %.1f s\n", elapsed.Seconds())
-	fmt.Printf("peak RSS     %.1f MiB\n", float64(ru.Maxrss)/1024)
+	fmt.Printf("wall time    %.1f s\n", res.Wall.Seconds())
+	fmt.Printf("peak RSS     %s\n", measure.MiB(res.MaxRSS))
 }
 
 func makeApp(dir string, total int64, files int) error {

@@ -195,7 +195,7 @@ func TestAptAcceptsRepository(t *testing.T) {
 
 	// Acquire-By-Hash: with the named indexes gone, a fresh apt still
 	// updates, from by-hash alone.
-	for _, name := range []string{"Packages", "Packages.gz", "Packages.xz"} {
+	for _, name := range IndexNames {
 		if err := os.Remove(filepath.Join(root, "dists/stable/main/binary-amd64", name)); err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestAptRejectsTampering(t *testing.T) {
 			bad := toFS(files)
 			dir := filepath.Join(root, "dists/stable/main/binary-amd64")
 			matches, _ := filepath.Glob(filepath.Join(dir, "by-hash/SHA256/*"))
-			for _, name := range []string{"Packages", "Packages.gz", "Packages.xz"} {
+			for _, name := range IndexNames {
 				data := bad["dists/stable/main/binary-amd64/"+name].Data
 				write(t, filepath.Join(dir, name), data)
 				for _, m := range matches {

@@ -43,10 +43,8 @@ func ExampleRender() {
 	// Output:
 	// dists/stable/main/binary-all/Packages
 	// dists/stable/main/binary-all/Packages.gz
-	// dists/stable/main/binary-all/Packages.xz
 	// dists/stable/main/binary-amd64/Packages
 	// dists/stable/main/binary-amd64/Packages.gz
-	// dists/stable/main/binary-amd64/Packages.xz
 	// dists/stable/Release
-	// by-hash copies: 6
+	// by-hash copies: 4
 }

@@ -1,9 +1,16 @@
 // Package aptrepo builds the metadata of a signed apt repository as
 // described by DebianRepository/Format (wiki.debian.org): per suite a
 // Release file listing the size and digests of every index, the
-// binary-<arch>/Packages indexes (plain, gzip and xz) with paragraphs as
-// dpkg-scanpackages(1) writes them, by-hash copies for Acquire-By-Hash,
-// and the InRelease / Release.gpg signatures apt-secure(8) checks.
+// binary-<arch>/Packages indexes (plain and gzip, see IndexNames) with
+// paragraphs as dpkg-scanpackages(1) writes them, by-hash copies for
+// Acquire-By-Hash, and the InRelease / Release.gpg signatures apt-secure(8)
+// checks.
+//
+// By-hash copies are what make a suite safe to change in place: a client
+// that fetched the previous InRelease a moment before a change fetches the
+// indexes it names by their SHA256, which stay until the change after
+// (the publisher removes those neither the current nor the previous
+// Release lists), while the named files already hold the new content.
 //
 // Architecture all packages are listed in binary-all/Packages and in every
 // binary-<arch>/Packages, and the Release says
@@ -13,12 +20,18 @@
 //
 // Rendering is pure: Render returns the files to write and never reads a
 // .deb; Load reads a published suite back through an fs.FS so that adding
-// one package re-renders from the existing Packages files.
+// one package re-renders from the existing Packages files. Both are made
+// for suites of many thousands of packages: Load parses without copying
+// values, Render sorts on keys read once and compresses on every core
+// (repostore.Gzip).
 package aptrepo
 
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,9 +43,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ulikunitz/xz"
+
+	"wharf/internal/repostore"
 )
 
 // Repo is one suite of an apt repository.
@@ -54,6 +70,9 @@ type Repo struct {
 type File struct {
 	Path string
 	Data []byte
+	// Link, when set, names a file earlier in the same list with the same
+	// Data: a writer may hard-link it instead of writing Data again.
+	Link string
 }
 
 // Signer makes the OpenPGP signatures of a Release file.
@@ -109,23 +128,63 @@ func (r *Repo) validate() error {
 
 // checkStanza checks what apt needs to find and verify a package.
 func (r *Repo) checkStanza(s Stanza, full bool) error {
-	required := []string{"Package", "Version", "Architecture"}
+	return r.checkFields(s, full, stanzaFields(s))
+}
+
+// checked are the fields checkStanza looks at, found in one pass.
+type checked struct {
+	pkg, version, arch, file, size, sha256 string
+}
+
+func stanzaFields(s Stanza) checked {
+	var c checked
+	for _, f := range s {
+		var dst *string
+		switch f.Name {
+		case "Package":
+			dst = &c.pkg
+		case "Version":
+			dst = &c.version
+		case "Architecture":
+			dst = &c.arch
+		case "Filename":
+			dst = &c.file
+		case "Size":
+			dst = &c.size
+		case "SHA256":
+			dst = &c.sha256
+		default:
+			continue
+		}
+		if *dst == "" {
+			*dst = f.Value
+		}
+	}
+	if c.pkg == "" || c.version == "" || c.arch == "" || c.file == "" || c.size == "" || c.sha256 == "" {
+		// Spelled otherwise: what Get finds, case-insensitively.
+		c = checked{s.get("Package"), s.get("Version"), s.get("Architecture"), s.get("Filename"), s.get("Size"), s.get("SHA256")}
+	}
+	return c
+}
+
+func (r *Repo) checkFields(s Stanza, full bool, c checked) error {
+	required := []struct{ name, value string }{{"Package", c.pkg}, {"Version", c.version}, {"Architecture", c.arch}}
 	if full {
-		required = append(required, "Filename", "Size", "SHA256")
+		required = append(required, []struct{ name, value string }{{"Filename", c.file}, {"Size", c.size}, {"SHA256", c.sha256}}...)
 	}
 	for _, f := range required {
-		if v, _ := s.Get(f); strings.TrimSpace(v) == "" {
-			return fmt.Errorf("%w: package %q has no %s field", ErrInvalid, s.id(), f)
+		if strings.TrimSpace(f.value) == "" {
+			return fmt.Errorf("%w: package %q has no %s field", ErrInvalid, s.id(), f.name)
 		}
 	}
-	if arch := s.get("Architecture"); arch != "all" && !slices.Contains(r.Architectures, arch) {
-		return fmt.Errorf("%w: package %s: architecture %s is not among the suite's %v", ErrInvalid, s.id(), arch, r.Architectures)
+	if c.arch != "all" && !slices.Contains(r.Architectures, c.arch) {
+		return fmt.Errorf("%w: package %s: architecture %s is not among the suite's %v", ErrInvalid, s.id(), c.arch, r.Architectures)
 	}
 	if full {
-		if n, err := strconv.ParseInt(s.get("Size"), 10, 64); err != nil || n < 0 {
-			return fmt.Errorf("%w: package %s: Size %q is not a byte count", ErrInvalid, s.id(), s.get("Size"))
+		if n, err := strconv.ParseInt(c.size, 10, 64); err != nil || n < 0 {
+			return fmt.Errorf("%w: package %s: Size %q is not a byte count", ErrInvalid, s.id(), c.size)
 		}
-		if fn := s.get("Filename"); path.IsAbs(fn) || path.Clean(fn) != fn || strings.HasPrefix(fn, "../") {
+		if fn := c.file; path.IsAbs(fn) || path.Clean(fn) != fn || strings.HasPrefix(fn, "../") {
 			return fmt.Errorf("%w: package %s: Filename %q is not a clean path inside the repository", ErrInvalid, s.id(), fn)
 		}
 	}
@@ -164,23 +223,57 @@ func PoolPath(component, source, file string) string {
 	return path.Join("pool", component, prefix, source, file)
 }
 
-// sortStanzas orders as dpkg-scanpackages does (name, then version as a
-// string), with architecture and file name as tie-breaks.
-func sortStanzas(list []Stanza) {
-	slices.SortStableFunc(list, func(a, b Stanza) int {
-		for _, f := range []string{"Package", "Version", "Architecture", "Filename"} {
-			if c := strings.Compare(a.get(f), b.get(f)); c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
+// sortKey is what sortStanzas compares, read once per stanza with what
+// checkStanza checks.
+type sortKey = checked
+
+func (a sortKey) compare(b sortKey) int {
+	if c := strings.Compare(a.pkg, b.pkg); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.version, b.version); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.arch, b.arch); c != 0 {
+		return c
+	}
+	return strings.Compare(a.file, b.file)
 }
+
+// sortStanzas orders as dpkg-scanpackages does (name, then version as a
+// string), with architecture and file name as tie-breaks, and returns the
+// keys in the new order.
+func sortStanzas(list []Stanza) []sortKey {
+	type keyed struct {
+		k sortKey
+		s Stanza
+	}
+	tmp := make([]keyed, len(list))
+	for i, s := range list {
+		tmp[i] = keyed{stanzaFields(s), s}
+	}
+	slices.SortStableFunc(tmp, func(a, b keyed) int { return a.k.compare(b.k) })
+	keys := make([]sortKey, len(list))
+	for i, t := range tmp {
+		list[i], keys[i] = t.s, t.k
+	}
+	return keys
+}
+
+// IndexNames are the forms of every Packages index, in the order Render
+// returns them: plain and gzip. Packages.xz is not written: apt takes any
+// one compressed form the Release lists (reprepro publishes these two by
+// default), and compressing the index again with xz took most of the time
+// of adding one package to a large suite. A suite published by an older
+// wharf, with Packages.xz, still loads.
+var IndexNames = []string{"Packages", "Packages.gz"}
 
 // Render produces every metadata file of the suite, in the order to
 // write them so that a client never sees a Release naming a file not yet
-// there: by-hash copies, then the indexes, then Release, Release.gpg and
-// InRelease last. signer nil leaves the suite unsigned.
+// there: the indexes, their by-hash copies (each with Link naming the
+// index of the same content, which a writer may hard-link instead of
+// writing the data again), then Release, Release.gpg and InRelease last.
+// signer nil leaves the suite unsigned.
 func Render(repo *Repo, signer Signer) ([]File, error) {
 	if err := repo.validate(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
@@ -200,92 +293,84 @@ func Render(repo *Repo, signer Signer) ([]File, error) {
 	if rel.Codename == "" {
 		rel.Codename = repo.Suite
 	}
-	var byHash, indexes []File
+	type index struct {
+		dir       string
+		plain, gz []byte
+		sums      [2]Sums
+	}
+	var indexes []*index
 	for _, comp := range repo.components() {
 		list := slices.Clone(repo.Packages[comp])
-		sortStanzas(list)
+		keys := sortStanzas(list)
 		for i, s := range list {
-			if err := repo.checkStanza(s, true); err != nil {
+			if err := repo.checkFields(s, true, keys[i]); err != nil {
 				return nil, fmt.Errorf("render %s/%s: %w", repo.Suite, comp, err)
 			}
-			if i > 0 && list[i-1].id() == s.id() {
+			if i > 0 && keys[i-1].pkg == keys[i].pkg && keys[i-1].version == keys[i].version && keys[i-1].arch == keys[i].arch {
 				return nil, fmt.Errorf("render %s/%s: %w: package %s listed twice", repo.Suite, comp, ErrInvalid, s.id())
 			}
 		}
 		for _, arch := range rel.Architectures {
-			var sel []Stanza
-			for _, s := range list {
-				if a := s.get("Architecture"); a == arch || a == "all" {
-					sel = append(sel, s)
+			size := 0
+			for i, s := range list {
+				if a := keys[i].arch; a == arch || a == "all" {
+					size += stanzaSize(s)
 				}
 			}
-			dir := path.Join(comp, "binary-"+arch)
-			plain := FormatPackages(sel)
-			gz, err := gzipBytes(plain)
-			if err != nil {
-				return nil, fmt.Errorf("render %s/%s: %w", repo.Suite, dir, err)
+			b := make([]byte, 0, size)
+			for i, s := range list {
+				if a := keys[i].arch; a == arch || a == "all" {
+					b = appendStanza(b, s)
+				}
 			}
-			xzd, err := xzBytes(plain)
-			if err != nil {
-				return nil, fmt.Errorf("render %s/%s: %w", repo.Suite, dir, err)
-			}
-			for _, f := range []File{{"Packages", plain}, {"Packages.gz", gz}, {"Packages.xz", xzd}} {
-				all := digestBytes(f.Data)
-				sums := Sums{MD5: all.MD5, SHA256: all.SHA256}
-				rel.Files = append(rel.Files, IndexFile{Path: path.Join(dir, f.Path), Size: int64(len(f.Data)), Sums: sums})
-				indexes = append(indexes, File{path.Join(dist, dir, f.Path), f.Data})
-				byHash = append(byHash, File{path.Join(dist, dir, "by-hash", "SHA256", sums.SHA256), f.Data})
-			}
+			indexes = append(indexes, &index{dir: path.Join(comp, "binary-"+arch), plain: b})
+		}
+	}
+	// Compress and digest every index at once, each gzip on all cores.
+	var wg sync.WaitGroup
+	for _, ix := range indexes {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ix.sums[0] = indexSums(ix.plain)
+		}()
+		go func() {
+			defer wg.Done()
+			ix.gz = repostore.Gzip(ix.plain)
+			ix.sums[1] = indexSums(ix.gz)
+		}()
+	}
+	wg.Wait()
+	var named, byHash []File
+	for _, ix := range indexes {
+		for i, data := range [][]byte{ix.plain, ix.gz} {
+			p := path.Join(ix.dir, IndexNames[i])
+			rel.Files = append(rel.Files, IndexFile{Path: p, Size: int64(len(data)), Sums: ix.sums[i]})
+			named = append(named, File{Path: path.Join(dist, p), Data: data})
+			byHash = append(byHash, File{Path: path.Join(dist, ix.dir, "by-hash", "SHA256", ix.sums[i].SHA256), Data: data, Link: path.Join(dist, p)})
 		}
 	}
 	slices.SortFunc(rel.Files, func(a, b IndexFile) int { return strings.Compare(a.Path, b.Path) })
 	release := rel.Marshal()
-	files := append(byHash, indexes...)
-	files = append(files, File{path.Join(dist, "Release"), release})
+	files := append(named, byHash...)
+	files = append(files, File{Path: path.Join(dist, "Release"), Data: release})
 	if signer != nil {
-		detached, err := signer.DetachSignArmored(release)
-		if err != nil {
-			return nil, fmt.Errorf("render %s: sign Release.gpg: %w", repo.Suite, err)
-		}
+		// The two signatures at once: each is a whole RSA operation.
+		var detached []byte
+		var derr error
+		wg.Add(1)
+		go func() { defer wg.Done(); detached, derr = signer.DetachSignArmored(release) }()
 		inline, err := signer.ClearSign(release)
+		wg.Wait()
+		if derr != nil {
+			return nil, fmt.Errorf("render %s: sign Release.gpg: %w", repo.Suite, derr)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("render %s: sign InRelease: %w", repo.Suite, err)
 		}
-		files = append(files, File{path.Join(dist, "Release.gpg"), detached}, File{path.Join(dist, "InRelease"), inline})
+		files = append(files, File{Path: path.Join(dist, "Release.gpg"), Data: detached}, File{Path: path.Join(dist, "InRelease"), Data: inline})
 	}
 	return files, nil
-}
-
-// gzipBytes compresses with a header free of name and time, so the output
-// depends only on the input.
-func gzipBytes(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	w, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(b); err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	return out.Bytes(), nil
-}
-
-func xzBytes(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	w, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(&out)
-	if err != nil {
-		return nil, fmt.Errorf("xz: %w", err)
-	}
-	if _, err := w.Write(b); err != nil {
-		return nil, fmt.Errorf("xz: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("xz: %w", err)
-	}
-	return out.Bytes(), nil
 }
 
 // Load reads the suite published under fsys (the repository root) back
@@ -319,16 +404,18 @@ func Load(fsys fs.FS, suite string) (*Repo, error) {
 			repo.Architectures = append(repo.Architectures, a)
 		}
 	}
+	type id struct{ pkg, version, arch string }
 	for _, comp := range repo.components() {
-		seen := map[string]bool{}
+		seen := map[id]bool{}
 		for _, arch := range rel.Architectures {
 			stanzas, err := loadIndex(fsys, dist, rel, path.Join(comp, "binary-"+arch))
 			if err != nil {
 				return nil, fmt.Errorf("load %s: %w", dist, err)
 			}
 			for _, s := range stanzas {
-				if !seen[s.id()] {
-					seen[s.id()] = true
+				f := stanzaFields(s)
+				if k := (id{f.pkg, f.version, f.arch}); !seen[k] {
+					seen[k] = true
 					repo.Packages[comp] = append(repo.Packages[comp], s)
 				}
 			}
@@ -351,9 +438,7 @@ func loadIndex(fsys fs.FS, dist string, rel *Release, dir string) ([]Stanza, err
 		if err != nil {
 			return nil, err
 		}
-		got := digestBytes(data)
-		if int64(len(data)) != want.Size || (want.Sums.SHA256 != "" && got.SHA256 != want.Sums.SHA256) ||
-			(want.Sums.SHA256 == "" && got.MD5 != want.Sums.MD5) {
+		if int64(len(data)) != want.Size || !sumMatches(data, want.Sums) {
 			return nil, fmt.Errorf("%s does not match the size and digest in Release", p)
 		}
 		plain, err := decompress(name, data)
@@ -367,6 +452,19 @@ func loadIndex(fsys fs.FS, dist string, rel *Release, dir string) ([]Stanza, err
 		return stanzas, nil
 	}
 	return nil, nil
+}
+
+// sumMatches checks data against the strongest digest sums lists.
+func sumMatches(data []byte, sums Sums) bool {
+	switch {
+	case sums.SHA256 != "":
+		h := sha256.Sum256(data)
+		return hex.EncodeToString(h[:]) == sums.SHA256
+	case sums.MD5 != "":
+		h := md5.Sum(data)
+		return hex.EncodeToString(h[:]) == sums.MD5
+	}
+	return false
 }
 
 func decompress(name string, data []byte) ([]byte, error) {

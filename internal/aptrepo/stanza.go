@@ -24,7 +24,12 @@ type Stanza []deb.Field
 // Get returns the value of the named field (case-insensitive).
 func (s Stanza) Get(name string) (string, bool) {
 	for _, f := range s {
-		if strings.EqualFold(f.Name, name) {
+		if f.Name == name {
+			return f.Value, true
+		}
+	}
+	for _, f := range s {
+		if len(f.Name) == len(name) && strings.EqualFold(f.Name, name) {
 			return f.Value, true
 		}
 	}
@@ -61,9 +66,31 @@ func Digest(r io.Reader) (Sums, int64, error) {
 	}, n, nil
 }
 
+// DigestPackage reads r to its end once and returns the digests a
+// Packages stanza lists (MD5, SHA1, SHA256; not SHA512) and its size.
+func DigestPackage(r io.Reader) (Sums, int64, error) {
+	m, s1, s256 := md5.New(), sha1.New(), sha256.New()
+	n, err := io.Copy(io.MultiWriter(m, s1, s256), r)
+	if err != nil {
+		return Sums{}, n, fmt.Errorf("digest: %w", err)
+	}
+	return Sums{
+		MD5:    hex.EncodeToString(m.Sum(nil)),
+		SHA1:   hex.EncodeToString(s1.Sum(nil)),
+		SHA256: hex.EncodeToString(s256.Sum(nil)),
+	}, n, nil
+}
+
 func digestBytes(b []byte) Sums {
 	s, _, _ := Digest(bytes.NewReader(b)) // reading memory cannot fail
 	return s
+}
+
+// indexSums are the digests the Release lists for an index: MD5Sum for
+// old tools, SHA256 for apt.
+func indexSums(b []byte) Sums {
+	m, s := md5.Sum(b), sha256.Sum256(b)
+	return Sums{MD5: hex.EncodeToString(m[:]), SHA256: hex.EncodeToString(s[:])}
 }
 
 // packagesOrder is dpkg's output order for a Packages paragraph
@@ -187,6 +214,15 @@ func appendStanza(b []byte, s Stanza) []byte {
 	return append(b, '\n')
 }
 
+// stanzaSize is the length appendStanza adds.
+func stanzaSize(s Stanza) int {
+	n := 1
+	for _, f := range s {
+		n += len(f.Name) + len(f.Value) + 3
+	}
+	return n
+}
+
 // FormatPackages renders stanzas as a Packages file, in the given order.
 func FormatPackages(stanzas []Stanza) []byte {
 	var b []byte
@@ -203,19 +239,38 @@ var ErrSyntax = errors.New("deb822 syntax error")
 // parseParagraphs splits deb822 text (deb822(5)) into paragraphs: "Name:
 // value" lines, continuation lines starting with a space or tab, "#"
 // comments, paragraphs separated by blank lines. Errors give the line.
+// Values are substrings of one copy of data where they can be (a value is
+// its lines joined by "\n", each continuation line without trailing
+// blanks), so reading a large index allocates little more than the
+// fields.
 func parseParagraphs(data []byte) ([]Stanza, error) {
+	text := string(data)
 	var (
 		out []Stanza
 		cur Stanza
+		// text[vs:ve] is the last field's value while it is one piece of
+		// text; vs < 0 once it was joined from pieces.
+		vs, ve = -1, -1
+		hint   = 16
 	)
 	flush := func() {
 		if len(cur) > 0 {
 			out = append(out, cur)
+			hint = len(cur)
 			cur = nil
 		}
 	}
-	for n, line := range strings.Split(string(data), "\n") {
-		lineNo := n + 1
+	lineNo := 0
+	for pos := 0; pos <= len(text); {
+		lineNo++
+		end := strings.IndexByte(text[pos:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += pos
+		}
+		start, line := pos, text[pos:end]
+		pos = end + 1
 		switch {
 		case strings.TrimSpace(line) == "":
 			flush()
@@ -224,16 +279,38 @@ func parseParagraphs(data []byte) ([]Stanza, error) {
 			if len(cur) == 0 {
 				return nil, fmt.Errorf("%w: line %d: continuation line outside a field", ErrSyntax, lineNo)
 			}
-			cur[len(cur)-1].Value += "\n" + strings.TrimRight(line, " \t\r")
+			trimmed := strings.TrimRight(line, " \t\r")
+			f := &cur[len(cur)-1]
+			if vs >= 0 && ve+1 == start {
+				ve = start + len(trimmed)
+				f.Value = text[vs:ve]
+			} else {
+				f.Value += "\n" + trimmed
+				vs = -1
+			}
 		default:
-			name, value, ok := strings.Cut(line, ":")
-			if !ok || name == "" || strings.ContainsAny(name, " \t") || name[0] == '-' {
+			i := strings.IndexByte(line, ':')
+			if i <= 0 || strings.IndexByte(line[:i], ' ') >= 0 || strings.IndexByte(line[:i], '\t') >= 0 || line[0] == '-' {
 				return nil, fmt.Errorf("%w: line %d: %q is not \"Field: value\"", ErrSyntax, lineNo, line)
 			}
-			if _, dup := cur.Get(name); dup {
-				return nil, fmt.Errorf("%w: line %d: duplicate field %s", ErrSyntax, lineNo, name)
+			name := line[:i]
+			for _, f := range cur {
+				if len(f.Name) == len(name) && strings.EqualFold(f.Name, name) {
+					return nil, fmt.Errorf("%w: line %d: duplicate field %s", ErrSyntax, lineNo, name)
+				}
 			}
-			cur = append(cur, deb.Field{Name: name, Value: strings.TrimSpace(value)})
+			rest := line[i+1:]
+			value := strings.TrimSpace(rest)
+			if value != "" {
+				vs = start + i + 1 + strings.Index(rest, value)
+			} else {
+				vs = end // a continuation line appends "\n" and itself
+			}
+			ve = vs + len(value)
+			if cur == nil {
+				cur = make(Stanza, 0, hint)
+			}
+			cur = append(cur, deb.Field{Name: name, Value: value})
 		}
 	}
 	flush()

@@ -45,7 +45,7 @@ func TestBuildPathsFound(t *testing.T) {
 		{"/opt/app/venv/bin/activate.csh", "setenv VIRTUAL_ENV \"/home/ci/build/venv\"\n", "activate script"},
 		{"/opt/app/venv/bin/activate.nu", "let virtual_env = '/var/tmp/stage/venv'\n", "activate script"},
 		{"/opt/app/venv/pyvenv.cfg", "home = /usr/bin\ncommand = /usr/bin/python3 -m venv /tmp/stage/opt/app/venv\n", "pyvenv.cfg"},
-		{"/opt/app/venv/lib/python3.11/site-packages/x-1.dist-info/RECORD", "/work/src/x/__init__.py,sha256=abc,10\n", "RECORD"},
+		{"/opt/app/venv/lib/python3.11/site-packages/x-1.dist-info/RECORD", "/builds/src/x/__init__.py,sha256=abc,10\n", "RECORD"},
 		{"/opt/app/venv/lib/python3.11/site-packages/x-1.dist-info/direct_url.json", `{"url": "file:///home/dev/src/x", "dir_info": {}}`, "direct_url.json"},
 		{"/opt/app/venv/lib/python3.11/site-packages/dev.pth", "/home/dev/src\n", ".pth"},
 		{"/opt/app/app/static/manifest.json", `{"root": "/tmp/wharf-build-1/app"}`, "build output"},

@@ -135,6 +135,7 @@ type Plan struct {
 	// buildPythons are the host interpreters found for build commands, by
 	// target Python version.
 	buildPythons map[string]string
+	warnedSlowXz bool // the no-cgo xz warning is given once
 }
 
 // Run builds every requested package and returns them in the order written.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"wharf/internal/compress"
 	"wharf/internal/config"
 )
 
@@ -127,6 +128,31 @@ func TestEverySettingChangesTheOutput(t *testing.T) {
 		if !contains(config.Keys(), key) {
 			t.Errorf("coverage case %s is no key of the schema", key)
 		}
+	}
+}
+
+// TestCompressionLevelChangesTheOutput: the "compression" case above
+// changes the compressor; a level changes the package too, and naming the
+// default level explicitly (compress.Kind.Level, what rpm records) changes
+// nothing.
+func TestCompressionLevelChangesTheOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds three packages")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("build commands need a host python3")
+	}
+	app := coverageApp(t)
+	base := coverageBuild(t, app, "") // debian-12: xz at its default level
+	if strings.HasPrefix(base, "error") {
+		t.Fatalf("the baseline fails: %s", base)
+	}
+	if got := coverageBuild(t, app, `compression = "xz:9"`); got == base || strings.HasPrefix(got, "error") {
+		t.Errorf("compression = \"xz:9\" changes nothing or fails:\n%s", got)
+	}
+	explicit := fmt.Sprintf("compression = \"xz:%d\"", compress.Xz.Level())
+	if got := coverageBuild(t, app, explicit); got != base {
+		t.Errorf("%s differs from the default:\n%s\n%s", explicit, got, base)
 	}
 }
 

@@ -154,6 +154,10 @@ func (p *Plan) compression(t target.Profile) (compress.Kind, int, error) {
 	if err != nil {
 		return 0, 0, inputError{err}
 	}
+	if k == compress.Xz && !compress.XzOnEveryCore() && !p.warnedSlowXz {
+		p.warnedSlowXz = true
+		progress(p.opts).Warn("this wharf was built without cgo, so xz compresses on one core with a slow encoder (and other bytes): build wharf with gcc and liblzma-dev, or use --compression zstd")
+	}
 	return k, level, nil
 }
 

@@ -63,7 +63,7 @@ func TestParse(t *testing.T) {
 	if _, err := Parse("bzip2"); err == nil || !strings.Contains(err.Error(), "bzip2") {
 		t.Errorf("Parse(bzip2) = %v", err)
 	}
-	if Zstd.Ext() != "zst" || Gzip.Ext() != "gz" || Xz.Level() != 6 {
+	if Zstd.Ext() != "zst" || Gzip.Ext() != "gz" || Xz.Level() != defaultXzPreset {
 		t.Error("Ext/Level")
 	}
 }

@@ -222,9 +222,9 @@ func (c Control) relations() []relation {
 // InstalledSize is the Installed-Size of a tree in KiB, computed as
 // dpkg-gencontrol does: each file and symlink rounded up to whole KiB, each
 // directory (the package root "./" included) counted as 1 KiB.
-func InstalledSize(t *stage.Tree) int64 { return installedSize(t.Entries()) }
+func InstalledSize(t *stage.Tree) int64 { return installedSize(t.Sorted()) }
 
-func installedSize(entries []stage.Entry) int64 {
+func installedSize(entries []*stage.Entry) int64 {
 	kib := int64(1) // the root directory
 	for _, e := range entries {
 		switch e.Kind {
@@ -295,4 +295,34 @@ func formatDescription(d string) string {
 		b.WriteString(" " + l + "\n")
 	}
 	return b.String()
+}
+
+// CheckIdentity checks the fields a repository files a package under —
+// Package, Version and Architecture — against dpkg's syntax, so that a
+// pool path made of them stays inside the pool.
+func CheckIdentity(pkg, version, arch string) error {
+	if err := checkLine("Package", pkg, true); err != nil {
+		return err
+	}
+	if !packageRE.MatchString(pkg) {
+		return fieldErr("Package", "%q is not a package name (lower-case letters, digits, '+', '-', '.')", pkg)
+	}
+	if err := checkVersion(version); err != nil {
+		return err
+	}
+	if err := checkLine("Architecture", arch, true); err != nil {
+		return err
+	}
+	if !archRE.MatchString(arch) {
+		return fieldErr("Architecture", "%q is not an architecture name", arch)
+	}
+	return nil
+}
+
+// CheckSourceName checks a Source field's package name.
+func CheckSourceName(name string) error {
+	if !packageRE.MatchString(name) {
+		return fieldErr("Source", "%q is not a package name", name)
+	}
+	return nil
 }

@@ -82,12 +82,18 @@ func FileName(c Control) string {
 }
 
 // Write writes p as a .deb to w. The same input always gives the same
-// bytes. Write reads p but never changes it.
+// bytes. Write reads p but never changes it. Once ctx is done it stops
+// within a chunk's time (a fraction of a second) and returns ctx's error.
+//
+// Each payload byte is read once: files are read and md5-summed ahead on
+// other goroutines (stage.ReadFiles) while data.tar is compressed into a
+// spool in opts.TempDir, whose bytes are then copied into the package after
+// control.tar, which must precede them and holds their md5sums.
 func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error) {
 	if p.Tree == nil {
 		return fmt.Errorf("deb %s: no tree", p.Control.Package)
 	}
-	entries := p.Tree.Entries() // sorted once: it is O(n log n)
+	entries := p.Tree.Sorted()
 	if err := check(p, entries); err != nil {
 		return err
 	}
@@ -124,39 +130,48 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 		return fmt.Errorf("deb %s: control.tar: %w", name, err)
 	}
 
-	bw := bufio.NewWriterSize(w, 64<<10)
-	aw := ar.NewWriter(bw)
+	// The members before data.tar are small: buffer them, then hand the
+	// spool to w in large pieces.
+	var head bytes.Buffer
+	aw := ar.NewWriter(&head)
 	ext := opts.Compression.Ext()
-	member := func(n string, size int64, r io.Reader) error {
+	member := func(n string, size int64, data []byte) error {
 		h := &ar.Header{Name: n, ModTime: mtime, Mode: 0o100644, Size: size}
 		if err := aw.WriteHeader(h); err != nil {
 			return fmt.Errorf("deb %s: %s: %w", name, n, err)
 		}
-		if _, err := io.Copy(aw, r); err != nil {
+		if _, err := aw.Write(data); err != nil {
 			return fmt.Errorf("deb %s: %s: %w", name, n, err)
 		}
 		return nil
 	}
-	if err := member("debian-binary", 4, strings.NewReader("2.0\n")); err != nil {
+	if err := member("debian-binary", 4, []byte("2.0\n")); err != nil {
 		return err
 	}
-	if err := member("control.tar."+ext, int64(len(control)), bytes.NewReader(control)); err != nil {
+	if err := member("control.tar."+ext, int64(len(control)), control); err != nil {
 		return err
 	}
-	if err := member("data.tar."+ext, dataSize, spool); err != nil {
+	if err := member("data.tar."+ext, dataSize, nil); err != nil {
 		return err
 	}
-	if err := aw.Close(); err != nil {
+	if _, err := w.Write(head.Bytes()); err != nil {
 		return fmt.Errorf("deb %s: %w", name, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("deb %s: %w", name, err)
+	n, err := copyFile(ctx, w, spool, dataSize)
+	if err == nil && n != dataSize {
+		err = fmt.Errorf("spool holds %d bytes, wrote %d", n, dataSize)
+	}
+	if err == nil && dataSize%2 == 1 {
+		_, err = w.Write([]byte{'\n'}) // ar pads members to an even offset
+	}
+	if err != nil {
+		return fmt.Errorf("deb %s: data.tar.%s: %w", name, ext, err)
 	}
 	return nil
 }
 
 // check validates everything before a byte is written.
-func check(p Package, entries []stage.Entry) error {
+func check(p Package, entries []*stage.Entry) error {
 	if err := p.Control.Validate(); err != nil {
 		return fmt.Errorf("deb %s: %w", p.Control.Package, err)
 	}
@@ -189,23 +204,32 @@ type fileSum struct {
 }
 
 // writeData writes the compressed data.tar to w and returns the md5 of each
-// file, computed while its bytes go by.
-func writeData(ctx context.Context, w io.Writer, entries []stage.Entry, c Compression, level int, mtime time.Time) ([]fileSum, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+// file, computed by the goroutines that read it.
+func writeData(ctx context.Context, w io.Writer, entries []*stage.Entry, c Compression, level int, mtime time.Time) ([]fileSum, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
 	zw, err := compress.NewWriter(ctx, bw, c, level)
 	if err != nil {
 		return nil, err
 	}
+	closed := false
+	defer func() {
+		if !closed {
+			zw.Close() // ends its goroutines; the error is the one returned
+		}
+	}()
+	files := stage.ReadFiles(ctx, stage.FilesOf(entries), stage.ReadOptions{Hash: md5.New})
+	defer files.Close()
 	tw := tar.NewWriter(zw)
 	root := &tar.Header{Typeflag: tar.TypeDir, Name: "./", Mode: 0o755, ModTime: mtime,
 		Uname: "root", Gname: "root", Format: tar.FormatGNU}
 	if err := tw.WriteHeader(root); err != nil {
 		return nil, err
 	}
-	var sums []fileSum
-	h := md5.New()
-	buf := make([]byte, 64<<10)
-	for _, e := range entries {
+	sums := make([]fileSum, 0, len(entries))
+	for i, e := range entries {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		hdr := e.TarHeader(".", mtime, tar.FormatGNU)
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Path, err)
@@ -213,17 +237,18 @@ func writeData(ctx context.Context, w io.Writer, entries []stage.Entry, c Compre
 		if e.Kind != stage.File {
 			continue
 		}
-		h.Reset()
-		if err := e.CopyTo(io.MultiWriter(tw, h), buf); err != nil {
+		sum, err := files.Next(tw)
+		if err != nil {
 			return nil, err
 		}
 		s := fileSum{path: e.Path[1:]}
-		h.Sum(s.sum[:0])
+		copy(s.sum[:], sum)
 		sums = append(sums, s)
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
+	closed = true
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
@@ -232,7 +257,7 @@ func writeData(ctx context.Context, w io.Writer, entries []stage.Entry, c Compre
 
 // controlTar builds the compressed control.tar in memory: its size grows
 // with the number of files (md5sums), not with their bytes.
-func controlTar(ctx context.Context, p Package, entries []stage.Entry, sums []fileSum, c Compression, mtime time.Time) ([]byte, error) {
+func controlTar(ctx context.Context, p Package, entries []*stage.Entry, sums []fileSum, c Compression, mtime time.Time) ([]byte, error) {
 	type file struct {
 		name string
 		mode int64
@@ -251,8 +276,14 @@ func controlTar(ctx context.Context, p Package, entries []stage.Entry, sums []fi
 	files = append(files, file{"control", 0o644, p.Control.render(installedSize(entries))})
 	if len(sums) > 0 {
 		var b bytes.Buffer
+		b.Grow(len(sums) * 100)
+		var hexSum [2 * md5.Size]byte
 		for _, s := range sums {
-			b.WriteString(hex.EncodeToString(s.sum[:]) + "  " + s.path + "\n")
+			hex.Encode(hexSum[:], s.sum[:])
+			b.Write(hexSum[:])
+			b.WriteString("  ")
+			b.WriteString(s.path)
+			b.WriteByte('\n')
 		}
 		files = append(files, file{"md5sums", 0o644, b.Bytes()})
 	}
@@ -267,6 +298,12 @@ func controlTar(ctx context.Context, p Package, entries []stage.Entry, sums []fi
 	if err != nil {
 		return nil, err
 	}
+	closed := false
+	defer func() {
+		if !closed {
+			zw.Close()
+		}
+	}()
 	tw := tar.NewWriter(zw)
 	hdr := func(h *tar.Header) *tar.Header {
 		h.ModTime, h.Uname, h.Gname, h.Format = mtime, "root", "root", tar.FormatGNU
@@ -287,6 +324,7 @@ func controlTar(ctx context.Context, p Package, entries []stage.Entry, sums []fi
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
+	closed = true
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,17 @@
 // its repodata symlink, so repomd.xml and repomd.xml.asc change together.
 // Files the previous revision named stay until the next change, for clients
 // that fetched the old top file a moment before.
+//
+// A change costs what changes, not what the repository holds: package files
+// are read at once, each once (control fields and digests of a deb, headers
+// and digests of an rpm, in one pass); a file the pool already has is
+// neither written nor signed again, and its metadata comes from the indexes;
+// new pool files are written at once and made durable with one sync before
+// any index names them; rpms are signed as they enter the pool, on every
+// core, all with the change's one time so that the bytes do not depend on
+// the order (an rpm the key already signed enters as it is); the indexes
+// are rendered from the published ones (aptrepo.Load, yumrepo.LoadIndex)
+// plus the new packages, and only the files that changed are written.
 package publish
 
 import (

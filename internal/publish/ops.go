@@ -92,7 +92,7 @@ func (p *Publisher) Promote(ctx context.Context, name, version, from, to string)
 	if !found {
 		return nil, fmt.Errorf("promote: %w: %s %s is not in channel %s", ErrNotFound, name, version, from)
 	}
-	if err := p.execute(ctx, r, nil); err != nil {
+	if err := p.execute(ctx, r); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -124,7 +124,7 @@ func (p *Publisher) Yank(ctx context.Context, name, version, channel string) (*R
 	if len(res.Removed) == 0 {
 		return nil, fmt.Errorf("yank: %w: %s %s is not in channel %s", ErrNotFound, name, version, channel)
 	}
-	if err := p.execute(ctx, r, nil); err != nil {
+	if err := p.execute(ctx, r); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -154,7 +154,7 @@ func (p *Publisher) Prune(ctx context.Context, channel string, keep int) (*Resul
 		res.Removed = append(res.Removed, r.keepRPMs(y, keep, nil)...)
 	}
 	sort.Strings(res.Removed)
-	if err := p.execute(ctx, r, nil); err != nil {
+	if err := p.execute(ctx, r); err != nil {
 		return nil, err
 	}
 	refs, err := r.referenced()

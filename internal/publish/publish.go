@@ -4,21 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"wharf/internal/aptrepo"
-	"wharf/internal/deb"
 	"wharf/internal/repostore"
-	"wharf/internal/rpm"
 	"wharf/internal/yumrepo"
 )
 
@@ -56,8 +54,13 @@ type Publisher struct {
 	// NewLayout is the layout of a repository that has none yet; "" is
 	// LayoutFleet. An existing repository keeps its own.
 	NewLayout Layout
-	// TempDir is where signed rpms are spooled; "" is os.TempDir().
+	// TempDir is unused: signed rpms are written straight into the pool.
+	//
+	// Deprecated: kept for callers that still set it.
 	TempDir string
+	// Workers bounds the package files read, signed and copied at once;
+	// 0 is two per core. The output does not depend on it.
+	Workers int
 }
 
 // Result says what a change did.
@@ -92,6 +95,7 @@ func (p *Publisher) begin(ctx context.Context) (*repository, func() error, error
 		unlock()
 		return nil, nil, err
 	}
+	r.now, r.logf = p.Now(), p.logf
 	s := r.settings
 	if p.Origin != "" {
 		s.Origin = p.Origin
@@ -149,9 +153,14 @@ type input struct {
 	rel    release
 	distro string // what the package says it is for; "" when it does not
 	pool   string
-	spool  string // the file to copy into the pool ("" when the pool has it)
+	inPool bool // the pool has the file (with the same content: checked)
 	deb    aptrepo.Stanza
-	rpm    yumrepo.Package
+	rpm    yumrepo.Package // of the pool file once intake wrote it
+	// rpmInfo is what the file itself holds: its content digest and
+	// signatures.
+	rpmInfo yumrepo.RPMInfo
+	// data is the whole file, when it is small: read once.
+	data []byte
 }
 
 // label names the input in results: "app 1.0-1 amd64 (deb)", with the
@@ -166,10 +175,15 @@ func (in *input) label() string {
 // Publish adds the package files to channel: each deb to the channel's
 // component of its release's apt suite, each rpm (signed as it enters the
 // pool) to the channel's yum repositories of its release. A file already
-// published with the same content is left as it is; one whose name,
-// version and architecture are published with other content is refused
-// before anything is written. keep > 0 then keeps only the newest keep
-// versions of each package named, per release.
+// published with the same content is left as it is, neither signed nor
+// parsed again; one whose name, version and architecture are published
+// with other content is refused before anything is written. keep > 0 then
+// keeps only the newest keep versions of each package named, per release.
+//
+// The files are read at once, each once, and the new pool files written at
+// once, the rpms signed on every core (see Workers); the indexes are then
+// rendered from what the repository's metadata already says and the new
+// packages, none of the pool read again.
 func (p *Publisher) Publish(ctx context.Context, channel string, files []string, keep int) (*Result, error) {
 	if err := checkChannel(channel); err != nil {
 		return nil, err
@@ -182,35 +196,28 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 		return nil, err
 	}
 	defer unlock()
-	tmp, err := os.MkdirTemp(p.TempDir, "wharf-publish-")
-	if err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
-	}
-	defer os.RemoveAll(tmp)
+	signer := p.signerAt(r.now)
 
-	res := &Result{Channel: channel}
-	var inputs []*input
-	byPool := map[string]*input{}
-	for _, f := range files {
-		in, err := p.plan(r, f, tmp)
-		if err != nil {
-			return nil, err
+	inputs, err := p.readInputs(ctx, r, files, r.now)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, in := range inputs {
+			in.release()
 		}
+	}()
+	byPool := map[string]*input{}
+	for _, in := range inputs {
 		if o, ok := byPool[in.pool]; ok {
-			return nil, fmt.Errorf("%s and %s are both %s", o.file, f, in.label())
+			return nil, fmt.Errorf("%s and %s are both %s", o.file, in.file, in.label())
 		}
 		byPool[in.pool] = in
-		inputs = append(inputs, in)
 	}
-	type debKey struct {
-		suite, comp string
-	}
-	debNames := map[debKey]map[string]bool{}
-	debPlaces := map[debKey]debPlace{}
-	rpmNames := map[*yumRepo]map[string]bool{}
-	for _, in := range inputs {
-		var added bool
-		var name string
+	// Place every input and refuse what conflicts, before any write.
+	debPlaces := make([]debPlace, len(inputs))
+	yumPlaces := make([]*yumRepo, len(inputs))
+	for i, in := range inputs {
 		if in.format == "deb" {
 			d, err := r.debPlace(channel, in.rel)
 			if err != nil {
@@ -219,21 +226,59 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 			if err := checkOneRelease(r, in, d.stanzas(), func(s aptrepo.Stanza) string { return d.distroOf(s) }, channel); err != nil {
 				return nil, err
 			}
+			if in.inPool {
+				if err := p.checkDebPool(in, d); err != nil {
+					return nil, err
+				}
+			}
+			debPlaces[i] = d
+			continue
+		}
+		y, err := r.yumPlace(channel, in.rel)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkOneRelease(r, in, y.rpms, y.distroOf, channel); err != nil {
+			return nil, err
+		}
+		if in.inPool {
+			if err := p.checkRPMPool(ctx, in, y, r.now); err != nil {
+				return nil, err
+			}
+		}
+		yumPlaces[i] = y
+	}
+	if err := p.saveSettings(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := p.intake(ctx, inputs, signer); err != nil {
+		return nil, err
+	}
+	for _, in := range inputs {
+		// Done with: the memory goes before the indexes are rendered.
+		in.release()
+		in.rpmInfo.MainHeader, in.rpmInfo.Signatures = nil, nil
+	}
+
+	res := &Result{Channel: channel}
+	type debKey struct {
+		suite, comp string
+	}
+	debNames := map[debKey]map[string]bool{}
+	debKeyPlaces := map[debKey]debPlace{}
+	rpmNames := map[*yumRepo]map[string]bool{}
+	for i, in := range inputs {
+		var added bool
+		if in.format == "deb" {
+			d := debPlaces[i]
 			k := debKey{d.s.name, d.comp}
-			name = field(in.deb, "Package")
 			if debNames[k] == nil {
 				debNames[k] = map[string]bool{}
 			}
-			debNames[k][name], debPlaces[k] = true, d
+			debNames[k][field(in.deb, "Package")], debKeyPlaces[k] = true, d
 			added = d.add(in.deb)
 		} else {
-			y, err := r.yumPlace(channel, in.rel)
-			if err != nil {
-				return nil, err
-			}
-			if err := checkOneRelease(r, in, y.rpms, y.distroOf, channel); err != nil {
-				return nil, err
-			}
+			y := yumPlaces[i]
 			if rpmNames[y] == nil {
 				rpmNames[y] = map[string]bool{}
 			}
@@ -247,13 +292,13 @@ func (p *Publisher) Publish(ctx context.Context, channel string, files []string,
 		}
 	}
 	for k, names := range debNames {
-		res.Removed = append(res.Removed, r.keepDebs(debPlaces[k], keep, names)...)
+		res.Removed = append(res.Removed, r.keepDebs(debKeyPlaces[k], keep, names)...)
 	}
 	for y, names := range rpmNames {
 		res.Removed = append(res.Removed, r.keepRPMs(y, keep, names)...)
 	}
 	slices.Sort(res.Removed)
-	if err := p.execute(ctx, r, inputs); err != nil {
+	if err := p.execute(ctx, r); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -275,189 +320,6 @@ func checkOneRelease[T any](r *repository, in *input, listed []T, distroOf func(
 	return nil
 }
 
-// plan reads one package file, decides where it goes and checks it
-// against the pool.
-func (p *Publisher) plan(r *repository, file, tmp string) (*input, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("read package: %w", err)
-	}
-	defer f.Close()
-	magic := make([]byte, 8)
-	if _, err := io.ReadFull(f, magic); err != nil {
-		return nil, fmt.Errorf("%s is not a .deb or .rpm: %w", file, err)
-	}
-	switch {
-	case string(magic) == "!<arch>\n":
-		return p.planDeb(r, file)
-	case bytes.HasPrefix(magic, []byte{0xed, 0xab, 0xee, 0xdb}):
-		return p.planRPM(r, file, tmp)
-	}
-	return nil, fmt.Errorf("%s is neither a .deb (ar archive) nor an .rpm (lead magic ed ab ee db)", file)
-}
-
-func (p *Publisher) planDeb(r *repository, file string) (*input, error) {
-	info, err := deb.Inspect(file)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	name, _ := info.Field("Package")
-	version, _ := info.Field("Version")
-	arch, _ := info.Field("Architecture")
-	if name == "" || version == "" || arch == "" {
-		return nil, fmt.Errorf("%s: control lacks Package, Version or Architecture", file)
-	}
-	target, _ := info.Field(TargetField)
-	target = strings.TrimSpace(target)
-	in := &input{file: file, format: "deb", id: name + " " + version + " " + arch, spool: file}
-	poolDir := legacyComponent
-	if r.fleet() {
-		if in.rel, err = routeDeb(file, target, p.Distro); err != nil {
-			return nil, err
-		}
-		in.distro, poolDir = in.rel.distro, in.rel.dir
-	} else if in.distro = target; in.distro == "" {
-		in.distro = p.Distro
-	}
-	source := name
-	if s, ok := info.Field("Source"); ok && strings.TrimSpace(s) != "" {
-		source = strings.Fields(s)[0]
-	}
-	upstream := version
-	if i := strings.IndexByte(upstream, ':'); i >= 0 {
-		upstream = upstream[i+1:]
-	}
-	in.pool = aptrepo.PoolPath(poolDir, source, name+"_"+upstream+"_"+arch+".deb")
-	sums, size, err := digestFile(file, aptrepo.Digest)
-	if err != nil {
-		return nil, err
-	}
-	if got, err := p.poolDigest(in.pool, func(r io.Reader) (string, error) {
-		s, _, err := aptrepo.Digest(r)
-		return s.SHA256, err
-	}); err != nil {
-		return nil, err
-	} else if got != "" {
-		if got != sums.SHA256 {
-			return nil, fmt.Errorf("%w: %s %s (%s) is published as %s with sha256 %s; %s has sha256 %s: publish it under a new version or iteration",
-				ErrConflict, name, version, arch, in.pool, got, file, sums.SHA256)
-		}
-		in.spool = ""
-	}
-	in.deb = aptrepo.PackageStanza(info, in.pool, size, sums)
-	return in, nil
-}
-
-func (p *Publisher) planRPM(r *repository, file, tmp string) (*input, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("read package: %w", err)
-	}
-	defer f.Close()
-	info, err := rpm.Read(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	evr := info.Version + "-" + info.Release
-	if info.Epoch != nil {
-		evr = fmt.Sprint(*info.Epoch) + ":" + evr
-	}
-	in := &input{file: file, format: "rpm", id: info.Name + " " + evr + " " + info.Arch}
-	poolDir := legacyComponent
-	if r.fleet() {
-		if in.rel, err = routeRPM(file, info.Release, p.Distro); err != nil {
-			return nil, err
-		}
-		in.distro, poolDir = in.rel.distro, in.rel.dir
-	} else if tagged, ok := rpmReleaseOf(info.Release); ok {
-		in.distro = tagged.distro
-	} else {
-		in.distro = p.Distro
-	}
-	want, _, err := digestFile(file, func(r io.Reader) (string, int64, error) {
-		d, err := rpm.ContentDigest(r)
-		return d, 0, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	base := info.Name + "-" + info.Version + "-" + info.Release + "." + info.Arch + ".rpm"
-	in.pool = aptrepo.PoolPath(poolDir, info.Name, base)
-	got, err := p.poolDigest(in.pool, rpm.ContentDigest)
-	if err != nil {
-		return nil, err
-	}
-	var signed io.Reader
-	switch {
-	case got != "" && got != want:
-		return nil, fmt.Errorf("%w: %s %s (%s) is published as %s with content sha256 %s; %s has content sha256 %s: publish it under a new version or iteration",
-			ErrConflict, info.Name, evr, info.Arch, in.pool, got, file, want)
-	case got != "":
-		rc, err := p.Store.Get(in.pool)
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		signed = rc
-	default:
-		in.spool = filepath.Join(tmp, filepath.FromSlash(in.pool))
-		if err := os.MkdirAll(filepath.Dir(in.spool), 0o755); err != nil {
-			return nil, err
-		}
-		if err := signTo(in.spool, file, p.Signer); err != nil {
-			return nil, err
-		}
-		sf, err := os.Open(in.spool)
-		if err != nil {
-			return nil, err
-		}
-		defer sf.Close()
-		signed = sf
-	}
-	pkg, err := yumrepo.ReadRPM(bufio.NewReader(signed), yumrepo.ReadOptions{Location: yumPackagePath(base), FileTime: p.Now().Unix()})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	in.rpm = pkg
-	return in, nil
-}
-
-// signTo writes src signed with s to dst through a temporary name.
-func signTo(dst, src string, s Signer) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(out.Name())
-	if err := rpm.Sign(out, in, s); err != nil {
-		out.Close()
-		return fmt.Errorf("sign %s: %w", src, err)
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(out.Name(), dst)
-}
-
-func digestFile[T any](file string, fn func(io.Reader) (T, int64, error)) (T, int64, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		var zero T
-		return zero, 0, fmt.Errorf("read package: %w", err)
-	}
-	defer f.Close()
-	v, n, err := fn(bufio.NewReaderSize(f, 256<<10))
-	if err != nil {
-		return v, n, fmt.Errorf("digest %s: %w", file, err)
-	}
-	return v, n, nil
-}
-
 // poolDigest digests the pool file at pool; "" when there is none.
 func (p *Publisher) poolDigest(pool string, fn func(io.Reader) (string, error)) (string, error) {
 	rc, err := p.Store.Get(pool)
@@ -475,36 +337,39 @@ func (p *Publisher) poolDigest(pool string, fn func(io.Reader) (string, error)) 
 	return d, nil
 }
 
-// execute writes the planned change of r: the settings of a repository
-// that has none yet (first, so that its layout is known even if the rest
-// is cut short), pool files, then the yum repositories (each switched by
-// its repodata symlink), then the apt suites (InRelease last), then the
-// public key; then it removes what no longer has a reader.
-func (p *Publisher) execute(ctx context.Context, r *repository, inputs []*input) error {
-	if !r.saved {
-		if err := writeSettings(ctx, p.Store, r.settings); err != nil {
-			return err
-		}
-		r.saved = true
+// saveSettings writes the settings of a repository that has none yet,
+// first, so that its layout is known even if the rest is cut short.
+func (p *Publisher) saveSettings(ctx context.Context, r *repository) error {
+	if r.saved {
+		return nil
 	}
-	for _, in := range inputs {
-		if in.spool == "" {
-			continue
-		}
-		if err := p.putFile(ctx, in.pool, in.spool); err != nil {
-			return err
-		}
+	if err := writeSettings(ctx, p.Store, r.settings); err != nil {
+		return err
 	}
+	r.saved = true
+	return nil
+}
+
+// execute writes the planned change of r, whose pool files are in place:
+// the settings of a repository that has none yet, the yum repositories
+// (each switched by its repodata symlink), then the apt suites (InRelease
+// last), then the public key; then it removes what no longer has a
+// reader. Every signature of the change is made at r.now.
+func (p *Publisher) execute(ctx context.Context, r *repository) error {
+	if err := p.saveSettings(ctx, r); err != nil {
+		return err
+	}
+	signer := p.signerAt(r.now)
 	for _, root := range sortedKeys(r.yums) {
 		if y := r.yums[root]; y.dirty {
-			if err := p.writeYum(ctx, r, y); err != nil {
+			if err := p.writeYum(ctx, r, y, signer); err != nil {
 				return err
 			}
 		}
 	}
 	for _, name := range sortedKeys(r.suites) {
 		if s := r.suites[name]; s.dirty {
-			if err := p.writeApt(ctx, r, s); err != nil {
+			if err := p.writeApt(ctx, r, s, signer); err != nil {
 				return err
 			}
 		}
@@ -522,15 +387,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func (p *Publisher) putFile(ctx context.Context, dst, src string) error {
-	f, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return p.Store.Put(ctx, dst, f)
 }
 
 // debArches are the binary architectures of a suite: the settings', those
@@ -558,10 +414,10 @@ func debArches(r *repository, s *suite) []string {
 	return sortedKeys(set)
 }
 
-func (p *Publisher) writeApt(ctx context.Context, r *repository, s *suite) error {
+func (p *Publisher) writeApt(ctx context.Context, r *repository, s *suite, signer Signer) error {
 	repo := s.apt
 	repo.Origin, repo.Label = r.settings.origin(), r.settings.label()
-	repo.Date = p.Now().UTC()
+	repo.Date = r.now.UTC()
 	repo.Architectures = debArches(r, s)
 	if r.fleet() {
 		repo.Codename = s.name
@@ -569,15 +425,30 @@ func (p *Publisher) writeApt(ctx context.Context, r *repository, s *suite) error
 			repo.Description = r.settings.label() + " packages for " + s.rel.distro
 		}
 	}
-	files, err := aptrepo.Render(repo, p.Signer)
+	start := time.Now()
+	files, err := aptrepo.Render(repo, signer)
 	if err != nil {
 		return fmt.Errorf("apt suite %s: %w", s.name, err)
 	}
+	rendered := time.Since(start)
+	// Indexes the published Release lists with the same digest are there
+	// already: another component's, or binary-all's.
+	published := map[string]string{}
+	if s.old != nil {
+		for _, f := range s.old.Files {
+			published[path.Join(distsDir, s.name, f.Path)] = f.Sums.SHA256
+		}
+	}
 	for _, f := range files {
-		if strings.Contains(f.Path, "/by-hash/") {
+		if f.Link != "" {
 			if _, err := p.Store.Stat(f.Path); err == nil {
 				continue // named by its hash: already this content
 			}
+			if err := p.Store.Link(f.Link, f.Path); err == nil {
+				continue
+			}
+		} else if sum, ok := published[f.Path]; ok && p.holds(f.Path, f.Data, sum) {
+			continue
 		}
 		if err := p.Store.Put(ctx, f.Path, bytes.NewReader(f.Data)); err != nil {
 			return err
@@ -587,27 +458,52 @@ func (p *Publisher) writeApt(ctx context.Context, r *repository, s *suite) error
 	for _, list := range repo.Packages {
 		n += len(list)
 	}
-	p.logf("apt suite %s: %d packages written", s.name, n)
+	p.logf("apt suite %s: %d packages written (rendered in %s, written in %s)", s.name, n,
+		rendered.Round(time.Millisecond), (time.Since(start) - rendered).Round(time.Millisecond))
 	return nil
 }
 
-func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo) error {
+// holds says whether the store's file at name is data, whose SHA256 is
+// sum as the published Release says: then it need not be written again.
+// The file is compared, not trusted: a killed publisher may have
+// replaced it.
+func (p *Publisher) holds(name string, data []byte, sum string) bool {
+	if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != sum {
+		return false
+	}
+	rc, err := p.Store.Get(name)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	have, err := io.ReadAll(io.LimitReader(rc, int64(len(data))+1))
+	return err == nil && bytes.Equal(have, data)
+}
+
+func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo, signer Signer) error {
 	for _, arch := range y.yumArches(r.settings) {
+		start := time.Now()
 		root := path.Join(y.root, arch)
 		pkgs := y.rpmsFor(arch)
+		// Link the pool files the published revision does not list, at
+		// once (Link replaces what a killed publisher may have left).
+		var missing []yumrepo.Package
 		for _, pkg := range pkgs {
-			dst := path.Join(root, pkg.Location)
-			if _, err := p.Store.Stat(dst); err == nil {
-				continue
-			}
-			if err := p.Store.Link(y.poolPath(pkg), dst); err != nil {
-				return err
+			if !y.listed[arch][pkg.Location] {
+				missing = append(missing, pkg)
 			}
 		}
-		files, err := yumrepo.Render(pkgs, yumrepo.Options{Time: p.Now(), Signer: p.Signer})
+		if err := each(ctx, len(missing), p.workers(), func(ctx context.Context, i int) error {
+			return p.Store.Link(y.poolPath(missing[i]), path.Join(root, missing[i].Location))
+		}); err != nil {
+			return err
+		}
+		linkedAt := time.Now()
+		files, err := yumrepo.Render(pkgs, yumrepo.Options{Time: r.now, Signer: signer})
 		if err != nil {
 			return fmt.Errorf("yum repository %s: %w", root, err)
 		}
+		renderedAt := time.Now()
 		old := y.arch[arch]
 		next := fmt.Sprintf(".repodata-%d", old+1)
 		written := map[string]bool{}
@@ -635,7 +531,8 @@ func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo) err
 			return err
 		}
 		y.arch[arch] = old + 1
-		p.logf("yum repository %s: %d packages written", root, len(pkgs))
+		p.logf("yum repository %s: %d packages written (%d linked in %s, rendered in %s, written in %s)", root, len(pkgs), len(missing),
+			linkedAt.Sub(start).Round(time.Millisecond), renderedAt.Sub(linkedAt).Round(time.Millisecond), time.Since(renderedAt).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -679,7 +576,8 @@ func (p *Publisher) collect(r *repository) error {
 			continue
 		}
 		keep := map[string]bool{}
-		for _, rel := range []*aptrepo.Release{s.old, p.currentRelease(s.name)} {
+		current := p.currentRelease(s.name)
+		for _, rel := range []*aptrepo.Release{s.old, current} {
 			if rel == nil {
 				continue
 			}
@@ -687,12 +585,28 @@ func (p *Publisher) collect(r *repository) error {
 				keep[f.Sums.SHA256] = true
 			}
 		}
+		listed := map[string]bool{}
+		if current != nil {
+			for _, f := range current.Files {
+				listed[path.Join(distsDir, s.name, f.Path)] = true
+			}
+		}
 		files, err := p.Store.List(path.Join(distsDir, s.name))
 		if err != nil {
 			return err
 		}
 		for _, f := range files {
-			if strings.Contains(f, "/by-hash/SHA256/") && !keep[path.Base(f)] {
+			stale := false
+			switch {
+			case strings.Contains(f, "/by-hash/SHA256/"):
+				stale = !keep[path.Base(f)]
+			case strings.HasPrefix(path.Base(f), "Packages") && !isTemp(f):
+				// An index the Release no longer lists (Packages.xz of an
+				// older wharf): clients that read the previous Release
+				// find it by hash.
+				stale = current != nil && !listed[f]
+			}
+			if stale {
 				if err := p.Store.Remove(f); err != nil {
 					return err
 				}
@@ -706,29 +620,42 @@ func (p *Publisher) collect(r *repository) error {
 		}
 		for arch, rev := range y.arch {
 			archRoot := path.Join(y.root, arch)
-			files, err := p.Store.List(archRoot)
+			// Revisions older than the previous one: their files.
+			entries, err := p.Store.ListDir(archRoot)
 			if err != nil {
 				return err
 			}
-			listed := map[string]bool{}
-			for _, pkg := range y.rpmsFor(arch) {
-				listed[path.Join(archRoot, pkg.Location)] = true
-			}
-			for _, f := range files {
-				rest := strings.TrimPrefix(f, archRoot+"/")
-				dir, _, _ := strings.Cut(rest, "/")
+			var files []string
+			for _, e := range entries {
 				var n int
-				stale := false
-				if _, err := fmt.Sscanf(dir, ".repodata-%d", &n); err == nil && n < rev-1 {
-					stale = true
-				}
-				if strings.HasPrefix(rest, "Packages/") && !listed[f] {
-					stale = true
-				}
-				if stale {
-					if err := p.Store.Remove(f); err != nil {
+				if _, err := fmt.Sscanf(path.Base(e), ".repodata-%d", &n); err == nil && n < rev-1 {
+					old, err := p.Store.List(e)
+					if err != nil {
 						return err
 					}
+					files = append(files, old...)
+				}
+			}
+			// Links of packages the change removed (only then: the
+			// listing of thousands is not needed otherwise).
+			if y.pruned {
+				listed := map[string]bool{}
+				for _, pkg := range y.rpmsFor(arch) {
+					listed[path.Join(archRoot, pkg.Location)] = true
+				}
+				links, err := p.Store.List(path.Join(archRoot, "Packages"))
+				if err != nil {
+					return err
+				}
+				for _, f := range links {
+					if !listed[f] {
+						files = append(files, f)
+					}
+				}
+			}
+			for _, f := range files {
+				if err := p.Store.Remove(f); err != nil {
+					return err
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"wharf/internal/aptrepo"
 	"wharf/internal/repostore"
@@ -48,6 +49,17 @@ type repository struct {
 	suites   map[string]*suite
 	yums     map[string]*yumRepo
 	dropped  []string
+	// now is the time of the change: Release dates, yum revisions and
+	// every signature.
+	now time.Time
+	// logf receives progress lines; nil for none.
+	logf func(format string, args ...any)
+}
+
+func (r *repository) log(format string, args ...any) {
+	if r.logf != nil {
+		r.logf(format, args...)
+	}
 }
 
 func openRepository(store repostore.Store, newLayout Layout) (*repository, error) {
@@ -82,8 +94,13 @@ type yumRepo struct {
 	rpms    []yumrepo.Package
 	arch    map[string]int // arch -> current revision (0: none yet)
 	old     map[string]yumrepo.Repomd
-	dirty   bool
-	index   map[string]int
+	// listed are the locations each arch repository lists as published:
+	// their Packages/ links exist.
+	listed map[string]map[string]bool
+	dirty  bool
+	// pruned: the change removed packages, whose links go.
+	pruned bool
+	index  map[string]int
 }
 
 // debPlace is where a channel's debs of one release are listed: a
@@ -107,6 +124,7 @@ func (r *repository) suiteNamed(name string) (*suite, error) {
 		s.rel = releaseByDir("deb", name)
 	}
 	fsys := repostore.FS(r.store)
+	start := time.Now()
 	repo, err := aptrepo.Load(fsys, name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -124,6 +142,7 @@ func (r *repository) suiteNamed(name string) (*suite, error) {
 		if s.old, err = aptrepo.ParseRelease(data); err != nil {
 			return nil, fmt.Errorf("load %s/%s/Release: %w", distsDir, name, err)
 		}
+		r.log("apt suite %s: loaded in %s", name, time.Since(start).Round(time.Millisecond))
 	}
 	s.apt = repo
 	r.suites[name] = s
@@ -168,22 +187,24 @@ func (r *repository) yumPlace(channel string, rel release) (*yumRepo, error) {
 	if y, ok := r.yums[root]; ok {
 		return y, nil
 	}
-	y := &yumRepo{root: root, channel: channel, pool: legacyComponent, arch: map[string]int{}, old: map[string]yumrepo.Repomd{}}
+	y := &yumRepo{root: root, channel: channel, pool: legacyComponent, arch: map[string]int{}, old: map[string]yumrepo.Repomd{}, listed: map[string]map[string]bool{}}
 	if r.fleet() {
 		y.rel, y.pool = rel, rel.dir
 	}
-	files, err := r.store.List(root)
+	start := time.Now()
+	files, err := r.repodataLinks(root)
 	if err != nil {
 		return nil, err
 	}
 	fsys := repostore.FS(r.store)
 	seen := map[string]bool{}
-	for _, f := range files {
-		rest := strings.Split(strings.TrimPrefix(f, root+"/"), "/")
-		if len(rest) != 2 || rest[1] != "repodata" {
-			continue
+	defer func() {
+		if len(y.arch) > 0 {
+			r.log("yum repositories %s: %d packages loaded in %s", root, len(y.rpms), time.Since(start).Round(time.Millisecond))
 		}
-		arch := rest[0]
+	}()
+	for _, f := range files {
+		arch := path.Base(path.Dir(f))
 		target, err := r.store.Readlink(f)
 		if err != nil {
 			return nil, fmt.Errorf("load yum repository %s: %w", f, err)
@@ -196,21 +217,46 @@ func (r *repository) yumPlace(channel string, rel release) (*yumRepo, error) {
 		if err != nil {
 			return nil, err
 		}
-		pkgs, md, err := yumrepo.LoadRepo(sub)
+		pkgs, md, err := yumrepo.LoadIndex(sub)
 		if err != nil {
 			return nil, fmt.Errorf("load yum repository %s: %w", path.Join(root, arch), err)
 		}
 		y.arch[arch] = rev
 		y.old[arch] = md
+		y.listed[arch] = make(map[string]bool, len(pkgs))
 		for _, p := range pkgs {
-			if k := nevra(p); !seen[k] {
+			y.listed[arch][p.Location] = true
+		}
+		y.rpms = slices.Grow(y.rpms, len(pkgs))
+		for i := range pkgs {
+			if k := nevra(pkgs[i]); !seen[k] {
 				seen[k] = true
-				y.rpms = append(y.rpms, p)
+				y.rpms = append(y.rpms, pkgs[i])
 			}
 		}
 	}
 	r.yums[root] = y
 	return y, nil
+}
+
+// repodataLinks lists the <arch>/repodata entries of the yum repositories
+// under root, without listing their packages.
+func (r *repository) repodataLinks(root string) ([]string, error) {
+	dirs, err := r.store.ListDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range dirs {
+		entries, err := r.store.ListDir(d)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(entries, path.Join(d, "repodata")) {
+			out = append(out, path.Join(d, "repodata"))
+		}
+	}
+	return out, nil
 }
 
 // suiteNames lists the suites under dists/.
@@ -236,9 +282,33 @@ func (r *repository) yumRoots(channel string) (map[string]release, error) {
 	if channel != "" {
 		prefix = path.Join(yumDir, channel)
 	}
-	files, err := r.store.List(prefix)
-	if err != nil {
-		return nil, err
+	// The directories down to yum/<channel>[/<release>], then their
+	// repodata links: never the packages.
+	roots := []string{prefix}
+	if channel == "" {
+		var err error
+		if roots, err = r.store.ListDir(prefix); err != nil {
+			return nil, err
+		}
+	}
+	if r.fleet() {
+		var next []string
+		for _, d := range roots {
+			sub, err := r.store.ListDir(d)
+			if err != nil {
+				return nil, err
+			}
+			next = append(next, sub...)
+		}
+		roots = next
+	}
+	var files []string
+	for _, d := range roots {
+		links, err := r.repodataLinks(d)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, links...)
 	}
 	depth := 4 // yum/<channel>/<arch>/repodata
 	if r.fleet() {
@@ -473,15 +543,22 @@ func (d debPlace) add(s aptrepo.Stanza) bool {
 	return true
 }
 
-// add lists p in the yum repositories; false when it was already listed
-// alike.
-func (y *yumRepo) add(p yumrepo.Package) bool {
+// lookup finds the listed package of identity k (nevra).
+func (y *yumRepo) lookup(k string) (int, bool) {
 	if y.index == nil {
-		y.index = map[string]int{}
+		y.index = make(map[string]int, len(y.rpms))
 		for i, q := range y.rpms {
 			y.index[nevra(q)] = i
 		}
 	}
+	i, ok := y.index[k]
+	return i, ok
+}
+
+// add lists p in the yum repositories; false when it was already listed
+// alike.
+func (y *yumRepo) add(p yumrepo.Package) bool {
+	y.lookup("")
 	k := nevra(p)
 	if i, ok := y.index[k]; ok {
 		if y.rpms[i].Checksum == p.Checksum {
@@ -527,10 +604,19 @@ func (y *yumRepo) yumArches(settings Settings) []string {
 // rpmsFor are the packages listed in the arch repository: noarch ones in
 // every one.
 func (y *yumRepo) rpmsFor(arch string) []yumrepo.Package {
-	var out []yumrepo.Package
-	for _, p := range y.rpms {
-		if p.Arch == arch || p.Arch == "noarch" {
-			out = append(out, p)
+	n := 0
+	for i := range y.rpms {
+		if p := &y.rpms[i]; p.Arch == arch || p.Arch == "noarch" {
+			n++
+		}
+	}
+	if n == len(y.rpms) {
+		return y.rpms // not copied: a Package is large, and thousands are
+	}
+	out := make([]yumrepo.Package, 0, n)
+	for i := range y.rpms {
+		if p := &y.rpms[i]; p.Arch == arch || p.Arch == "noarch" {
+			out = append(out, *p)
 		}
 	}
 	return out
@@ -569,6 +655,7 @@ func (r *repository) removeRPMs(y *yumRepo, drop func(yumrepo.Package) bool) []y
 	if len(gone) > 0 {
 		y.rpms = kept
 		y.dirty = true
+		y.pruned = true
 		y.index = nil
 	}
 	return gone

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -20,6 +22,10 @@ import (
 // Dir is a Store in a local directory.
 type Dir struct {
 	Root string
+	// dirs are the directories this Dir made or found, so that writing
+	// thousands of files costs no failed create(2) and no stat(2) of their
+	// directories.
+	dirs sync.Map
 }
 
 // NewDir returns the store rooted at root, creating the directory.
@@ -39,6 +45,30 @@ func (d *Dir) full(p string) (string, error) {
 
 // Put writes to a temp file beside path, syncs it and renames it into place.
 func (d *Dir) Put(ctx context.Context, p string, r io.Reader) error {
+	return d.put(ctx, p, r, true)
+}
+
+// PutNoSync is Put without waiting for the data to reach the disk: many
+// files are written this way and made durable together by one Sync.
+func (d *Dir) PutNoSync(ctx context.Context, p string, r io.Reader) error {
+	return d.put(ctx, p, r, false)
+}
+
+// Sync makes every file written so far durable: one syncfs(2) of the
+// store's file system (sync(2) where there is none).
+func (d *Dir) Sync() error {
+	f, err := os.Open(d.Root)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", d.Root, err)
+	}
+	defer f.Close()
+	if err := syncFS(f); err != nil {
+		return fmt.Errorf("sync %s: %w", d.Root, err)
+	}
+	return nil
+}
+
+func (d *Dir) put(ctx context.Context, p string, r io.Reader, sync bool) error {
 	dst, err := d.full(p)
 	if err != nil {
 		return err
@@ -46,18 +76,26 @@ func (d *Dir) Put(ctx context.Context, p string, r io.Reader) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("put %s: %w", p, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	dir := filepath.Dir(dst)
+	if err := d.mkdir(dir); err != nil {
 		return fmt.Errorf("put %s: %w", p, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-*")
+	tmp, err := createTemp(dir, ".tmp-"+filepath.Base(dst)+"-")
+	if errors.Is(err, fs.ErrNotExist) {
+		// Removed since (by another process): make it again.
+		d.dirs.Delete(dir)
+		if err = d.mkdir(dir); err == nil {
+			tmp, err = createTemp(dir, ".tmp-"+filepath.Base(dst)+"-")
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("put %s: %w", p, err)
 	}
 	_, err = io.Copy(tmp, r)
-	if err == nil {
+	if err == nil && !umask022() {
 		err = tmp.Chmod(0o644)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -72,6 +110,50 @@ func (d *Dir) Put(ctx context.Context, p string, r io.Reader) error {
 	}
 	return nil
 }
+
+// mkdir makes sure dir exists: one mkdir(2) the first time (its parent
+// mostly exists: a new pool directory), none after.
+func (d *Dir) mkdir(dir string) error {
+	if _, ok := d.dirs.Load(dir); ok {
+		return nil
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	d.dirs.Store(dir, true)
+	return nil
+}
+
+// createTemp creates a new file prefix<random> in dir, mode 0644 less the
+// umask, as os.CreateTemp does with mode 0600.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		return f, err
+	}
+}
+
+// umask022 says whether files created with mode 0644 get it whole: the
+// process umask (read once from /proc/self/status) masks none of its bits.
+var umask022 = sync.OnceValue(func() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			return err == nil && m&0o644 == 0
+		}
+	}
+	return false
+})
 
 // Get opens the file at p.
 func (d *Dir) Get(p string) (io.ReadCloser, error) {
@@ -129,6 +211,33 @@ func (d *Dir) List(prefix string) ([]string, error) {
 	return out, nil
 }
 
+// ListDir returns the entries directly in the directory prefix, sorted.
+func (d *Dir) ListDir(prefix string) ([]string, error) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	start := d.Root
+	if prefix != "" && prefix != "." {
+		full, err := d.full(prefix)
+		if err != nil {
+			return nil, err
+		}
+		start = full
+	} else {
+		prefix = ""
+	}
+	entries, err := os.ReadDir(start)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = path.Join(prefix, e.Name())
+	}
+	return out, nil
+}
+
 // Remove deletes the file at p and then its parent directories while they
 // are empty (pool/main/f/foo/ goes with its last package).
 func (d *Dir) Remove(p string) error {
@@ -140,9 +249,11 @@ func (d *Dir) Remove(p string) error {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
-		if os.Remove(filepath.Join(d.Root, filepath.FromSlash(dir))) != nil {
+		full := filepath.Join(d.Root, filepath.FromSlash(dir))
+		if os.Remove(full) != nil {
 			break // not empty
 		}
+		d.dirs.Delete(full)
 	}
 	return nil
 }
@@ -166,8 +277,9 @@ func (d *Dir) Rename(oldpath, newpath string) error {
 	return nil
 }
 
-// Link hard-links oldpath to a temp name beside newpath and renames it into
-// place; across file systems it copies.
+// Link makes newpath a hard link of oldpath: directly when newpath does
+// not exist (link(2) is atomic), else through a temp name renamed over
+// it; across file systems it copies.
 func (d *Dir) Link(oldpath, newpath string) error {
 	from, err := d.full(oldpath)
 	if err != nil {
@@ -177,21 +289,33 @@ func (d *Dir) Link(oldpath, newpath string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return fmt.Errorf("link %s: %w", newpath, err)
-	}
-	tmp := tempName(to)
-	if err := os.Link(from, tmp); err != nil {
-		var le *os.LinkError
-		if !errors.As(err, &le) || !errors.Is(le.Err, syscall.EXDEV) {
-			return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
+	err = os.Link(from, to)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(from); serr == nil {
+			if err = os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+				return fmt.Errorf("link %s: %w", newpath, err)
+			}
+			err = os.Link(from, to)
 		}
+	}
+	if err == nil {
+		return nil
+	}
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &le) && errors.Is(le.Err, syscall.EXDEV):
 		f, err := os.Open(from)
 		if err != nil {
 			return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
 		}
 		defer f.Close()
 		return d.Put(context.Background(), newpath, f)
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
+	}
+	tmp := tempName(to)
+	if err := os.Link(from, tmp); err != nil {
+		return fmt.Errorf("link %s to %s: %w", oldpath, newpath, err)
 	}
 	if err := os.Rename(tmp, to); err != nil {
 		os.Remove(tmp)

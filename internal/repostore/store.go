@@ -31,6 +31,12 @@ type Store interface {
 	// List returns the paths of the files under prefix (a directory),
 	// sorted; hidden temporary files included so that they can be cleaned.
 	List(prefix string) ([]string, error)
+	// ListDir returns the paths of the entries directly in the directory
+	// prefix ("" is the root): files, directories and symlinks, sorted. A
+	// missing directory, or a file, has none. Unlike List it does not descend, so
+	// finding a repository's few metadata entries beside thousands of
+	// packages stays cheap.
+	ListDir(prefix string) ([]string, error)
 	// Remove deletes path; a missing file is not an error.
 	Remove(path string) error
 	// Rename moves oldpath to newpath, atomically replacing newpath.
@@ -46,6 +52,18 @@ type Store interface {
 	Readlink(path string) (string, error)
 	// Lock serializes publishers; the returned function releases it.
 	Lock(ctx context.Context, timeout time.Duration, log io.Writer) (unlock func() error, err error)
+}
+
+// Syncer is a Store that can defer durability across many writes: a
+// publisher puts the pool files of a change with PutNoSync, then calls Sync
+// once before any index names them, instead of waiting for the disk once
+// per file.
+type Syncer interface {
+	// PutNoSync is Put (atomic, through a temporary name) whose data may
+	// reach the disk only at the next Sync.
+	PutNoSync(ctx context.Context, path string, r io.Reader) error
+	// Sync makes every file written so far durable.
+	Sync() error
 }
 
 // ErrLocked is returned when another publisher held the lock for longer

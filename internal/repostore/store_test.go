@@ -88,6 +88,15 @@ func conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		if list, _ := s.List("pool"); !slices.Equal(list, []string{"pool/a/x", "pool/b"}) {
 			t.Errorf("List(pool) = %v", list)
 		}
+		if list, _ := s.ListDir("pool"); !slices.Equal(list, []string{"pool/a", "pool/b"}) {
+			t.Errorf("ListDir(pool) = %v", list)
+		}
+		if list, _ := s.ListDir(""); !slices.Equal(list, []string{"dists", "pool"}) {
+			t.Errorf("ListDir() = %v", list)
+		}
+		if list, err := s.ListDir("nope"); err != nil || len(list) != 0 {
+			t.Errorf("ListDir(nope) = %v, %v", list, err)
+		}
 		if err := s.Rename("pool/b", "pool/c/b"); err != nil {
 			t.Fatal(err)
 		}
@@ -97,6 +106,16 @@ func conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		if got := read(t, s, "yum/x"); got != "pool/a/x" {
 			t.Errorf("link content %q", got)
 		}
+		// Linking over an existing file replaces it.
+		s.Put(ctx, "pool/a/z", strings.NewReader("z"))
+		if err := s.Link("pool/a/z", "yum/z"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Link("pool/a/x", "yum/z"); err != nil || read(t, s, "yum/z") != "pool/a/x" {
+			t.Errorf("link over a file: %v, %q", err, read(t, s, "yum/z"))
+		}
+		s.Remove("yum/z")
+		s.Remove("pool/a/z")
 		s.Remove("pool/a/x")
 		if got := read(t, s, "yum/x"); got != "pool/a/x" {
 			t.Errorf("link lost its content when the source went: %q", got)

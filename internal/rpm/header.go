@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 )
 
@@ -45,14 +46,24 @@ func (h *headerBuilder) addI18N(tag uint32, s string) {
 }
 
 func (h *headerBuilder) addStrings(tag uint32, ss []string) {
-	if len(ss) == 0 {
+	h.addStringsOf(tag, len(ss), func(i int) string { return ss[i] })
+}
+
+// addStringsOf adds the string array of n elements s(0) ... s(n-1),
+// sized before it is built: file arrays hold one element per file.
+func (h *headerBuilder) addStringsOf(tag uint32, n int, s func(i int) string) {
+	if n == 0 {
 		return // rpm rejects empty arrays
 	}
-	var b []byte
-	for _, s := range ss {
-		b = append(append(b, s...), 0)
+	size := 0
+	for i := range n {
+		size += len(s(i)) + 1
 	}
-	h.add(tag, typeStringArray, uint32(len(ss)), b)
+	b := make([]byte, 0, size)
+	for i := range n {
+		b = append(append(b, s(i)...), 0)
+	}
+	h.add(tag, typeStringArray, uint32(n), b)
 }
 
 func (h *headerBuilder) addInt16(tag uint32, vs []uint16) {
@@ -101,30 +112,42 @@ func typeAlign(typ uint32) int {
 }
 
 // encode returns the header bytes, magic included, with regionTag marking
-// every entry immutable.
+// every entry immutable. The output is sized first and built in place: a
+// header with a file array per tag is about as large as its files' names
+// and digests.
 func (h *headerBuilder) encode(regionTag uint32) []byte {
-	entries := append([]tagEntry(nil), h.entries...)
+	entries := slices.Clone(h.entries)
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].tag < entries[j].tag })
 	il := uint32(len(entries) + 1)
-	index := make([]byte, 0, 16*il)
-	var data []byte
+	dl := 0
 	for _, e := range entries {
-		for len(data)%typeAlign(e.typ) != 0 {
-			data = append(data, 0)
-		}
-		index = appendIndex(index, e.tag, e.typ, uint32(len(data)), e.count)
-		data = append(data, e.data...)
+		dl += pad(dl, typeAlign(e.typ)) + len(e.data)
 	}
-	trailer := uint32(len(data))
-	data = appendIndex(data, regionTag, typeBin, uint32(-int32(16*il)), 16)
-	out := make([]byte, 0, 16+16*int(il)+len(data))
+	trailer := uint32(dl)
+	dl += 16
+	out := make([]byte, 0, 16+16*int(il)+dl)
 	out = append(out, headerMagic[:]...)
 	out = binary.BigEndian.AppendUint32(out, il)
-	out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
+	out = binary.BigEndian.AppendUint32(out, uint32(dl))
 	out = appendIndex(out, regionTag, typeBin, trailer, 16)
-	out = append(out, index...)
-	return append(out, data...)
+	off := 0
+	for _, e := range entries {
+		off += pad(off, typeAlign(e.typ))
+		out = appendIndex(out, e.tag, e.typ, uint32(off), e.count)
+		off += len(e.data)
+	}
+	off = 0
+	for _, e := range entries {
+		p := pad(off, typeAlign(e.typ))
+		out = append(out, make([]byte, p)...)
+		out = append(out, e.data...)
+		off += p + len(e.data)
+	}
+	return appendIndex(out, regionTag, typeBin, uint32(-int32(16*il)), 16)
 }
+
+// pad is how many bytes take off to a multiple of align.
+func pad(off, align int) int { return (align - off%align) % align }
 
 func appendIndex(b []byte, tag, typ, off, count uint32) []byte {
 	b = binary.BigEndian.AppendUint32(b, tag)

@@ -17,13 +17,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -145,11 +146,11 @@ const maxInt32Size = 1<<32 - 1
 
 // file is one header file record, in header order.
 type file struct {
-	stage.Entry
-	mode   uint16
-	size   int64
-	flags  uint32
-	digest string
+	*stage.Entry // in the tree's sorted entries: shared, never written
+	mode         uint16
+	size         int64
+	flags        uint32
+	digest       [sha256.Size]byte // of a file shipped in the payload
 }
 
 // Write writes p as a binary rpm to w. The output is a pure function of p
@@ -178,23 +179,24 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("rpm %s: write payload: %w", p.Name, err)
 	}
-	hdr := mainHeader(p, files, opts.Compression, large, pay)
+	hdr := mainHeader(p, files, opts.Compression, opts.Level, large, pay)
 	sig := sigHeader(hdr, pay, large)
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rpm %s: rewind payload: %w", p.Name, err)
 	}
-	// bufio keeps the first write error; Copy and Flush report it.
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(lead(p))
-	bw.Write(sig)
-	bw.Write(make([]byte, (8-len(sig)%8)%8))
-	bw.Write(hdr)
-	n, err := io.Copy(bw, tmp)
-	if err == nil && n != pay.compressedSize {
-		err = fmt.Errorf("payload spool holds %d bytes, wrote %d", n, pay.compressedSize)
+	// The headers are written as they are (the main one lists every
+	// file: megabytes), then the spool.
+	for _, b := range [][]byte{lead(p), sig, make([]byte, (8-len(sig)%8)%8), hdr} {
+		if err == nil {
+			_, err = w.Write(b)
+		}
 	}
 	if err == nil {
-		err = bw.Flush()
+		var n int64
+		n, err = copyFile(ctx, w, tmp, pay.compressedSize)
+		if err == nil && n != pay.compressedSize {
+			err = fmt.Errorf("payload spool holds %d bytes, wrote %d", n, pay.compressedSize)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("rpm %s: write package: %w", p.Name, err)
@@ -324,12 +326,13 @@ func fileList(t *stage.Tree, ghosts []string) ([]file, error) {
 		}
 		ghost[g] = true
 	}
-	var out []file
-	for _, e := range t.Entries() {
+	entries := t.Sorted()
+	out := make([]file, 0, len(entries))
+	for _, e := range entries {
 		if e.Kind == stage.Dir && e.Implicit {
 			continue
 		}
-		f := file{Entry: e, mode: fileMode(e)}
+		f := file{Entry: e, mode: fileMode(*e)}
 		switch e.Kind {
 		case stage.File:
 			f.size = e.Size
@@ -345,7 +348,9 @@ func fileList(t *stage.Tree, ghosts []string) ([]file, error) {
 		}
 		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	// The tree's order differs from strcmp's only around bytes below '/'
+	// ("a-b" against "a/b"): nearly sorted already.
+	slices.SortFunc(out, func(a, b file) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
 }
 
@@ -388,27 +393,42 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // writePayload streams the cpio archive through the compressor into spool,
-// hashing the compressed bytes and each file's content on the way, and
-// fills in files[i].digest.
+// hashing the compressed bytes on the way, and fills in files[i].digest
+// with the SHA-256 the goroutines that read each file computed.
 func writePayload(ctx context.Context, spool io.Writer, files []file, mtime time.Time, c Compression, level int, large bool) (payloadInfo, error) {
 	sum := sha256.New()
 	out := &countWriter{w: io.MultiWriter(spool, sum)}
-	buffered := bufio.NewWriterSize(out, 64<<10)
+	buffered := bufio.NewWriterSize(out, 256<<10)
 	zw, err := compress.NewWriter(ctx, buffered, c, level)
 	if err != nil {
 		return payloadInfo{}, err
 	}
+	closed := false
+	defer func() {
+		if !closed {
+			zw.Close() // ends its goroutines; the error is the one returned
+		}
+	}()
 	arch := &countWriter{w: zw}
 	cw := cpio.NewWriter(arch)
 	if large {
 		cw = cpio.NewStrippedWriter(arch)
 	}
-	buf := make([]byte, 64<<10)
-	fileSum := sha256.New()
+	var toRead []*stage.Entry
+	for _, f := range files {
+		if f.Kind == stage.File && f.flags&fileGhost == 0 {
+			toRead = append(toRead, f.Entry)
+		}
+	}
+	contents := stage.ReadFiles(ctx, toRead, stage.ReadOptions{Hash: sha256.New})
+	defer contents.Close()
 	for i := range files {
 		f := &files[i]
 		if f.flags&fileGhost != 0 {
 			continue
+		}
+		if i%1024 == 0 && ctx.Err() != nil {
+			return payloadInfo{}, ctx.Err()
 		}
 		nlink := uint32(1)
 		if f.Kind == stage.Dir {
@@ -427,16 +447,17 @@ func writePayload(ctx context.Context, spool io.Writer, files []file, mtime time
 				return payloadInfo{}, err
 			}
 		case stage.File:
-			digest, err := copyFile(cw, f.Entry, fileSum, buf)
+			digest, err := contents.Next(cw)
 			if err != nil {
-				return payloadInfo{}, err
+				return payloadInfo{}, contentError(f.Path, err)
 			}
-			f.digest = digest
+			copy(f.digest[:], digest)
 		}
 	}
 	if err := cw.Close(); err != nil {
 		return payloadInfo{}, err
 	}
+	closed = true
 	if err := zw.Close(); err != nil {
 		return payloadInfo{}, fmt.Errorf("finish %v stream: %w", c, err)
 	}
@@ -446,23 +467,17 @@ func writePayload(ctx context.Context, spool io.Writer, files []file, mtime time
 	return payloadInfo{archiveSize: arch.n, compressedSize: out.n, digest: hex.EncodeToString(sum.Sum(nil))}, nil
 }
 
-// copyFile copies e's content into w, checking it has exactly e.Size
-// bytes, and returns its SHA-256 hex.
-func copyFile(w io.Writer, e stage.Entry, sum hash.Hash, buf []byte) (string, error) {
-	rc, err := e.Open()
-	if err != nil {
-		return "", fmt.Errorf("open %s: %w", e.Path, err)
+// contentError words a file whose content does not match its size as rpm
+// users have read it so far.
+func contentError(path string, err error) error {
+	var se *stage.SizeError
+	if errors.As(err, &se) {
+		if se.Longer {
+			return fmt.Errorf("copy %s: %w", path, cpio.ErrWriteTooLong)
+		}
+		return fmt.Errorf("content of %s has %d bytes or more, the tree says %d", path, se.Got, se.Want)
 	}
-	defer rc.Close()
-	sum.Reset()
-	n, err := io.CopyBuffer(io.MultiWriter(w, sum), io.LimitReader(rc, e.Size+1), buf)
-	if err != nil {
-		return "", fmt.Errorf("copy %s: %w", e.Path, err)
-	}
-	if n != e.Size {
-		return "", fmt.Errorf("content of %s has %d bytes or more, the tree says %d", e.Path, n, e.Size)
-	}
-	return hex.EncodeToString(sum.Sum(nil)), nil
+	return err
 }
 
 // lead is the 96-byte v3.0 lead rpm still writes before the headers.
@@ -507,7 +522,7 @@ func evr(p Package) string {
 	return s
 }
 
-func mainHeader(p Package, files []file, c Compression, large bool, pay payloadInfo) []byte {
+func mainHeader(p Package, files []file, c Compression, level int, large bool, pay payloadInfo) []byte {
 	var h headerBuilder
 	h.addStrings(tagI18NTable, []string{"C"})
 	h.addString(tagName, p.Name)
@@ -552,7 +567,10 @@ func mainHeader(p Package, files []file, c Compression, large bool, pay payloadI
 	h.addString(tagEncoding, "utf-8")
 	h.addString(tagPayloadFormat, "cpio")
 	h.addString(tagPayloadCompressor, c.String())
-	h.addString(tagPayloadFlags, strconv.Itoa(c.Level()))
+	if level == 0 {
+		level = c.Level()
+	}
+	h.addString(tagPayloadFlags, strconv.Itoa(level))
 	h.addStrings(tagPayloadDigest, []string{pay.digest})
 	h.addInt32(tagPayloadDigestAlgo, digestSHA256)
 
@@ -589,18 +607,14 @@ func addFiles(h *headerBuilder, files []file, mtime time.Time, large bool) {
 		modes, rdevs                     = make([]uint16, n), make([]uint16, n)
 		mtimes, flags, verify, devs, ino = make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
 		dirIdx                           = make([]uint32, n)
-		digests, links, users, groups    = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		langs, bases, dirs               = make([]string, n), make([]string, n), []string(nil)
+		bases, dirs                      = make([]string, n), []string(nil)
 		dirPos                           = map[string]int{}
 	)
 	for i, f := range files {
 		sizes32[i], sizes64[i] = uint32(f.size), uint64(f.size)
 		modes[i] = f.mode
 		mtimes[i] = uint32(mtime.Unix())
-		digests[i] = f.digest
-		links[i] = f.Target
 		flags[i] = f.flags
-		users[i], groups[i] = f.OwnerName(), f.GroupName()
 		verify[i] = verifyAll
 		if f.flags&fileGhost != 0 {
 			verify[i] &^= verifyFileDigest | verifyFileSize | verifyLinkTo | verifyMtime
@@ -623,20 +637,42 @@ func addFiles(h *headerBuilder, files []file, mtime time.Time, large bool) {
 	h.addInt16(tagFileModes, modes)
 	h.addInt16(tagFileRdevs, rdevs)
 	h.addInt32(tagFileMtimes, mtimes...)
-	h.addStrings(tagFileDigests, digests)
-	h.addStrings(tagFileLinkTos, links)
+	h.add(tagFileDigests, typeStringArray, uint32(n), fileDigests(files))
+	h.addStringsOf(tagFileLinkTos, n, func(i int) string { return files[i].Target })
 	h.addInt32(tagFileFlags, flags...)
-	h.addStrings(tagFileUserName, users)
-	h.addStrings(tagFileGroupName, groups)
+	h.addStringsOf(tagFileUserName, n, func(i int) string { return files[i].OwnerName() })
+	h.addStringsOf(tagFileGroupName, n, func(i int) string { return files[i].GroupName() })
 	h.addInt32(tagFileVerifyFlags, verify...)
 	h.addInt32(tagFileDevices, devs...)
 	h.addInt32(tagFileInodes, ino...)
-	h.addStrings(tagFileLangs, langs)
+	h.addStringsOf(tagFileLangs, n, func(int) string { return "" })
 	h.addInt32(tagDirIndexes, dirIdx...)
 	h.addStrings(tagBaseNames, bases)
 	h.addStrings(tagDirNames, dirs)
 	h.addInt32(tagFileDigestAlgo, digestSHA256)
 }
+
+// fileDigests is the FILEDIGESTS array: the SHA-256 in hex of each file
+// in the payload, "" for the rest.
+func fileDigests(files []file) []byte {
+	size := len(files)
+	for _, f := range files {
+		if shipsContent(f) {
+			size += hex.EncodedLen(sha256.Size)
+		}
+	}
+	b := make([]byte, size)
+	off := 0
+	for _, f := range files {
+		if shipsContent(f) {
+			off += hex.Encode(b[off:], f.digest[:])
+		}
+		off++ // the NUL
+	}
+	return b
+}
+
+func shipsContent(f file) bool { return f.Kind == stage.File && f.flags&fileGhost == 0 }
 
 // addScriptlets adds the scripts and their interpreter and returns the
 // sense bits of the interpreter requires rpmbuild adds for them.

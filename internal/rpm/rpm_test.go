@@ -164,7 +164,7 @@ func owned(tc testCase) []stage.Entry {
 	}
 	var out []stage.Entry
 	for _, f := range files {
-		out = append(out, f.Entry)
+		out = append(out, *f.Entry)
 	}
 	return out
 }

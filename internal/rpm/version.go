@@ -1,6 +1,8 @@
 package rpm
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -49,4 +51,29 @@ func VersionRelease(v pep440.Version) (version string) {
 // p.Release ("1.el9"), so the name always matches the header.
 func FileName(p Package) string {
 	return p.Name + "-" + p.Version + "-" + p.Release + "." + p.Arch + ".rpm"
+}
+
+var (
+	rpmNameRE    = regexp.MustCompile(`^[A-Za-z0-9_+][A-Za-z0-9._+-]*$`)
+	rpmVersionRE = regexp.MustCompile(`^[A-Za-z0-9._+~^]+$`)
+	rpmArchRE    = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	rpmEpochRE   = regexp.MustCompile(`^[0-9]{1,9}$`)
+)
+
+// CheckNEVRA checks the tags a repository files a package under against
+// rpm's syntax: no '-' in version or release, no '/' anywhere, so that a
+// pool path made of them stays inside the pool. epoch may be "".
+func CheckNEVRA(name, epoch, version, release, arch string) error {
+	for _, f := range []struct {
+		tag, value string
+		re         *regexp.Regexp
+	}{{"Name", name, rpmNameRE}, {"Version", version, rpmVersionRE}, {"Release", release, rpmVersionRE}, {"Arch", arch, rpmArchRE}} {
+		if !f.re.MatchString(f.value) {
+			return fmt.Errorf("%w: %s %q is not valid rpm syntax", ErrFormat, f.tag, f.value)
+		}
+	}
+	if epoch != "" && !rpmEpochRE.MatchString(epoch) {
+		return fmt.Errorf("%w: Epoch %q is not a number", ErrFormat, epoch)
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +101,64 @@ func TestTarHeader(t *testing.T) {
 	}
 	if h := (Entry{Path: "/l", Kind: Symlink, Mode: 0o777, Target: "x"}).TarHeader(".", mtime, tar.FormatGNU); h.Linkname != "x" || h.Typeflag != tar.TypeSymlink {
 		t.Errorf("symlink header %+v", h)
+	}
+}
+
+// TestSortedOrder checks Sorted's order (keys with '/' made NUL) is
+// pathLess's on paths that differ around '/' and the bytes below it, and
+// that the cache follows Add, Replace and Remove.
+func TestSortedOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	tr := New()
+	alphabet := "/-.a_b!0~"
+	for tr.Len() < 2000 {
+		n := 1 + r.IntN(12)
+		b := []byte{'/'}
+		for range n {
+			c := alphabet[r.IntN(len(alphabet))]
+			if c == '/' && b[len(b)-1] == '/' {
+				continue
+			}
+			b = append(b, c)
+		}
+		p := strings.TrimSuffix(string(b), "/")
+		if _, err := CleanPath(p); err != nil {
+			continue
+		}
+		tr.AddFile(p, 0o644, nil) // conflicts with a staged file are refused: fine
+	}
+	check := func() {
+		t.Helper()
+		s := tr.Sorted()
+		if len(s) != tr.Len() {
+			t.Fatalf("Sorted has %d entries, the tree %d", len(s), tr.Len())
+		}
+		for i := 1; i < len(s); i++ {
+			if !pathLess(s[i-1].Path, s[i].Path) {
+				t.Fatalf("%q sorts before %q", s[i-1].Path, s[i].Path)
+			}
+		}
+	}
+	check()
+	files := tr.Files()
+	tr.Remove(files[0].Path)
+	check()
+	e := files[1]
+	e.Size, e.Open = 3, Bytes([]byte("new"))
+	if err := tr.Replace(e); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	if got, _ := tr.Get(e.Path); got.Size != 3 {
+		t.Errorf("Replace: %+v", got)
+	}
+	if err := tr.AddFile("/zz/new", 0o644, nil); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	clone := tr.Clone()
+	clone.Remove("/zz/new")
+	if _, ok := tr.Get("/zz/new"); !ok || clone.Len() != tr.Len()-1 {
+		t.Error("Clone shares its entries")
 	}
 }

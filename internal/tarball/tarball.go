@@ -98,11 +98,17 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 	}
 	mtime := opts.MTime.UTC().Truncate(time.Second)
 
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	zw, err := compress.NewWriter(ctx, bw, opts.Compression, opts.Level)
 	if err != nil {
 		return err
 	}
+	closed := false
+	defer func() {
+		if !closed {
+			zw.Close() // ends its goroutines; the error is the one returned
+		}
+	}()
 	tw := tar.NewWriter(zw)
 	top := p.Name + "-" + p.Version + "/"
 	header := func(h *tar.Header) *tar.Header {
@@ -129,8 +135,13 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 	if err := tw.WriteHeader(header(&tar.Header{Typeflag: tar.TypeDir, Name: root + "/", Mode: 0o755})); err != nil {
 		return fmt.Errorf("write tarball of %s: %w", p.Name, err)
 	}
-	buf := make([]byte, 64<<10)
-	for _, e := range p.Tree.Entries() {
+	entries := p.Tree.Sorted()
+	files := stage.ReadFiles(ctx, stage.FilesOf(entries), stage.ReadOptions{})
+	defer files.Close()
+	for i, e := range entries {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("tarball of %s: %w", p.Name, ctx.Err())
+		}
 		if e.Kind != stage.File && e.Kind != stage.Dir && e.Kind != stage.Symlink {
 			return fmt.Errorf("%w %s: %s has kind %v", ErrInvalid, p.Name, e.Path, e.Kind)
 		}
@@ -139,7 +150,7 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 			return fmt.Errorf("write %s into the tarball of %s: %w", e.Path, p.Name, err)
 		}
 		if e.Kind == stage.File {
-			if err := e.CopyTo(tw, buf); err != nil {
+			if _, err := files.Next(tw); err != nil {
 				return fmt.Errorf("tarball of %s: %w", p.Name, err)
 			}
 		}
@@ -147,6 +158,7 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("finish the tarball of %s: %w", p.Name, err)
 	}
+	closed = true
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("compress the tarball of %s: %w", p.Name, err)
 	}

@@ -12,4 +12,12 @@
 // reader of rpm's header format (lead, signature header, main header).
 // ParsePrimary, ParseFilelists and ParseOther read existing metadata back into
 // the same model, so a repository grows without re-reading its packages.
+//
+// For repositories of many thousands of packages, LoadIndex cuts the
+// documents into each package's elements instead of parsing them, and
+// Render writes those elements back unchanged: adding one package costs
+// decompressing and compressing the documents (on every core), not parsing
+// and rendering them. ReadRPMInfo and Tally let a publisher sign an rpm on
+// its way into the pool and describe the signed copy without reading it
+// again.
 package yumrepo

@@ -27,6 +27,9 @@ type Package struct {
 	Files []PackageFile
 	// Changelogs are oldest first, as other.xml lists them.
 	Changelogs []Changelog
+
+	// frag is set by LoadIndex: the package's elements as written.
+	frag *fragments
 }
 
 // Dep is one dependency entry (rpm:entry).

@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"wharf/internal/repostore"
 )
 
 // Compression is how the metadata documents are compressed.
@@ -76,28 +78,43 @@ func Render(pkgs []Package, opts Options) ([]File, error) {
 		return nil, fmt.Errorf("render repodata: %w", err)
 	}
 	stamp := opts.Time.Unix()
+	// The three documents are built, compressed and digested at once, each
+	// gzip on all cores.
 	docs := []struct {
-		typ string
-		xml []byte
-	}{
-		{"primary", primaryXML(sorted)},
-		{"filelists", filelistsXML(sorted)},
-		{"other", otherXML(sorted)},
+		typ    string
+		render func([]*Package) []byte
+	}{{"primary", primaryXML}, {"filelists", filelistsXML}, {"other", otherXML}}
+	files := make([]File, len(docs))
+	records := make([]RepomdData, len(docs))
+	errs := make([]error, len(docs))
+	var wg sync.WaitGroup
+	for i, d := range docs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			xml := d.render(sorted)
+			var open string
+			var sg sync.WaitGroup
+			sg.Add(1)
+			go func() { defer sg.Done(); open = sha256Hex(xml) }()
+			packed, err := compress(xml, opts.Compression)
+			sg.Wait()
+			if err != nil {
+				errs[i] = fmt.Errorf("render repodata: compress %s: %w", d.typ, err)
+				return
+			}
+			sum := sha256Hex(packed)
+			loc := "repodata/" + sum + "-" + d.typ + ".xml" + opts.Compression.suffix()
+			files[i] = File{Path: loc, Data: packed}
+			records[i] = RepomdData{
+				Type: d.typ, Checksum: sum, OpenChecksum: open, Location: loc,
+				Timestamp: stamp, Size: int64(len(packed)), OpenSize: int64(len(xml)),
+			}
+		}()
 	}
-	var files []File
-	var records []RepomdData
-	for _, d := range docs {
-		packed, err := compress(d.xml, opts.Compression)
-		if err != nil {
-			return nil, fmt.Errorf("render repodata: compress %s: %w", d.typ, err)
-		}
-		sum := sha256Hex(packed)
-		loc := "repodata/" + sum + "-" + d.typ + ".xml" + opts.Compression.suffix()
-		files = append(files, File{Path: loc, Data: packed})
-		records = append(records, RepomdData{
-			Type: d.typ, Checksum: sum, OpenChecksum: sha256Hex(d.xml), Location: loc,
-			Timestamp: stamp, Size: int64(len(packed)), OpenSize: int64(len(d.xml)),
-		})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	repomd := repomdXML(stamp, records)
 	files = append(files, File{Path: RepomdPath, Data: repomd})
@@ -195,10 +212,28 @@ func (w *xmlWriter) version(p *Package) {
 	w.raw("/>\n")
 }
 
+// grow sizes w for the documents' cached elements plus some.
+func (w *xmlWriter) grow(pkgs []*Package, size func(*fragments) int) {
+	n := 4096
+	for _, p := range pkgs {
+		if f := p.cached(); f != nil {
+			n += size(f)
+		} else {
+			n += 2048
+		}
+	}
+	w.Buffer = *bytes.NewBuffer(make([]byte, 0, n)) // not Grow: it clears the memory
+}
+
 func primaryXML(pkgs []*Package) []byte {
 	var w xmlWriter
+	w.grow(pkgs, func(f *fragments) int { return len(f.primary) })
 	w.raw(xmlDecl, `<metadata xmlns="`, nsCommon, `" xmlns:rpm="`, nsRPM, `" packages="`, strconv.Itoa(len(pkgs)), "\">\n")
 	for _, p := range pkgs {
+		if f := p.cached(); f != nil {
+			w.Write(f.primary)
+			continue
+		}
 		w.raw("<package type=\"rpm\">\n")
 		w.text(1, "name", p.Name)
 		w.text(1, "arch", p.Arch)
@@ -311,8 +346,13 @@ func (w *xmlWriter) packageStart(p *Package) {
 
 func filelistsXML(pkgs []*Package) []byte {
 	var w xmlWriter
+	w.grow(pkgs, func(f *fragments) int { return len(f.filelists) })
 	w.raw(xmlDecl, `<filelists xmlns="`, nsFiles, `" packages="`, strconv.Itoa(len(pkgs)), "\">\n")
 	for _, p := range pkgs {
+		if f := p.cached(); f != nil {
+			w.Write(f.filelists)
+			continue
+		}
 		w.packageStart(p)
 		for _, f := range p.Files {
 			w.file(1, f)
@@ -325,8 +365,13 @@ func filelistsXML(pkgs []*Package) []byte {
 
 func otherXML(pkgs []*Package) []byte {
 	var w xmlWriter
+	w.grow(pkgs, func(f *fragments) int { return len(f.other) })
 	w.raw(xmlDecl, `<otherdata xmlns="`, nsOther, `" packages="`, strconv.Itoa(len(pkgs)), "\">\n")
 	for _, p := range pkgs {
+		if f := p.cached(); f != nil {
+			w.Write(f.other)
+			continue
+		}
 		w.packageStart(p)
 		for _, c := range p.Changelogs {
 			w.raw("  <changelog")
@@ -475,25 +520,15 @@ func hasForbidden(s string) bool {
 }
 
 func compress(data []byte, c Compression) ([]byte, error) {
-	var b bytes.Buffer
-	switch c {
-	case Zstd:
+	if c == Zstd {
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 		if err != nil {
 			return nil, err
 		}
 		defer enc.Close()
 		return enc.EncodeAll(data, nil), nil
-	default:
-		zw := gzip.NewWriter(&b)
-		if _, err := zw.Write(data); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
 	}
-	return b.Bytes(), nil
+	return repostore.Gzip(data), nil
 }
 
 func sha256Hex(b []byte) string {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -118,6 +119,7 @@ const (
 type header struct {
 	index map[uint32]indexEntry
 	store []byte
+	raw   []byte // intro, index and store as read
 }
 
 type indexEntry struct {
@@ -142,14 +144,17 @@ func readHeader(r io.Reader) (header, int64, error) {
 	// ReadAll grows with the input, so a lying size cannot make us
 	// allocate 256 MiB for a short file.
 	want := int(nindex)*indexEntrySize + int(hsize)
-	buf, err := io.ReadAll(io.LimitReader(r, int64(want)))
-	if err != nil {
+	var raw bytes.Buffer
+	raw.Grow(headerIntro + min(want, 1<<20))
+	raw.Write(intro[:])
+	if _, err := raw.ReadFrom(io.LimitReader(r, int64(want))); err != nil {
 		return header{}, 0, fmt.Errorf("read header of %d entries: %w", nindex, err)
 	}
+	buf := raw.Bytes()[headerIntro:]
 	if len(buf) != want {
 		return header{}, 0, fmt.Errorf("read header of %d entries: %w", nindex, io.ErrUnexpectedEOF)
 	}
-	h := header{index: make(map[uint32]indexEntry, nindex), store: buf[int(nindex)*indexEntrySize:]}
+	h := header{index: make(map[uint32]indexEntry, nindex), store: buf[int(nindex)*indexEntrySize:], raw: raw.Bytes()}
 	for i := range int(nindex) {
 		e := buf[i*indexEntrySize:]
 		tag := binary.BigEndian.Uint32(e[0:4])
@@ -272,12 +277,32 @@ type rpmFile struct {
 	headerStart, headerEnd int64
 	size                   int64
 	sha256                 string
+	content                string // sha256 from the main header on
 }
 
-// readRPMFile reads the lead and both headers, then hashes the rest of r.
-func readRPMFile(r io.Reader) (rpmFile, error) {
-	hash := sha256.New()
-	cr := &countingReader{r: io.TeeReader(r, hash)}
+// digester hashes the whole file, and from the main header on also the
+// content.
+type digester struct {
+	all, content hash.Hash
+	inContent    bool
+}
+
+func (d *digester) Write(p []byte) (int, error) {
+	d.all.Write(p)
+	if d.inContent && d.content != nil {
+		d.content.Write(p)
+	}
+	return len(p), nil
+}
+
+// readRPMFile reads the lead and both headers, then hashes the rest of r;
+// content also digests the main header and payload alone.
+func readRPMFile(r io.Reader, content bool) (rpmFile, error) {
+	dg := &digester{all: sha256.New()}
+	if content {
+		dg.content = sha256.New()
+	}
+	cr := &countingReader{r: io.TeeReader(r, dg)}
 	var lead [leadSize]byte
 	if _, err := io.ReadFull(cr, lead[:]); err != nil {
 		return rpmFile{}, fmt.Errorf("read lead: %w", noEOF(err))
@@ -297,6 +322,7 @@ func readRPMFile(r io.Reader) (rpmFile, error) {
 		}
 	}
 	f.headerStart = cr.n
+	dg.inContent = true
 	if f.main, n, err = readHeader(cr); err != nil {
 		return rpmFile{}, fmt.Errorf("main header: %w", err)
 	}
@@ -305,7 +331,10 @@ func readRPMFile(r io.Reader) (rpmFile, error) {
 		return rpmFile{}, fmt.Errorf("read payload: %w", err)
 	}
 	f.size = cr.n
-	f.sha256 = hex.EncodeToString(hash.Sum(nil))
+	f.sha256 = hex.EncodeToString(dg.all.Sum(nil))
+	if content {
+		f.content = hex.EncodeToString(dg.content.Sum(nil))
+	}
 	return f, nil
 }
 
@@ -337,11 +366,123 @@ const DefaultChangelogLimit = 10
 // ReadRPM reads an .rpm from r (to its end, for the checksum and size) and
 // returns the Package createrepo_c would describe.
 func ReadRPM(r io.Reader, opts ReadOptions) (Package, error) {
-	f, err := readRPMFile(r)
+	f, err := readRPMFile(r, false)
 	if err != nil {
 		return Package{}, err
 	}
 	return packageFromRPM(f, opts)
+}
+
+// RPMInfo is what ReadRPMInfo learns of an rpm besides its Package.
+type RPMInfo struct {
+	// ContentSHA256 is the SHA-256 of what a signature does not change:
+	// the main header and the payload (rpm.ContentDigest).
+	ContentSHA256 string
+	// MainHeader is the main header as it sits in the file: what a
+	// header-only signature covers.
+	MainHeader []byte
+	// Signatures are the signature header's OpenPGP entries by tag (267
+	// DSA/EdDSA and 268 RSA header-only, 278 rpm 6, 1002 and 1005
+	// header+payload); a string array tag holds its strings joined by NULs.
+	Signatures map[int][]byte
+	// HasEpoch says whether the header has an Epoch tag (Package.Epoch is
+	// "0" either way).
+	HasEpoch bool
+}
+
+// openPGPSigTags are the signature header tags holding OpenPGP signatures.
+var openPGPSigTags = []uint32{267, 268, 278, 1002, 1005}
+
+// ReadRPMInfo is ReadRPM that also returns what a publisher checks before
+// it signs the package: its content digest, its main header and its
+// signatures. It reads r once.
+func ReadRPMInfo(r io.Reader, opts ReadOptions) (Package, RPMInfo, error) {
+	f, err := readRPMFile(r, true)
+	if err != nil {
+		return Package{}, RPMInfo{}, err
+	}
+	p, err := packageFromRPM(f, opts)
+	if err != nil {
+		return Package{}, RPMInfo{}, err
+	}
+	info := RPMInfo{ContentSHA256: f.content, MainHeader: f.main.raw, Signatures: map[int][]byte{}}
+	_, info.HasEpoch = f.main.index[tagEpoch]
+	for _, tag := range openPGPSigTags {
+		e, ok := f.sig.index[tag]
+		if !ok {
+			continue
+		}
+		end := uint64(e.offset) + uint64(e.count)
+		if e.typ != typeBin {
+			// STRING_ARRAY (rpm 6): up to the last NUL of the store.
+			end = uint64(len(f.sig.store))
+		}
+		if end > uint64(len(f.sig.store)) {
+			return Package{}, RPMInfo{}, fmt.Errorf("%w: signature tag %d overruns the signature header", ErrMalformed, tag)
+		}
+		info.Signatures[int(tag)] = f.sig.store[e.offset:end]
+	}
+	return p, info, nil
+}
+
+// Tally is an io.Writer that digests an rpm as it is written: the SHA-256
+// and size of the whole file and the size of its signature header. A
+// publisher writes a signed copy of a package through it and gets the
+// copy's Package with Describe, without reading the copy back.
+type Tally struct {
+	hash, content hash.Hash
+	n             int64
+	head          [leadSize + headerIntro]byte
+	start         int64 // of the main header, once head is complete
+}
+
+// NewTally returns an empty Tally.
+func NewTally() *Tally { return &Tally{hash: sha256.New(), content: sha256.New()} }
+
+func (t *Tally) Write(p []byte) (int, error) {
+	if t.n < int64(len(t.head)) {
+		copy(t.head[t.n:], p)
+	}
+	at := t.n
+	t.n += int64(len(p))
+	if t.start == 0 && t.n >= int64(len(t.head)) && bytes.Equal(t.head[leadSize:leadSize+4], headerMagic) {
+		t.start = leadSize + t.sigSize()
+		t.start += (8 - t.start%8) % 8
+	}
+	if t.start > 0 && t.n > t.start {
+		t.content.Write(p[max(0, t.start-at):])
+	}
+	return t.hash.Write(p)
+}
+
+// sigSize is the size of the signature header, from its intro.
+func (t *Tally) sigSize() int64 {
+	nindex := int64(binary.BigEndian.Uint32(t.head[leadSize+8:]))
+	hsize := int64(binary.BigEndian.Uint32(t.head[leadSize+12:]))
+	return headerIntro + nindex*indexEntrySize + hsize
+}
+
+// ContentSHA256 is the SHA-256 of what was written from the main header
+// on: the RPMInfo.ContentSHA256 of the copy.
+func (t *Tally) ContentSHA256() string { return hex.EncodeToString(t.content.Sum(nil)) }
+
+// Describe returns the Package of the file written, given orig, the
+// Package of a file with the same main header and payload (the unsigned
+// original): only the checksum, the size and the header range differ.
+func (t *Tally) Describe(orig Package) (Package, error) {
+	if t.start == 0 || !bytes.Equal(t.head[:4], leadMagic) {
+		return Package{}, fmt.Errorf("%w: the copy does not start with a lead and a signature header", ErrNotRPM)
+	}
+	p := orig
+	p.frag = nil
+	p.HeaderStart = t.start
+	p.HeaderEnd = p.HeaderStart + orig.HeaderEnd - orig.HeaderStart
+	p.PackageSize = t.n
+	p.Checksum = hex.EncodeToString(t.hash.Sum(nil))
+	if p.HeaderEnd > p.PackageSize {
+		return Package{}, fmt.Errorf("%w: the copy is shorter than its headers", ErrMalformed)
+	}
+	return p, nil
 }
 
 // ReadRPMFile reads the .rpm at path. An empty opts.Location becomes the

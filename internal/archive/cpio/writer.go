@@ -14,6 +14,7 @@ type Writer struct {
 	off      int64 // bytes written so far, for padding
 	left     int64 // content bytes still owed by the current entry
 	name     string
+	nameBuf  []byte // the NUL-terminated name, reused
 	err      error
 	closed   bool
 	buf      [newcHeaderLen]byte
@@ -112,7 +113,8 @@ func (cw *Writer) writeNewc(h *Header) error {
 	if err := cw.write(b); err != nil {
 		return err
 	}
-	if err := cw.write(append([]byte(h.Name), 0)); err != nil {
+	cw.nameBuf = append(append(cw.nameBuf[:0], h.Name...), 0)
+	if err := cw.write(cw.nameBuf); err != nil {
 		return err
 	}
 	return cw.pad()

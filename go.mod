@@ -1,4 +1,4 @@
-module wharf
+module github.com/wharf-pkg/wharf
 
 go 1.26
 

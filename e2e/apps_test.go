@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // sharedDir is <repo>/../shared/<rel>, recognised by the file marker in it.

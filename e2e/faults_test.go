@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/archive/ar"
-	"wharf/internal/wheel/wheeltest"
+	"github.com/wharf-pkg/wharf/internal/archive/ar"
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 // faultEnv is what one fault case runs in: a small app that builds, a

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 // hellolibSource is the md5 of hellolib/__init__.py in the venv, which

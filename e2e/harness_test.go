@@ -21,7 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // wharfBin is the wharf binary built once for the whole package (TestMain).

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 // venvDigests is path -> md5 of every file of the package's site-packages,

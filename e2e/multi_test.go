@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/wheel/wheeltest"
+
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 // These tests build one Flask + PyYAML app from this Debian 12 amd64 host

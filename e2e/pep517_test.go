@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {

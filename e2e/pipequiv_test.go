@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/deb"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // makeWheels writes pure py3-none-any wheels with Python's zipfile, as a

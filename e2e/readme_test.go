@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // readmeCommand is one line of a shell block of the README: the command as

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/reposerve"
+	"github.com/wharf-pkg/wharf/internal/reposerve"
 )
 
 // newRepoKey generates a signing key with the CLI and returns its path.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/rpm"
 )
 
 // buildFlask builds the Flask test app in one format for debian-12, whose

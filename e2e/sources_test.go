@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // TestHelloExample runs the README's first command, with --out, through

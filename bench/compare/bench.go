@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"wharf/bench/internal/measure"
+	"github.com/wharf-pkg/wharf/bench/internal/measure"
 )
 
 type role int

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"wharf/bench/internal/measure"
+	"github.com/wharf-pkg/wharf/bench/internal/measure"
 )
 
 type options struct {

@@ -584,7 +584,7 @@ func readWheel(path, dest string) (poolWheel, error) {
 	return w, nil
 }
 
-// wharfSkips mirrors wharf's default app excludes (internal/build/app.go)
+// wharfSkips mirrors wharf's default app excludes (internal/pipeline/app.go)
 // for names inside a wheel.
 func wharfSkips(name string) bool {
 	for _, part := range strings.Split(name, "/") {

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // The generators are deterministic: the same spec gives the same bytes,

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"wharf/bench/internal/measure"
+	"github.com/wharf-pkg/wharf/bench/internal/measure"
 )
 
 // Acceptance goals of issue 11 for the 300 MB payloads.

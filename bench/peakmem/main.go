@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/bench/internal/measure"
+	"github.com/wharf-pkg/wharf/bench/internal/measure"
 )
 
 func main() {

@@ -54,12 +54,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"wharf/internal/deb"
-	"wharf/internal/publish"
-	"wharf/internal/repostore"
-	"wharf/internal/rpm"
-	"wharf/internal/signing"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/publish"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 func main() {

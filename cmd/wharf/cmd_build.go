@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/build"
-	"wharf/internal/publish"
-	"wharf/internal/repostore"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/pipeline"
+	"github.com/wharf-pkg/wharf/internal/publish"
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // BuildOptions are the flags of `wharf build`.
@@ -87,7 +87,7 @@ to DIR/dist (or --out) and their paths printed on stdout.`,
 
 func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 	osRelease, _ := os.ReadFile("/etc/os-release")
-	var iterations build.IterationCounter
+	var iterations pipeline.IterationCounter
 	if opts.Repo != "" {
 		// An empty directory is a repository yet to be published to.
 		if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
@@ -98,7 +98,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 	rep := newReporter(e)
 	defer rep.Done()
 	start := time.Now()
-	arts, err := build.Run(c.Context(), build.Options{
+	arts, err := pipeline.Run(c.Context(), pipeline.Options{
 		Dir:              dir,
 		OutDir:           opts.Out,
 		Formats:          opts.Formats,
@@ -122,14 +122,14 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		Environ:          os.Environ(),
 		HTTPClient:       &http.Client{Timeout: 5 * time.Minute},
 		HostOSRelease:    osRelease,
-		HostArch:         target.HostArch(runtime.GOARCH),
+		HostArch:         distro.HostArch(runtime.GOARCH),
 		Progress:         rep,
 	})
 	if err != nil {
 		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {
 			return fmt.Errorf("interrupted: no package was written")
 		}
-		if errors.Is(err, build.ErrUsage) {
+		if errors.Is(err, pipeline.ErrUsage) {
 			return usageError{err}
 		}
 		return err
@@ -139,7 +139,7 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Packages []build.Artifact `json:"packages"`
+			Packages []pipeline.Artifact `json:"packages"`
 		}{arts})
 	}
 	for _, a := range arts {

@@ -17,14 +17,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	relocation "wharf/internal/audit"
-	"wharf/internal/deb"
-	"wharf/internal/elfdeps"
-	"wharf/internal/elffit"
-	"wharf/internal/maintscript"
-	"wharf/internal/pkgread"
-	"wharf/internal/rpm"
-	"wharf/internal/systemd"
+	relocation "github.com/wharf-pkg/wharf/internal/audit"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/elfdeps"
+	"github.com/wharf-pkg/wharf/internal/elffit"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgread"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/systemd"
 )
 
 // InspectOptions are the flags of `wharf inspect`.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/deb"
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // compilePyc compiles src with real Python, recording dfile as the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/signing"
 )
 
 // KeyGenerateOptions are the flags of `wharf key generate`.

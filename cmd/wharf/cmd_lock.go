@@ -14,14 +14,14 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
-	"wharf/internal/config"
-	"wharf/internal/fetchsession"
-	"wharf/internal/lockfile"
-	"wharf/internal/lockfile/pylock"
-	"wharf/internal/lockfile/requirements"
-	"wharf/internal/pep508"
-	"wharf/internal/resolve"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/fetchsession"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/resolve"
 )
 
 // LockOptions are the flags of `wharf lock`.
@@ -82,7 +82,7 @@ source that lists it (docs/sources.md).`,
 				file = args[0]
 			}
 			opts.hostOSRelease, _ = os.ReadFile("/etc/os-release")
-			opts.hostArch = target.HostArch(runtime.GOARCH)
+			opts.hostArch = distro.HostArch(runtime.GOARCH)
 			return runLock(c.Context(), e, file, opts)
 		},
 	}
@@ -294,8 +294,8 @@ func hasWharfConfig(dir string) bool {
 
 // lockTargets resolves the --target names; the host's profile by default.
 // A target that is the host's own distro and arch admits linux_<arch> wheels.
-func lockTargets(opts LockOptions) ([]target.Profile, error) {
-	catalog := target.Builtin()
+func lockTargets(opts LockOptions) ([]distro.Profile, error) {
+	catalog := distro.Builtin()
 	host, hostErr := catalog.FromOSRelease(opts.hostOSRelease)
 	var names []string
 	for _, t := range opts.Targets {
@@ -311,7 +311,7 @@ func lockTargets(opts LockOptions) ([]target.Profile, error) {
 		}
 		names = []string{host.Name}
 	}
-	var out []target.Profile
+	var out []distro.Profile
 	seen := map[string]bool{}
 	for _, n := range names {
 		prof, err := catalog.Resolve(n, opts.hostArch, opts.Python)

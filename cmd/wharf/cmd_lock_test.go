@@ -16,10 +16,10 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"wharf/internal/fetchsession"
-	"wharf/internal/lockfile/pylock"
-	"wharf/internal/lockfile/requirements"
-	"wharf/internal/resolve"
+	"github.com/wharf-pkg/wharf/internal/fetchsession"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
+	"github.com/wharf-pkg/wharf/internal/resolve"
 )
 
 // debian12 is the os-release of the build host the lock tests pretend to

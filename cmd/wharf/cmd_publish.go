@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/publish"
-	"wharf/internal/repostore"
-	"wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/publish"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/signing"
 )
 
 // RepoOptions are the flags every command that changes a repository takes.

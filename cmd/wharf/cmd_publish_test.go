@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/deb"
-	"wharf/internal/publish"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/publish"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // repoCLI runs the CLI in-process with the repository commands, adding

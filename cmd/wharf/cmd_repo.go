@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/publish"
-	"wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/publish"
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // RepoListOptions are the flags of `wharf repo list`.

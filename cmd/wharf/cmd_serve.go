@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/reposerve"
+	"github.com/wharf-pkg/wharf/internal/reposerve"
 )
 
 // ServeOptions are the flags of `wharf serve`.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/distro"
 )
 
 type targetsOptions struct{ json bool }
@@ -40,7 +40,7 @@ type targetRow struct {
 
 func runTargets(e env, opts targetsOptions) error {
 	var rows []targetRow
-	for _, d := range target.Builtin().Distros() {
+	for _, d := range distro.Builtin().Distros() {
 		var pys []string
 		for _, p := range d.Pythons {
 			pys = append(pys, p.Version)

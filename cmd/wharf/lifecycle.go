@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
 )
 
 // isLifecycle matches the life-cycle record a wharf package carries.

@@ -14,8 +14,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"wharf/internal/deb"
-	"wharf/internal/maintscript"
+
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
 )
 
 // wharfRun runs the CLI in-process.

@@ -17,7 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
 )
 
 // Spec is what the script needs to know.

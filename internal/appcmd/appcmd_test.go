@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // The script is checked by the shells that run it (dash, which is /bin/sh

@@ -9,7 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // gpgSigner signs with the real gpg and a throw-away key; the signing

@@ -7,9 +7,9 @@ import (
 	"io"
 	"strings"
 
-	"wharf/internal/archive/ar"
-	"wharf/internal/compress"
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/archive/ar"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 // maxControl bounds the control file, which is held in memory.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
 )
 
 func ExampleRender() {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/deb"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 // Release is the top index of a suite, dists/<suite>/Release

@@ -48,7 +48,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // Repo is one suite of an apt repository.

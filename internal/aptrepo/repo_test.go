@@ -16,7 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 // loadCase reads testdata/render/<name>: repo.json and one

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/deb"
 )
 
 // Stanza is one paragraph of a Packages file, fields in output order.

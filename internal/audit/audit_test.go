@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 func check(t *testing.T, a *Auditor, files map[string]string) []Finding {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 func TestRoundTripAndDeterminism(t *testing.T) {

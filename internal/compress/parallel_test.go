@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // mixedData is a deterministic payload of n bytes alternating text-like

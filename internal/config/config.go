@@ -20,12 +20,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"wharf/internal/compress"
+
+	"github.com/wharf-pkg/wharf/internal/compress"
 
 	"github.com/pelletier/go-toml/v2"
 
-	"wharf/internal/ignore"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/ignore"
 )
 
 // Install says how the app itself goes into the package.
@@ -1223,7 +1224,7 @@ func (p *Project) applyDepends(raw rawConfig) error {
 		p.FamilyDepends[f.name] = f.raw.Depends
 	}
 	p.TargetDepends = map[string][]string{}
-	known := target.Builtin()
+	known := distro.Builtin()
 	for _, name := range slices.Sorted(maps.Keys(raw.Target)) {
 		key := "target." + dotted([]string{name})
 		if !known.Knows(name) {

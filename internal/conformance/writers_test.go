@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/deb"
-	"wharf/internal/rpm"
-	"wharf/internal/stage"
-	"wharf/internal/tarball"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/tarball"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // entry is what a tool lists for one path.

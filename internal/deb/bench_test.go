@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // BenchmarkWrite writes a tree of 256 MiB of generated content that is

@@ -3,7 +3,7 @@ package deb
 import (
 	"io"
 
-	"wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/compress"
 )
 
 // Compression is the compressor of the control.tar and data.tar members.

@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // Control is the binary package paragraph of DEBIAN/control (Debian Policy

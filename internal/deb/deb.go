@@ -23,10 +23,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"wharf/internal/compress"
 
-	"wharf/internal/archive/ar"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/compress"
+
+	"github.com/wharf-pkg/wharf/internal/archive/ar"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // Script is a maintainer script (Policy chapter 6).

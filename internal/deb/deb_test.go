@@ -19,9 +19,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

@@ -7,8 +7,8 @@ import (
 	"log"
 	"time"
 
-	"wharf/internal/deb"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 func ExampleWrite() {

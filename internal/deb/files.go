@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"wharf/internal/archive/ar"
+	"github.com/wharf-pkg/wharf/internal/archive/ar"
 )
 
 // maxKeptFile bounds what ReadFiles holds in memory per file: it is meant

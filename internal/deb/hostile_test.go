@@ -12,8 +12,8 @@ import (
 	"testing"
 	"unicode"
 
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // controlFields are the control fields free text reaches: the Control

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // bigPackage is a payload of several zstd frames (4 MiB each): files of

@@ -11,8 +11,8 @@ import (
 	"os"
 	"strings"
 
-	"wharf/internal/archive/ar"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/archive/ar"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // maxControlFile bounds each file read from control.tar, which is held in

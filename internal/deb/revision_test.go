@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"wharf/internal/pep440"
-	"wharf/internal/target"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // TestRevisionTagOrderDpkg checks with the real dpkg that builds of one
@@ -17,8 +17,8 @@ import (
 func TestRevisionTagOrderDpkg(t *testing.T) {
 	dpkg := testenv.Tool(t, "dpkg")
 	tags := map[string]string{}
-	for _, d := range target.Builtin().Distros() {
-		if d.Format == target.Deb {
+	for _, d := range distro.Builtin().Distros() {
+		if d.Format == distro.Deb {
 			if d.DebRevisionTag == "" {
 				t.Errorf("%s has no DebRevisionTag: its builds would collide with other releases'", d.Name)
 			}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep440"
 )
 
 // Version maps a PEP 440 version to a Debian version (Policy 5.6.12) that

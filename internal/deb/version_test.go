@@ -9,9 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"wharf/internal/testenv"
 
-	"wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/pep440"
 )
 
 func TestVersion(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"strings"
 	"unicode"
 
-	"wharf/internal/pep440"
-	"wharf/internal/platformtag"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // ErrIncompatible is wrapped by every error Fit returns.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 type target struct {

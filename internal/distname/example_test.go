@@ -3,8 +3,8 @@ package distname_test
 import (
 	"fmt"
 
-	"wharf/internal/distname"
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 func ExampleWheel_Fit() {

@@ -29,8 +29,8 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/elfdeps"
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/elfdeps"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 // Policy is what a build does with a plain linux_<arch> wheel on a target

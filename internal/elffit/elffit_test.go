@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/elfdeps"
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/elfdeps"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 // rhel9 is rhel-9 x86_64 with python 3.11, as the build describes it.

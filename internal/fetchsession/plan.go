@@ -52,7 +52,7 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/netauth"
 )
 
 // CommandLine is the From of the settings given as flags.

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/url"
 
-	"wharf/internal/cas"
-	"wharf/internal/lockfile"
-	"wharf/internal/netauth"
-	"wharf/internal/simpleindex"
-	"wharf/internal/wheelhouse"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/wheelhouse"
 )
 
 // Options say how a session fetches.

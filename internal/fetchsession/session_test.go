@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
-	"wharf/internal/lockfile"
-	"wharf/internal/pep440"
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 const demoWheel = "demo-1.0-py3-none-any.whl"

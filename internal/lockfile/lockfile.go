@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 // Hash is one expected digest of a distribution file.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 func TestParseHash(t *testing.T) {

@@ -10,8 +10,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 // ErrTarget is returned by Locked.Select when the lock does not cover the

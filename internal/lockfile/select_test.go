@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 func TestReach(t *testing.T) {

@@ -3,7 +3,7 @@ package maintscript_test
 import (
 	"fmt"
 
-	"wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
 )
 
 func ExampleRPM() {

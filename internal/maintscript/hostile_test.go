@@ -12,8 +12,8 @@ import (
 	"testing"
 	"unicode"
 
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // The hostile values of testenv.HostileValues go into every Intent field

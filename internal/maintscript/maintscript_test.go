@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"text/template"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // Shell returns install.sh and uninstall.sh for a tarball of the package:

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // shellCase is one testdata/shell/cases/*.json: an intent, a version and the

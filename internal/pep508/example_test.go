@@ -3,7 +3,7 @@ package pep508_test
 import (
 	"fmt"
 
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 func ExampleParseRequirement() {

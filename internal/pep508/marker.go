@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"wharf/internal/pep440"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // Marker is a parsed marker expression; the zero value always holds.

@@ -27,8 +27,8 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/pep440"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // ParseError is a syntax error with the byte offset of the fault in Input.

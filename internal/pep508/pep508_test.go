@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/pep440"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 type markerData struct {

@@ -34,9 +34,9 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"wharf/internal/cas"
-	"wharf/internal/distname"
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 // cacheLayout names the on-disk layout under CacheDir; bump it when the

@@ -19,11 +19,11 @@ import (
 	"sync"
 	"testing"
 
-	"wharf/internal/cas"
-	"wharf/internal/distname"
-	"wharf/internal/platformtag"
-	"wharf/internal/pymeta"
-	"wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/wheel"
 )
 
 // requireTool fails under CI=true and skips otherwise.

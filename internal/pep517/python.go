@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 // ErrNoPython is wrapped by the error of a build for which no host

@@ -12,10 +12,10 @@ import (
 	"os"
 	"strings"
 
-	"wharf/internal/archive/ar"
-	"wharf/internal/archive/cpio"
-	"wharf/internal/compress"
-	"wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/archive/ar"
+	"github.com/wharf-pkg/wharf/internal/archive/cpio"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/rpm"
 )
 
 // File is one payload entry.

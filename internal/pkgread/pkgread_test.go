@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/compress"
-	"wharf/internal/deb"
-	"wharf/internal/rpm"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 func tree(t *testing.T) (*stage.Tree, map[string]string) {

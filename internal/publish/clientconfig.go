@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // ClientOptions say which server a client configuration is for.

@@ -17,9 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
 
-	"wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // The crash child: a re-executed test binary that publishes through a

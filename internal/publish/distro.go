@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/distro"
 )
 
 // ErrUnknownDistro: a --distro value that names no release wharf knows.
@@ -45,12 +45,12 @@ func aptCodename(distro string) string {
 // table order.
 func releases() []release {
 	var out []release
-	for _, d := range target.Builtin().Distros() {
+	for _, d := range distro.Builtin().Distros() {
 		r := release{distro: d.Name, format: string(d.Format), debTag: d.DebRevisionTag, rpmTag: d.ReleaseTag}
 		switch d.Format {
-		case target.Deb:
+		case distro.Deb:
 			r.dir = aptCodename(d.Name)
-		case target.RPM:
+		case distro.RPM:
 			r.dir = strings.TrimPrefix(d.ReleaseTag, ".")
 		}
 		if r.dir != "" {

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/deb"
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // newFleetPublisher publishes as `wharf publish` does: a new repository

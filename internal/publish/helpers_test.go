@@ -11,13 +11,14 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
 
-	"wharf/internal/deb"
-	"wharf/internal/repostore"
-	"wharf/internal/rpm"
-	"wharf/internal/signing"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 var (

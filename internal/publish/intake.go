@@ -19,12 +19,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"wharf/internal/aptrepo"
-	"wharf/internal/deb"
-	"wharf/internal/repostore"
-	"wharf/internal/rpm"
-	"wharf/internal/signing"
-	"wharf/internal/yumrepo"
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
 // A publish reads each package file once, all at once (readInputs), then

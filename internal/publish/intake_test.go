@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/rpm"
-	"wharf/internal/signing"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // fixedPublisher is newPublisher whose clock stands still, so that two

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/aptrepo"
-	"wharf/internal/repostore"
-	"wharf/internal/yumrepo"
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
 // placeLabel is " (deb)" or " (deb, debian-12)": the format, and the

@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/aptrepo"
-	"wharf/internal/repostore"
-	"wharf/internal/yumrepo"
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
 // Signer signs apt Release files, yum repomd.xml and rpm headers, and

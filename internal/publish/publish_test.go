@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
 )
 
 func listVersions(t *testing.T, p *Publisher, channel, format string) []string {

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // Settings are what a repository keeps about itself in

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/aptrepo"
-	"wharf/internal/repostore"
-	"wharf/internal/yumrepo"
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
 // channelRE keeps a channel name one safe path segment, as apt suites and

@@ -10,10 +10,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"wharf/internal/testenv"
 
-	"wharf/internal/aptrepo"
-	"wharf/internal/yumrepo"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
 // TestClientsSeeHistory publishes, promotes and yanks, and checks with the

@@ -6,7 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 type versionCase struct{ format, a, b string }

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // gzipInputs are texts and random bytes around the chunk boundaries.

@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 	"sync"
 
-	"wharf/internal/distname"
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
-	"wharf/internal/pymeta"
-	"wharf/internal/simpleindex"
-	"wharf/internal/wheelhouse"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/wheelhouse"
 )
 
 // IndexProvider is a Provider over the sources of a wheelhouse.Finder:

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/cas"
-	"wharf/internal/lockfile/requirements"
-	"wharf/internal/pep508"
-	"wharf/internal/platformtag"
-	"wharf/internal/simpleindex"
-	"wharf/internal/wheelhouse"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/wheelhouse"
 )
 
 // wheelhouseDir finds ../shared/wheelhouse beside the repository root, or

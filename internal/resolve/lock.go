@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/lockfile/pylock"
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 // TargetResult is the resolution for one named target.

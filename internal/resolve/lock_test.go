@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
 )
 
 // checkGolden compares got with file.golden, rewriting it under -update.

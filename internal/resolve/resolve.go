@@ -27,12 +27,12 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/distname"
-	"wharf/internal/lockfile"
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
-	"wharf/internal/platformtag"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // DefaultMaxBacktracks bounds the search when Options.MaxBacktracks is 0.

@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/distname"
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
-	"wharf/internal/platformtag"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // A scenario describes an index and a request, one directive a line:

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // BenchmarkWrite256MiB writes 256 MiB of generated content in 64 files;

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // testCase is a package described by a testdata/cases file: one

@@ -7,8 +7,8 @@ import (
 	"log"
 	"time"
 
-	"wharf/internal/rpm"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 func ExampleWrite() {

@@ -13,8 +13,8 @@ import (
 	"time"
 	"unicode"
 
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // headerFields are the Package fields free text reaches: the field, the

@@ -11,12 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 
 	"github.com/klauspost/compress/zstd"
 
-	"wharf/internal/archive/cpio"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/archive/cpio"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 const bigSize = 4<<30 + 3 // past newc's 32-bit size field

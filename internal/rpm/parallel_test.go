@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // bigCase is the hello case with a payload of several zstd parts (4 MiB

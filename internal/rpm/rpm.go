@@ -31,10 +31,11 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-	"wharf/internal/archive/cpio"
-	"wharf/internal/compress"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/archive/cpio"
+	"github.com/wharf-pkg/wharf/internal/compress"
+
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // Package is what one .rpm holds. Write never modifies it.

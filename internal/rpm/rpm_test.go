@@ -14,9 +14,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"wharf/internal/testenv"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

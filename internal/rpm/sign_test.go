@@ -12,7 +12,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
-	"wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/signing"
 )
 
 var signClock = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)

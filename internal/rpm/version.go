@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep440"
 )
 
 // VersionRelease maps a PEP 440 version to an rpm Version string that

@@ -30,7 +30,7 @@ import (
 	"strings"
 	"sync"
 
-	"wharf/internal/debarchive"
+	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
 //go:embed data/*.tsv.gz

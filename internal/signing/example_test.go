@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/signing"
 )
 
 // Sign an apt Release file as InRelease with the key and passphrase from

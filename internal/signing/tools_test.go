@@ -11,7 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // These tests check our keys and signatures with the real verifiers: gpg,

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/netauth"
 )
 
 // Defaults of a zero Fetcher and Retry.

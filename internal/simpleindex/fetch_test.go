@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/netauth"
 )
 
 const faultBody = "hello world"

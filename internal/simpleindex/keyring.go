@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"os"
 
-	"wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/netauth"
 )
 
 // LoadKeyring builds the credentials lookup of a build: the .netrc file at

@@ -20,9 +20,9 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/distname"
-	"wharf/internal/netauth"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // Candidate is one distribution file offered for a project.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // The environment file is checked against two real readers:

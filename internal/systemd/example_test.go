@@ -3,7 +3,7 @@ package systemd_test
 import (
 	"fmt"
 
-	"wharf/internal/systemd"
+	"github.com/wharf-pkg/wharf/internal/systemd"
 )
 
 func ExampleSysusers() {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"unicode"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // The hostile values of testenv.HostileValues go through every place a unit

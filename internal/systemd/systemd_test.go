@@ -14,7 +14,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // A scheduled service is a oneshot unit with no [Install] section plus a

@@ -11,9 +11,9 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"wharf/internal/maintscript"
-	"wharf/internal/stage"
-	"wharf/internal/tarball"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/tarball"
 )
 
 func ExampleWrite() {

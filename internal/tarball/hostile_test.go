@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/stage"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // TestReadmeHostile: the README's commands are meant to be pasted into a

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // patternData is n bytes that compress somewhat like text.

@@ -25,9 +25,9 @@ import (
 	"time"
 	"unicode"
 
-	"wharf/internal/compress"
-	"wharf/internal/maintscript"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // Compression is the tarball's compressor. The zero value is Zstd

@@ -21,8 +21,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"wharf/internal/maintscript"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")

@@ -14,9 +14,9 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/pymeta"
-	"wharf/internal/stage"
-	"wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/wheel"
 )
 
 // InstallerName is written to each installed dist-info's INSTALLER file.

@@ -14,12 +14,12 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/pymeta"
-	"wharf/internal/pyname"
-	"wharf/internal/stage"
-	"wharf/internal/venv"
-	"wharf/internal/wheel"
-	"wharf/internal/wheel/wheeltest"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/venv"
+	"github.com/wharf-pkg/wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 // needTool fails under CI=true and skips otherwise.

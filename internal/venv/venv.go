@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // Layout places a virtualenv for one target Python.

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/pymeta"
-	"wharf/internal/stage"
-	"wharf/internal/venv"
-	"wharf/internal/wheel"
-	"wharf/internal/wheel/wheeltest"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/venv"
+	"github.com/wharf-pkg/wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

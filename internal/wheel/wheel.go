@@ -25,10 +25,10 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/distname"
-	"wharf/internal/pep440"
-	"wharf/internal/pymeta"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // Sentinel errors callers can branch on.

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/pymeta"
-	"wharf/internal/pyname"
-	"wharf/internal/testenv"
-	"wharf/internal/wheel"
-	"wharf/internal/wheel/wheeltest"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 func demo(files ...wheeltest.File) wheeltest.Spec {

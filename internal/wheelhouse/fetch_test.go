@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/cas"
-	"wharf/internal/lockfile"
-	"wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
 )
 
 const demoWheel = "demo-1.0-py3-none-any.whl"

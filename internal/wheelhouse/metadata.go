@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 
-	"wharf/internal/cas"
-	"wharf/internal/distname"
-	"wharf/internal/netauth"
-	"wharf/internal/simpleindex"
-	"wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/wheel"
 )
 
 // maxMetadata bounds a METADATA file read into memory.

@@ -36,13 +36,13 @@ import (
 	"sort"
 	"strings"
 
-	"wharf/internal/cas"
-	"wharf/internal/distname"
-	"wharf/internal/lockfile"
-	"wharf/internal/netauth"
-	"wharf/internal/pep440"
-	"wharf/internal/platformtag"
-	"wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/netauth"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
 )
 
 // Finder finds and fetches wheels.

@@ -21,12 +21,12 @@ import (
 	"testing/fstest"
 	"time"
 
-	"wharf/internal/cas"
-	"wharf/internal/lockfile"
-	"wharf/internal/lockfile/requirements"
-	"wharf/internal/pep440"
-	"wharf/internal/platformtag"
-	"wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/cas"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/simpleindex"
 )
 
 // target is CPython 3.11 on x86_64 glibc 2.36 (Debian 12).

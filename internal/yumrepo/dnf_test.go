@@ -7,7 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // TestDNFReadsRepository serves a rendered repository to the real dnf

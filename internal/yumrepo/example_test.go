@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/yumrepo"
+	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
 func ExampleRender() {

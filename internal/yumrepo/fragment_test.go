@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // fragmentPackages are the committed rpms plus packages whose every text

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"

@@ -16,7 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
 // Compression is how the metadata documents are compressed.

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 )

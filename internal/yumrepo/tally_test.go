@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"wharf/internal/rpm"
-	"wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/signing"
 )
 
 // TestTallyDescribesSignedCopy: an rpm signed on its way through a Tally

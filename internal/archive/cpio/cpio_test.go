@@ -14,7 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"wharf/internal/testenv"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

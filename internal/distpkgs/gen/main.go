@@ -33,7 +33,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"wharf/internal/debarchive"
+	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
 // arch is the index read; it lists the Architecture: all packages too.

@@ -21,8 +21,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/lockfile"
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 // Reader is one lock format under test.

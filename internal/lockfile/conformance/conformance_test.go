@@ -4,12 +4,12 @@ import (
 	"os"
 	"testing"
 
-	"wharf/internal/lockfile"
-	"wharf/internal/lockfile/pipfilelock"
-	"wharf/internal/lockfile/poetrylock"
-	"wharf/internal/lockfile/pylock"
-	"wharf/internal/lockfile/requirements"
-	"wharf/internal/lockfile/uvlock"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pipfilelock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/poetrylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
+	"github.com/wharf-pkg/wharf/internal/lockfile/uvlock"
 )
 
 func read(t *testing.T, name string) []byte {

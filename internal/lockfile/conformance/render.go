@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/lockfile"
-	"wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/pep508"
 )
 
 // Render prints a parsed lock (or the parse error) one fact per line, and

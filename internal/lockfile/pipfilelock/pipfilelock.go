@@ -27,10 +27,10 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"wharf/internal/lockfile"
-	"wharf/internal/pep440"
-	"wharf/internal/pep508"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // ErrStale is returned when _meta.hash does not match the Pipfile.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/lockfile/conformance"
+	"github.com/wharf-pkg/wharf/internal/lockfile/conformance"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep440"
 )
 
 // constraint is a poetry version constraint: alternatives ("||") of

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"wharf/internal/lockfile/conformance"
-	"wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/lockfile/conformance"
+	"github.com/wharf-pkg/wharf/internal/pep440"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -3,7 +3,7 @@ package pylock_test
 import (
 	"fmt"
 
-	"wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
 )
 
 func ExampleWrite() {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/lockfile"
-	"wharf/internal/lockfile/conformance"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/lockfile/conformance"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

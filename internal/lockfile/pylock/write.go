@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // Write renders doc as a pylock.toml: keys in the order of the

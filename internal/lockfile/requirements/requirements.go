@@ -31,10 +31,10 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/distname"
-	"wharf/internal/lockfile"
-	"wharf/internal/pep508"
-	"wharf/internal/pyname"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/pyname"
 )
 
 // ReadFunc returns the content of a named requirements file.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"wharf/internal/lockfile/conformance"
+	"github.com/wharf-pkg/wharf/internal/lockfile/conformance"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -32,7 +32,7 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/debarchive"
+	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
 // triplets are the multiarch directories of the Debian architectures built for.

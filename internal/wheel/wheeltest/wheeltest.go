@@ -15,7 +15,7 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/pymeta"
 )
 
 // File is one zip member.

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/config"
-	"wharf/internal/elfdeps"
-	"wharf/internal/elffit"
-	"wharf/internal/maintscript"
-	"wharf/internal/pep517"
-	"wharf/internal/stage"
-	"wharf/internal/systemd"
-	"wharf/internal/target"
-	"wharf/internal/venv"
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/elfdeps"
+	"github.com/wharf-pkg/wharf/internal/elffit"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pep517"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/systemd"
+	"github.com/wharf-pkg/wharf/internal/venv"
 )
 
 // staged is the Tree of one target group plus what the writers derive from it.
@@ -43,7 +43,7 @@ type staged struct {
 	tmpfiles   string              // the tmpfiles.d file staged, "" for none
 }
 
-func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t target.Profile) (_ *staged, err error) {
+func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t distro.Profile) (_ *staged, err error) {
 	proj := p.Project
 	pr := progress(opts)
 	st := &staged{tree: stage.New(), pure: true}
@@ -134,7 +134,7 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 // stageAppTree stages the app under appDir: straight from the source tree,
 // or, when the project has build commands, from the staged copy they ran
 // in, so what they produce (collected static files, compiled assets) ships.
-func (p *Plan) stageAppTree(ctx context.Context, opts Options, st *staged, t target.Profile, appDir string) (int, error) {
+func (p *Plan) stageAppTree(ctx context.Context, opts Options, st *staged, t distro.Profile, appDir string) (int, error) {
 	proj := p.Project
 	src := appSource{dir: proj.Dir, exclude: proj.Exclude, outDir: p.OutDir, gitignore: true, skip: packagingInputs(proj)}
 	if len(proj.BuildCommands) == 0 {
@@ -189,7 +189,7 @@ const maxRelocated = 64 << 20
 // stageSystem adds what lands outside the app tree: the env file and
 // config files (here), the units, sysusers entry and other runtime files
 // (runtime.go), and the maintainer-script intent (intent.go).
-func (p *Plan) stageSystem(st *staged, t target.Profile) error {
+func (p *Plan) stageSystem(st *staged, t distro.Profile) error {
 	proj := p.Project
 	tree := st.tree
 
@@ -241,7 +241,7 @@ func (p *Plan) workDir() string {
 
 // serviceType is exec where systemd knows it (240+: a failed exec fails the
 // start), simple on older ones (RHEL 8 has 239).
-func serviceType(t target.Profile) string {
+func serviceType(t distro.Profile) string {
 	if t.Systemd >= 240 {
 		return "exec"
 	}

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"archive/zip"
@@ -11,13 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"wharf/internal/wheel/wheeltest"
 
-	"wharf/internal/config"
-	"wharf/internal/deb"
-	"wharf/internal/stage"
-	"wharf/internal/target"
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
+
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // said records the build's progress lines.
@@ -259,7 +260,7 @@ func TestCheckFloorAppTree(t *testing.T) {
 	// Needing glibc 2.36's GLIBC_2.36 is what a .so built on Debian 12
 	// against a new symbol does; same length as GLIBC_2.14.
 	newer := bytes.Replace(so, []byte("GLIBC_2.14\x00"), []byte("GLIBC_2.36\x00"), 1)
-	catalog := target.Builtin()
+	catalog := distro.Builtin()
 	for _, c := range []struct {
 		target string
 		data   []byte

@@ -1,17 +1,17 @@
-package build
+package pipeline
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/distro"
 )
 
 // TestRPMNameCarriesPython: builds for two Python stacks of one release
 // get two names; the release's default stack keeps the project's.
 func TestRPMNameCarriesPython(t *testing.T) {
-	c := target.Builtin()
+	c := distro.Builtin()
 	for _, tc := range []struct{ target, python, want string }{
 		{"rhel-9", "", "ledger"},
 		{"rhel-9", "3.9", "ledger"},

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"archive/tar"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/compress"
 )
 
 func writeFile(t *testing.T, dir, name, content string) {

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"fmt"
@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"wharf/internal/config"
-	"wharf/internal/ignore"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/ignore"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // defaultExcludes are never part of an app's payload: version control and

@@ -1,10 +1,10 @@
-package target
+package distro
 
 import (
 	"strings"
 	"testing"
 
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 func TestResolve(t *testing.T) {

@@ -7,7 +7,7 @@
 // Profiles are data, kept in one table (profiles.go) with the source of every
 // figure beside it. The package is pure: detecting the build host is the
 // caller's job (FromOSRelease takes the file's bytes).
-package target
+package distro
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/pep508"
-	"wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
 
 // Format is a package format.

@@ -1,10 +1,10 @@
-package build
+package pipeline
 
 import (
 	"strings"
 
-	"wharf/internal/elfdeps"
-	"wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/elfdeps"
+	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // scanELF reads what the staged extension modules need from the system

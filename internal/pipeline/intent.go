@@ -1,19 +1,19 @@
-package build
+package pipeline
 
 import (
 	"encoding/json"
 	"fmt"
 	"strconv"
 
-	"wharf/internal/config"
-	"wharf/internal/deb"
-	"wharf/internal/maintscript"
-	"wharf/internal/rpm"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/rpm"
 )
 
 // stageIntent decides what the maintainer scripts must do.
-func (p *Plan) stageIntent(st *staged, t target.Profile) error {
+func (p *Plan) stageIntent(st *staged, t distro.Profile) error {
 	proj := p.Project
 	home := p.home()
 	compileDirs := []string{st.layout.SitePackages(), proj.Prefix + "/app"}
@@ -92,7 +92,7 @@ func (p *Plan) hookBody(key, file string) (string, error) {
 
 // rpmEVR is the package's [epoch:]version-release as rpm orders it, which
 // the scripts compare to tell an upgrade from a downgrade.
-func (p *Plan) rpmEVR(t target.Profile) string {
+func (p *Plan) rpmEVR(t distro.Profile) string {
 	evr := rpm.VersionRelease(p.Version) + "-" + p.Iteration + t.ReleaseTag
 	if p.Version.Epoch != 0 {
 		evr = strconv.Itoa(p.Version.Epoch) + ":" + evr

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"debug/elf"
@@ -7,13 +7,13 @@ import (
 	"os"
 	"strings"
 
-	"wharf/internal/distname"
-	"wharf/internal/elfdeps"
-	"wharf/internal/elffit"
-	"wharf/internal/platformtag"
-	"wharf/internal/shlibs"
-	"wharf/internal/target"
-	"wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/distname"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/elfdeps"
+	"github.com/wharf-pkg/wharf/internal/elffit"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/shlibs"
+	"github.com/wharf-pkg/wharf/internal/wheel"
 )
 
 // platformPolicy is what the build does with plain linux_<arch> wheels on a
@@ -40,7 +40,7 @@ func (p *Plan) platformPolicy(opts Options) (elffit.Policy, error) {
 // wheelTags is the tag set wheels are chosen by for t: a target other than
 // the host also takes plain linux_<arch> wheels unless the policy refuses
 // them, since checkWheels then proves (or is told to trust) that they fit.
-func wheelTags(t target.Profile, pol elffit.Policy) platformtag.TagSet {
+func wheelTags(t distro.Profile, pol elffit.Policy) platformtag.TagSet {
 	if t.Native || pol == elffit.Refuse {
 		return t.Tags()
 	}
@@ -53,7 +53,7 @@ func wheelTags(t target.Profile, pol elffit.Policy) platformtag.TagSet {
 // declared dependency looks like providing; for an rpm, any, since rpm
 // turns each into an automatic "Requires: libX.so.N()(64bit)" that the
 // target's dnf resolves.
-func (p *Plan) fitSystem(t target.Profile) elffit.System {
+func (p *Plan) fitSystem(t distro.Profile) elffit.System {
 	machine, _ := elffit.Machine(t.Arch)
 	maj, min := t.Python.MajorMinor()
 	sys := elffit.System{
@@ -67,7 +67,7 @@ func (p *Plan) fitSystem(t target.Profile) elffit.System {
 		Base:   t.BaseSonames(),
 	}
 	switch t.Distro.Format {
-	case target.RPM:
+	case distro.RPM:
 		sys.Provide = func(soname string) (string, bool) {
 			return "Requires: " + soname + "()(64bit)", true
 		}
@@ -93,7 +93,7 @@ func (p *Plan) fitSystem(t target.Profile) elffit.System {
 // the floor check over every ELF file the wheel carries, and on a target
 // other than the host proves that each plain linux_<arch> wheel fits (or
 // says it is trusted). Nothing has been written when it refuses.
-func (f *finder) checkWheels(picked []pickedWheel, group []target.Profile) error {
+func (f *finder) checkWheels(picked []pickedWheel, group []distro.Profile) error {
 	systems := make([]elffit.System, len(group)) // one soname table load per target
 	for i, t := range group {
 		systems[i] = f.plan.fitSystem(t)
@@ -241,7 +241,7 @@ func (r *elfReader) close() {
 // the app's own included (a .so it ships, one its build commands made), so
 // that no package needs a machine, glibc or libstdc++ its target lacks;
 // it reports the floor found. Staging calls it before anything is written.
-func (p *Plan) checkFloor(opts Options, st *staged, t target.Profile) error {
+func (p *Plan) checkFloor(opts Options, st *staged, t distro.Profile) error {
 	sys := p.fitSystem(t)
 	files, err := st.elfFiles(opts)
 	if err != nil {

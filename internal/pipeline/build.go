@@ -1,7 +1,7 @@
 // Package build turns an app into packages: it plans (project, version,
 // targets, pins), stages one Tree per target Python and platform, and hands
 // the Tree to each format writer (DESIGN.md, "How data flows").
-package build
+package pipeline
 
 import (
 	"context"
@@ -15,14 +15,14 @@ import (
 	"strings"
 	"time"
 
-	"wharf/internal/compress"
-	"wharf/internal/config"
-	"wharf/internal/deb"
-	"wharf/internal/gitmeta"
-	"wharf/internal/pep440"
-	"wharf/internal/rpm"
-	"wharf/internal/shlibs"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/gitmeta"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/shlibs"
 )
 
 // Progress receives what a build is doing; the CLI draws it on stderr.
@@ -121,8 +121,8 @@ type Plan struct {
 	Iteration string
 	Git       gitmeta.Info
 	Epoch     time.Time // mtime of every archive entry
-	Targets   []target.Profile
-	Formats   []target.Format
+	Targets   []distro.Profile
+	Formats   []distro.Format
 	// Compression overrides every target's default compressor when set.
 	// "xz" or "xz:9"; "" leaves each target's default.
 	Compression string
@@ -241,7 +241,7 @@ func (p *Plan) checkVersionFits(opts Options) error {
 		return nil
 	}
 	for _, t := range p.Targets {
-		if t.NoCaret && slices.Contains(p.formatsFor(t), target.RPM) {
+		if t.NoCaret && slices.Contains(p.formatsFor(t), distro.RPM) {
 			return flagOrInput(opts.Version != "", fmt.Errorf("version %s: its local part becomes %s in the rpm, and %s's rpm (before 4.15) cannot read a caret; use a version without \"+...\" for %s",
 				p.Version, rpm.VersionRelease(p.Version), t.Name(), t.Distro.Name))
 		}
@@ -258,11 +258,11 @@ func (p *Plan) checkCompression(opts Options) error {
 	}
 	for _, t := range p.Targets {
 		for _, f := range p.formatsFor(t) {
-			if f == target.Tar {
+			if f == distro.Tar {
 				continue // unpacked by tar on the host, not by dpkg or rpm
 			}
 			kind, _, _ := compress.ParseSpec(p.Compression)
-			if err := t.CanRead(target.Compression(kind.String())); err != nil {
+			if err := t.CanRead(distro.Compression(kind.String())); err != nil {
 				return flagOrInput(opts.Compression != "", fmt.Errorf("compression %s for %s: %w; choose another, or pass --force-compression to build it anyway", p.Compression, t.Name(), err))
 			}
 		}
@@ -305,7 +305,7 @@ func autoIteration(opts Options, name string, v pep440.Version) (string, error) 
 	if len(wanted) == 0 {
 		wanted = proj.Targets
 	}
-	catalog := target.Builtin()
+	catalog := distro.Builtin()
 	if len(wanted) == 0 {
 		if d, err := catalog.FromOSRelease(opts.HostOSRelease); err == nil {
 			wanted = []string{d.Name}
@@ -381,12 +381,12 @@ func splitList(values []string) []string {
 }
 
 func (p *Plan) chooseTargets(opts Options) error {
-	catalog := target.Builtin()
+	catalog := distro.Builtin()
 	names := splitList(opts.Targets)
 	if len(names) == 0 {
 		names = p.Project.Targets
 	}
-	var host target.Distro
+	var host distro.Distro
 	hostKnown := false
 	if len(opts.HostOSRelease) > 0 {
 		if d, err := catalog.FromOSRelease(opts.HostOSRelease); err == nil {
@@ -423,7 +423,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 		formats = p.Project.Formats
 	}
 	for _, f := range formats {
-		ff, err := target.ParseFormat(f)
+		ff, err := distro.ParseFormat(f)
 		if err != nil {
 			return flagOrInput(len(splitList(opts.Formats)) > 0, fmt.Errorf("format: %w", err))
 		}
@@ -434,7 +434,7 @@ func (p *Plan) chooseTargets(opts Options) error {
 	return nil
 }
 
-func containsFormat(list []target.Format, f target.Format) bool {
+func containsFormat(list []distro.Format, f distro.Format) bool {
 	for _, x := range list {
 		if x == f {
 			return true
@@ -445,11 +445,11 @@ func containsFormat(list []target.Format, f target.Format) bool {
 
 // formatsFor is the formats written for one target: the requested ones, or
 // the target's native format.
-func (p *Plan) formatsFor(t target.Profile) []target.Format {
+func (p *Plan) formatsFor(t distro.Profile) []distro.Format {
 	if len(p.Formats) > 0 {
 		return p.Formats
 	}
-	return []target.Format{t.Format}
+	return []distro.Format{t.Format}
 }
 
 // Execute fetches, stages and writes. Every temporary file lives in one
@@ -526,9 +526,9 @@ func (p *Plan) Execute(ctx context.Context, opts Options) ([]Artifact, error) {
 
 // groupTargets puts together targets that share a staged Tree: same Python,
 // platform tags and layout. The Tree is built once per group.
-func groupTargets(ts []target.Profile) [][]target.Profile {
+func groupTargets(ts []distro.Profile) [][]distro.Profile {
 	var keys []string
-	groups := map[string][]target.Profile{}
+	groups := map[string][]distro.Profile{}
 	for _, t := range ts {
 		k := fmt.Sprintf("%s|%s|%s|%d.%d|%v|%s", t.Python.Version, t.Python.Path, t.Arch, t.GlibcMajor, t.GlibcMinor, t.Native, t.UnitDir)
 		if _, ok := groups[k]; !ok {
@@ -536,7 +536,7 @@ func groupTargets(ts []target.Profile) [][]target.Profile {
 		}
 		groups[k] = append(groups[k], t)
 	}
-	out := make([][]target.Profile, 0, len(keys))
+	out := make([][]distro.Profile, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, groups[k])
 	}

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"bytes"
@@ -16,11 +16,11 @@ import (
 	"syscall"
 	"time"
 
-	"wharf/internal/ignore"
-	"wharf/internal/pep517"
-	"wharf/internal/stage"
-	"wharf/internal/target"
-	"wharf/internal/venv"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/ignore"
+	"github.com/wharf-pkg/wharf/internal/pep517"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/venv"
 )
 
 // buildSteps runs [build] commands in a staged copy of the app, with the
@@ -36,7 +36,7 @@ type buildSteps struct {
 
 // runBuildSteps copies the app's shippable files (what stageApp would take)
 // to a work directory, materializes the venv, and runs each command there.
-func (p *Plan) runBuildSteps(ctx context.Context, opts Options, st *staged, t target.Profile, appFiles *stage.Tree, appDest string) (*buildSteps, error) {
+func (p *Plan) runBuildSteps(ctx context.Context, opts Options, st *staged, t distro.Profile, appFiles *stage.Tree, appDest string) (*buildSteps, error) {
 	proj := p.Project
 	// Probing interpreters runs each one (pyenv shims are slow): once per
 	// Python version for the whole build.
@@ -133,7 +133,7 @@ func runStep(ctx context.Context, command, dir string, env []string) (string, in
 
 // buildPython finds a host interpreter of the target's Python minor
 // version: --build-python when given, else the first on PATH.
-func buildPython(ctx context.Context, opts Options, t target.Profile) (string, error) {
+func buildPython(ctx context.Context, opts Options, t distro.Profile) (string, error) {
 	want := t.Python.Version
 	if opts.BuildPython != "" {
 		got, exe, err := pythonVersion(ctx, opts.BuildPython)

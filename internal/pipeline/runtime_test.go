@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"wharf/internal/testenv"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // The runtime files of a package (units and timers, the app command,

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"errors"
@@ -13,20 +13,20 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/appcmd"
-	"wharf/internal/config"
-	"wharf/internal/ignore"
-	"wharf/internal/maintscript"
-	"wharf/internal/stage"
-	"wharf/internal/systemd"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/appcmd"
+	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/ignore"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/systemd"
 )
 
 // stageRuntime adds what runs the app on the server besides its tree: the
 // units and timers, the sysusers.d entry of the service user, the app
 // command, the tmpfiles.d file, and the project's [files] and [symlinks].
 // The env file and config files are staged before (stageSystem).
-func (p *Plan) stageRuntime(st *staged, t target.Profile) error {
+func (p *Plan) stageRuntime(st *staged, t distro.Profile) error {
 	proj := p.Project
 	c := p.systemClaims()
 	if err := p.stageUnits(st, t, c); err != nil {
@@ -139,7 +139,7 @@ func venvPath(st *staged) string {
 // stageUnits renders one unit per service; a scheduled service is a
 // oneshot started by a timer of the same name, and the timer, not the
 // service, is what install enables and starts (maintscript's Intent.Timers).
-func (p *Plan) stageUnits(st *staged, t target.Profile, c claims) error {
+func (p *Plan) stageUnits(st *staged, t distro.Profile, c claims) error {
 	proj := p.Project
 	for _, s := range proj.Services {
 		key := "services." + keyPart(s.Name)

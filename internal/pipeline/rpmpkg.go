@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"fmt"
@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/maintscript"
-	"wharf/internal/rpm"
-	"wharf/internal/shlibs"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/shlibs"
 )
 
-func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
+func (p *Plan) rpmPackage(st *staged, t distro.Profile) (rpm.Package, error) {
 	proj := p.Project
 	scripts, err := maintscript.RPM(st.intent)
 	if err != nil {
@@ -75,7 +75,7 @@ func (p *Plan) rpmPackage(st *staged, t target.Profile) (rpm.Package, error) {
 
 // checkNotDebianName refuses a common dependency that is a Debian library
 // package name for an rpm: nothing on RHEL provides "libpq5".
-func (p *Plan) checkNotDebianName(t target.Profile, name string) error {
+func (p *Plan) checkNotDebianName(t distro.Profile, name string) error {
 	proj := p.Project
 	if !slices.Contains(proj.Depends, name) && !slices.ContainsFunc(proj.Depends, func(d string) bool { return strings.HasPrefix(d, name+" ") }) {
 		return nil // written for rpm or for this target

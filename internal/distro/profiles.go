@@ -1,4 +1,4 @@
-package target
+package distro
 
 // Builtin returns the profiles wharf knows. Figures are the distros' own:
 // Python and glibc versions from each release's package lists (Debian and

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -11,21 +11,21 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"wharf/internal/elffit"
-	"wharf/internal/fetchsession"
-	"wharf/internal/lockfile"
-	"wharf/internal/lockfile/pipfilelock"
-	"wharf/internal/lockfile/poetrylock"
-	"wharf/internal/lockfile/pylock"
-	"wharf/internal/lockfile/requirements"
-	"wharf/internal/lockfile/uvlock"
-	"wharf/internal/pep440"
-	"wharf/internal/pep517"
-	"wharf/internal/platformtag"
-	"wharf/internal/resolve"
-	"wharf/internal/target"
-	"wharf/internal/wheel"
-	"wharf/internal/wheelhouse"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/elffit"
+	"github.com/wharf-pkg/wharf/internal/fetchsession"
+	"github.com/wharf-pkg/wharf/internal/lockfile"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pipfilelock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/poetrylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
+	"github.com/wharf-pkg/wharf/internal/lockfile/uvlock"
+	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pep517"
+	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/resolve"
+	"github.com/wharf-pkg/wharf/internal/wheel"
+	"github.com/wharf-pkg/wharf/internal/wheelhouse"
 )
 
 // lockDeps is the app's dependency input, read once per build.
@@ -203,7 +203,7 @@ func (f *finder) open(file, label string) (*wheel.Wheel, error) {
 // requirements.in, or loose lines in requirements.txt) into exact pins for
 // target t, as `wharf lock` would, and says so: the build is then only as
 // reproducible as the index.
-func (f *finder) lockLoose(ctx context.Context, deps *lockDeps, pins []lockfile.Pin, t target.Profile) ([]lockfile.Pin, error) {
+func (f *finder) lockLoose(ctx context.Context, deps *lockDeps, pins []lockfile.Pin, t distro.Profile) ([]lockfile.Pin, error) {
 	lock := deps.locked.Lock()
 	// The requirements file's --pre, -c and format options reach the
 	// resolver as they reach `wharf lock`.
@@ -227,7 +227,7 @@ func (f *finder) lockLoose(ctx context.Context, deps *lockDeps, pins []lockfile.
 
 // buildSdist builds the fetched sdist at casPath (its name in the cache is
 // its digest) into a wheel for target t.
-func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPath string, t target.Profile) (string, error) {
+func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPath string, t distro.Profile) (string, error) {
 	named := filepath.Join(f.tmp, choice.Candidate.Filename)
 	if _, err := os.Lstat(named); err != nil {
 		if err := os.Symlink(casPath, named); err != nil {
@@ -245,7 +245,7 @@ func (f *finder) buildSdist(ctx context.Context, choice wheelhouse.Choice, casPa
 // wheelsFor selects, fetches and opens the wheel of every pin that applies
 // to target t, sorted by project name, and checks that their compiled code
 // fits t and every target staged with it (checkWheels).
-func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t target.Profile) ([]pickedWheel, error) {
+func (f *finder) wheelsFor(ctx context.Context, deps *lockDeps, t distro.Profile) ([]pickedWheel, error) {
 	entries, err := deps.locked.Select(t.Environment())
 	if err != nil {
 		return nil, inputf("target %s: %v", t.Name(), err)
@@ -364,7 +364,7 @@ func (f *finder) fetchAll(ctx context.Context, targetName string, pins []lockfil
 
 // stagedWith is the group of the plan's targets that share t's staged
 // Tree (groupTargets): the wheels chosen for t go into each of them.
-func (f *finder) stagedWith(t target.Profile) []target.Profile {
+func (f *finder) stagedWith(t distro.Profile) []distro.Profile {
 	for _, g := range groupTargets(f.plan.Targets) {
 		for _, m := range g {
 			if m.Name() == t.Name() {
@@ -372,5 +372,5 @@ func (f *finder) stagedWith(t target.Profile) []target.Profile {
 			}
 		}
 	}
-	return []target.Profile{t}
+	return []distro.Profile{t}
 }

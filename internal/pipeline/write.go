@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"bytes"
@@ -13,15 +13,15 @@ import (
 	"slices"
 	"strings"
 
-	"wharf/internal/compress"
-	"wharf/internal/deb"
-	"wharf/internal/distpkgs"
-	"wharf/internal/maintscript"
-	"wharf/internal/rpm"
-	"wharf/internal/shlibs"
-	"wharf/internal/stage"
-	"wharf/internal/tarball"
-	"wharf/internal/target"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/distpkgs"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/shlibs"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/tarball"
 )
 
 // job is one package to write: its file name and how to generate it.
@@ -32,18 +32,18 @@ type job struct {
 }
 
 // prepare derives the package for target t in format f without writing it.
-func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, error) {
+func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, error) {
 	var (
 		name string
 		a    Artifact
 		gen  func(context.Context, io.Writer, string) error
 	)
 	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
-	if f == target.Deb {
+	if f == distro.Deb {
 		a.Name = p.Project.DebName()
 	}
 	switch f {
-	case target.Deb:
+	case distro.Deb:
 		pkg, err := p.debPackage(st, t)
 		if err != nil {
 			return job{}, err
@@ -57,7 +57,7 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		gen = func(ctx context.Context, w io.Writer, tempDir string) error {
 			return deb.Write(ctx, w, pkg, deb.Options{Compression: comp, Level: level, MTime: p.Epoch, TempDir: tempDir})
 		}
-	case target.RPM:
+	case distro.RPM:
 		pkg, err := p.rpmPackage(st, t)
 		if err != nil {
 			return job{}, err
@@ -76,7 +76,7 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 		gen = func(ctx context.Context, w io.Writer, tempDir string) error {
 			return rpm.Write(ctx, w, pkg, rpm.Options{Compression: comp, Level: level, TempDir: tempDir})
 		}
-	case target.Tar:
+	case distro.Tar:
 		version := p.Version.String() + "-" + p.Iteration
 		install, uninstall, err := maintscript.Shell(st.intent, version, st.tree)
 		if err != nil {
@@ -104,7 +104,7 @@ func (p *Plan) prepare(st *staged, t target.Profile, f target.Format) (job, erro
 // ("myapp-py311"), so that builds for two Python stacks of one release
 // never share a file name, and dnf never moves a server from one stack to
 // the other as an upgrade.
-func rpmName(project string, t target.Profile) string {
+func rpmName(project string, t distro.Profile) string {
 	if len(t.Distro.Pythons) == 0 || t.Python.Version == t.Distro.Pythons[0].Version {
 		return project
 	}
@@ -145,7 +145,7 @@ func (p *Plan) commit(ctx context.Context, opts Options, j job, spoolDir string)
 
 // compression is the payload compressor and level for target t:
 // --compression or the project's setting, else the target's default.
-func (p *Plan) compression(t target.Profile) (compress.Kind, int, error) {
+func (p *Plan) compression(t distro.Profile) (compress.Kind, int, error) {
 	c := string(t.Compression)
 	if p.Compression != "" {
 		c = p.Compression
@@ -296,7 +296,7 @@ func (p *Plan) maintainer() string {
 // bundled extension modules link, as dpkg-shlibdeps derives them: from the
 // target release's soname map. A soname the map lacks is warned about
 // unless the wheel vendors it or a declared dependency looks like it.
-func (p *Plan) libraryDepends(st *staged, t target.Profile, declared []string) ([]string, error) {
+func (p *Plan) libraryDepends(st *staged, t distro.Profile, declared []string) ([]string, error) {
 	if len(st.elf.Libraries) == 0 {
 		return nil, nil
 	}
@@ -321,7 +321,7 @@ func (p *Plan) libraryDepends(st *staged, t target.Profile, declared []string) (
 
 // warnDistroName says when the package name is also a package of the
 // target release: apt would weigh the two versions against each other.
-func (p *Plan) warnDistroName(t target.Profile, name string) {
+func (p *Plan) warnDistroName(t distro.Profile, name string) {
 	names, err := distpkgs.ForDistro(t.Distro.ID, t.Distro.VersionID)
 	if err != nil || !names.Has(name) {
 		return // no data for this release, or no clash
@@ -343,7 +343,7 @@ func coveredBy(lib string, declared []string) bool {
 	return false
 }
 
-func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
+func (p *Plan) debPackage(st *staged, t distro.Profile) (deb.Package, error) {
 	proj := p.Project
 	revision, err := deb.Revision(p.Iteration, t.DebRevisionTag)
 	if err != nil {
@@ -387,7 +387,7 @@ func (p *Plan) debPackage(st *staged, t target.Profile) (deb.Package, error) {
 		Description:  p.description(t.Python.Version),
 		Depends:      depends,
 		// wharf publish routes the package to its release's suite by it.
-		Extra: []deb.Field{{Name: target.ControlField, Value: t.Distro.Name}},
+		Extra: []deb.Field{{Name: distro.ControlField, Value: t.Distro.Name}},
 	}
 	scripts, err := debScripts(st)
 	if err != nil {
@@ -440,7 +440,7 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 		"# The package is built for a fleet, not uploaded to Debian: no bug to close.",
 		c.Package + ": initial-upload-closes-no-bugs",
 		"# wharf publish routes the package to its release's suite by this field.",
-		c.Package + ": unknown-field " + target.ControlField,
+		c.Package + ": unknown-field " + distro.ControlField,
 		"",
 	}, "\n")
 	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))

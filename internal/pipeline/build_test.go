@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/rpm"
-	"wharf/internal/stage"
-	"wharf/internal/wheel/wheeltest"
+	"github.com/wharf-pkg/wharf/internal/rpm"
+	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 func TestSplitWords(t *testing.T) {

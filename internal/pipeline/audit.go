@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -7,10 +7,11 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"wharf/internal/systemd"
-	"wharf/internal/target"
 
-	"wharf/internal/audit"
+	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/systemd"
+
+	"github.com/wharf-pkg/wharf/internal/audit"
 )
 
 // auditRelocation proves the staged payload relocated before a byte of a
@@ -58,7 +59,7 @@ func (p *Plan) auditRelocation(st *staged, finder *finder, buildDirs []string) e
 // checkExposure scores every service unit staged for t with the host's
 // "systemd-analyze security --offline=true" and fails above max (0 does
 // not check), naming the unit, its score and how to lower it.
-func checkExposure(ctx context.Context, max float64, st *staged, t target.Profile) error {
+func checkExposure(ctx context.Context, max float64, st *staged, t distro.Profile) error {
 	if max == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"archive/zip"
@@ -15,8 +15,8 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/compress"
-	"wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/config"
 )
 
 // TestEverySettingChangesTheOutput walks the whole config schema: for each

@@ -156,7 +156,7 @@ func debPayloadScan(t *testing.T, deb string, needles []string) map[string][]str
 	tr := tar.NewReader(pipe)
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

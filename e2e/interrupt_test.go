@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -90,7 +91,8 @@ func TestInterruptDuringCompression(t *testing.T) {
 			err := cmd.Wait()
 			took := time.Since(sent)
 			code := -1
-			if ee, ok := err.(*exec.ExitError); ok {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
 				code = ee.ExitCode()
 			}
 			t.Logf("%v: exited %d after %v", c.sig, code, took)

@@ -111,7 +111,7 @@ func findNfpm(ctx context.Context, o options) (string, error) {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("nfpm %s could not be built (go install: %v): %s", nfpmVersion, err, lastLine(stderr.String()))
+		return "", fmt.Errorf("nfpm %s could not be built (go install: %w): %s", nfpmVersion, err, lastLine(stderr.String()))
 	}
 	return bin, nil
 }

@@ -307,7 +307,7 @@ func lockTargets(opts LockOptions) ([]distro.Profile, error) {
 	}
 	if len(names) == 0 {
 		if hostErr != nil {
-			return nil, usageError{fmt.Errorf("the build host is not a known target (%v): pass --target", hostErr)}
+			return nil, usageError{fmt.Errorf("the build host is not a known target (%w): pass --target", hostErr)}
 		}
 		names = []string{host.Name}
 	}

@@ -26,7 +26,7 @@ func ReadControl(r io.Reader) ([]deb.Field, error) {
 	var sawBinary, sawControl, sawData bool
 	for {
 		h, err := arr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -83,7 +83,7 @@ func controlFields(r io.Reader, ext string) ([]deb.Field, error) {
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, errors.New("no control file")
 		}
 		if err != nil {

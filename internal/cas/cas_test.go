@@ -260,7 +260,7 @@ func TestConcurrentProcesses(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
 			cmd.Env = append(os.Environ(), "CAS_HELPER_DIR="+dir)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				errs <- fmt.Errorf("helper process: %v\n%s", err, out)
+				errs <- fmt.Errorf("helper process: %w\n%s", err, out)
 			}
 		})
 	}

@@ -135,7 +135,7 @@ func TestZstdNewWriter(t *testing.T) {
 			cmd.Stdin = bytes.NewReader(b)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				return fmt.Errorf("%v: %s", err, out)
+				return fmt.Errorf("%w: %s", err, out)
 			}
 			return nil
 		}

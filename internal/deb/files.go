@@ -3,6 +3,7 @@ package deb
 import (
 	"archive/tar"
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,7 @@ func ReadFiles(path string, keep func(path string) bool) (map[string][]byte, err
 	arr := ar.NewReader(bufio.NewReader(f))
 	for {
 		h, err := arr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: no data.tar member", path)
 		}
 		if err != nil {
@@ -45,7 +46,7 @@ func ReadFiles(path string, keep func(path string) bool) (map[string][]byte, err
 		tr := tar.NewReader(zr)
 		for {
 			th, err := tr.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
 			if err != nil {

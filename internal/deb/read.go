@@ -87,7 +87,7 @@ func Read(r io.ReaderAt, size int64) (*Info, error) {
 	var sawBinary, sawControl, sawData bool
 	for {
 		h, err := arr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -145,7 +145,7 @@ func readControl(r io.Reader, ext string, info *Info) error {
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -201,7 +201,7 @@ func readData(r io.Reader, ext string, info *Info) error {
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

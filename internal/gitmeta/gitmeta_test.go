@@ -2,6 +2,7 @@ package gitmeta
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,7 @@ func TestRead(t *testing.T) {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	if _, err := Read(context.Background(), dir); err != ErrNotRepo {
+	if _, err := Read(context.Background(), dir); !errors.Is(err, ErrNotRepo) {
 		t.Fatalf("Read outside a repo = %v, want ErrNotRepo", err)
 	}
 	git("init", "-q", "-b", "trunk")

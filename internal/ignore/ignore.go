@@ -362,7 +362,7 @@ func matchTokens(toks []token, s string) bool {
 	start := func(ti int) uint64 { return 1 << (2 * ti) }
 	within := func(ti int) uint64 { return 1 << (2*ti + 1) }
 	var stack [256]uint64
-	act := stack[:0]
+	var act []uint64
 	if len(s) < len(stack) {
 		act = stack[:len(s)+1]
 	} else {

@@ -1,6 +1,7 @@
 package netauth
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -101,7 +102,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := Parse(data)
 		if err != nil {
-			if _, ok := err.(*ParseError); !ok {
+			if pe := (*ParseError)(nil); !errors.As(err, &pe) {
 				t.Fatalf("error %v is not a *ParseError", err)
 			}
 			if !strings.HasPrefix(err.Error(), "netrc line ") {

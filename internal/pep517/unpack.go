@@ -189,7 +189,7 @@ func (u *unpacker) tar(r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -210,7 +210,7 @@ func (u *unpacker) tar(r io.Reader) error {
 			if err := u.root.MkdirAll(name, 0o755); err != nil {
 				return fmt.Errorf("sdist %s: %w", u.src, err)
 			}
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, 0: // 0: pre-POSIX regular file (TypeRegA)
 			if err := u.file(name, h.FileInfo().Mode(), h.Size, tr); err != nil {
 				return err
 			}

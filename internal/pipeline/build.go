@@ -200,7 +200,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	p.Version, err = pep440.Parse(versionText)
 	if err != nil {
-		return nil, flagOrInput(versionFrom == "--version", fmt.Errorf("%s: %q is not a PEP 440 version: %v", versionFrom, versionText, err))
+		return nil, flagOrInput(versionFrom == "--version", fmt.Errorf("%s: %q is not a PEP 440 version: %w", versionFrom, versionText, err))
 	}
 
 	if err := p.checkVersionFits(opts); err != nil {

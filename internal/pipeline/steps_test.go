@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"archive/tar"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -37,7 +38,7 @@ func tarballFiles(t *testing.T, pkg string) map[string]string {
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

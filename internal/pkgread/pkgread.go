@@ -7,6 +7,7 @@ package pkgread
 import (
 	"archive/tar"
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,7 +58,7 @@ func walkDeb(r io.Reader, fn func(File, io.Reader) error) error {
 	arr := ar.NewReader(r)
 	for {
 		h, err := arr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("no data.tar member")
 		}
 		if err != nil {
@@ -83,7 +84,7 @@ func walkDeb(r io.Reader, fn func(File, io.Reader) error) error {
 		tr := tar.NewReader(data)
 		for {
 			th, err := tr.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			if err != nil {
@@ -118,7 +119,7 @@ func walkRPM(r io.Reader, fn func(File, io.Reader) error) error {
 	cr := cpio.NewReader(zr)
 	for {
 		h, err := cr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

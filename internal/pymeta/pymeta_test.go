@@ -33,7 +33,7 @@ func goldenDir(t *testing.T, dir, ext string, parse func([]byte) (any, error)) {
 			if (err != nil) != wantErr {
 				t.Fatalf("error = %v, want error: %v", err, wantErr)
 			}
-			var got any = v
+			got := any(v)
 			if err != nil {
 				got = map[string]string{"error": err.Error()}
 			}

@@ -101,7 +101,7 @@ func ParseRecord(data []byte) ([]RecordEntry, error) {
 	var out []RecordEntry
 	for {
 		row, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -119,7 +120,7 @@ func TestLargeFile(t *testing.T) {
 			t.Errorf("%s: payload content does not match the header digest", fi.Name)
 		}
 	}
-	if _, err := cr.Next(); err != io.EOF {
+	if _, err := cr.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("after the last entry: %v, want io.EOF", err)
 	}
 

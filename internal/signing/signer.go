@@ -77,7 +77,7 @@ func LoadKey(key []byte, passphrase []byte) (*Signer, error) {
 		}
 		// go-crypto reports a checksum failure; a corrupt key looks the same.
 		if err := e.DecryptPrivateKeys(passphrase); err != nil {
-			return nil, fmt.Errorf("decrypt signing key %s: %w (%v)", fpr, ErrWrongPassphrase, err)
+			return nil, fmt.Errorf("decrypt signing key %s: %w (%w)", fpr, ErrWrongPassphrase, err)
 		}
 	}
 	if _, err := pickSigningKey(e, time.Now()); err != nil {

@@ -149,7 +149,7 @@ func (f *Fetcher) Get(ctx context.Context, rawURL, accept string, read func(resp
 		attempts = DefaultAttempts
 	}
 	for n := 1; ; n++ {
-		err, retry, wait := f.attempt(ctx, &clean, accept, kr, read)
+		retry, wait, err := f.attempt(ctx, &clean, accept, kr, read)
 		if err == nil {
 			return nil
 		}
@@ -235,7 +235,7 @@ func (f *Fetcher) client(kr *netauth.Keyring) *http.Client {
 
 // attempt makes one GET; it says whether a failure is worth retrying and
 // how long the server asked to wait.
-func (f *Fetcher) attempt(ctx context.Context, u *url.URL, accept string, kr *netauth.Keyring, read func(*http.Response) error) (err error, retry bool, wait time.Duration) {
+func (f *Fetcher) attempt(ctx context.Context, u *url.URL, accept string, kr *netauth.Keyring, read func(*http.Response) error) (retry bool, wait time.Duration, err error) {
 	stall := f.StallTimeout
 	if stall <= 0 {
 		stall = DefaultStallTimeout
@@ -248,7 +248,7 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, accept string, kr *ne
 
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return err, false, 0
+		return false, 0, err
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
@@ -260,16 +260,16 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, accept string, kr *ne
 	resp, err := f.client(kr).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err(), false, 0
+			return false, 0, ctx.Err()
 		}
 		if errors.Is(context.Cause(actx), ErrStalled) {
-			return stalled, true, 0
+			return true, 0, stalled
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // its text repeats the URL
 		}
-		return err, retryableNetError(err), 0
+		return retryableNetError(err), 0, err
 	}
 	defer resp.Body.Close()
 	timer.Reset(stall)
@@ -286,23 +286,23 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, accept string, kr *ne
 				se.Hint = kr.Missing(resp.Request.URL.Host)
 			}
 		}
-		return se, retryableStatus(resp.StatusCode), f.retryAfter(resp.Header.Get("Retry-After"))
+		return retryableStatus(resp.StatusCode), f.retryAfter(resp.Header.Get("Retry-After")), se
 	}
 	body := &guardedBody{r: resp.Body, timer: timer, stall: stall, want: resp.ContentLength}
 	resp.Body = body
 	if err := read(resp); err != nil {
 		if body.err == nil {
-			return err, false, 0
+			return false, 0, err
 		}
 		if ctx.Err() != nil {
-			return ctx.Err(), false, 0
+			return false, 0, ctx.Err()
 		}
 		if errors.Is(context.Cause(actx), ErrStalled) {
-			return fmt.Errorf("body %w after %d bytes", stalled, body.n), true, 0
+			return true, 0, fmt.Errorf("body %w after %d bytes", stalled, body.n)
 		}
-		return fmt.Errorf("body broke off after %d bytes: %w", body.n, body.err), true, 0
+		return true, 0, fmt.Errorf("body broke off after %d bytes: %w", body.n, body.err)
 	}
-	return nil, false, 0
+	return false, 0, nil
 }
 
 // guardedBody keeps the stall timer alive while bytes arrive and records a
@@ -323,10 +323,10 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 		b.timer.Reset(b.stall)
 	}
 	switch {
-	case (err == io.EOF || err == io.ErrUnexpectedEOF) && b.want >= 0 && b.n != b.want:
+	case (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && b.want >= 0 && b.n != b.want:
 		err = fmt.Errorf("got %d of %d bytes: %w", b.n, b.want, io.ErrUnexpectedEOF)
 		b.err = err
-	case err != nil && err != io.EOF && b.err == nil:
+	case err != nil && !errors.Is(err, io.EOF) && b.err == nil:
 		b.err = err
 	}
 	return k, err

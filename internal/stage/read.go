@@ -350,7 +350,7 @@ func readWhole(e *Entry, b []byte) (err error) {
 	}()
 	n, err := io.ReadFull(rc, b)
 	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return &SizeError{Path: e.Path, Got: int64(n), Want: e.Size}
 	case err != nil:
 		return fmt.Errorf("copy %s: %w", e.Path, err)
@@ -421,7 +421,7 @@ func (r *FileReader) readStream(job *readJob, h hash.Hash) {
 			}
 		}
 		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			job.err = &SizeError{Path: e.Path, Got: got, Want: e.Size}
 			return
 		case err != nil:

@@ -206,7 +206,7 @@ func checkDate(w string) error {
 	for i, p := range parts {
 		fromEnd := i == len(parts)-1 && seps[len(seps)-1] == '~'
 		if err := checkChain(p, fields[i], fromEnd); err != nil {
-			return fmt.Errorf("date %q: %v", w, err)
+			return fmt.Errorf("date %q: %w", w, err)
 		}
 	}
 	return nil
@@ -220,7 +220,7 @@ func checkTime(w string) error {
 	}
 	for i, p := range parts {
 		if err := checkChain(p, fields[i], false); err != nil {
-			return fmt.Errorf("time %q: %v", w, err)
+			return fmt.Errorf("time %q: %w", w, err)
 		}
 	}
 	return nil

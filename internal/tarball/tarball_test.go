@@ -195,7 +195,7 @@ func TestContents(t *testing.T) {
 			var got []string
 			for {
 				h, err := tr.Next()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				} else if err != nil {
 					t.Fatal(err)

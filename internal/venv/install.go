@@ -202,7 +202,7 @@ func fixScript(f *file, m wheel.Member, python string) error {
 	defer rc.Close()
 	br := bufio.NewReader(io.LimitReader(rc, maxShebang))
 	first, err := br.ReadBytes('\n')
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read script %s: %w", m.Name, err)
 	}
 	if !bytes.HasPrefix(first, []byte("#!python")) {

@@ -83,7 +83,7 @@ func ParseRepomd(r io.Reader) (Repomd, error) {
 
 func decodeRoot(r io.Reader, root string, v any) error {
 	err := xml.NewDecoder(r).Decode(v)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: no <%s> document", ErrMetadata, root)
 	}
 	if err != nil {
@@ -314,7 +314,7 @@ func eachPackage(r io.Reader, root string, fn func(*xml.Decoder, xml.StartElemen
 	sawRoot := false
 	for {
 		tok, err := d.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if !sawRoot {
 				return fmt.Errorf("%w: no <%s> document", ErrMetadata, root)
 			}

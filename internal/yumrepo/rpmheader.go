@@ -175,7 +175,7 @@ func readHeader(r io.Reader) (header, int64, error) {
 }
 
 func noEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

@@ -153,7 +153,7 @@ func TestReadGolden(t *testing.T) {
 			t.Errorf("member %s: data differs", m.name)
 		}
 	}
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("after last member: %v, want io.EOF", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestDpkgDebRoundTrip(t *testing.T) {
 	var names []string
 	for {
 		h, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -371,7 +371,7 @@ func readAll(r io.Reader) error {
 	ar := NewReader(r)
 	for {
 		h, err := ar.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

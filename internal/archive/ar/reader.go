@@ -2,6 +2,7 @@ package ar
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -56,7 +57,7 @@ func (ar *Reader) next() (*Header, error) {
 
 	var buf [headerSize]byte
 	n, err := io.ReadFull(ar.r, buf[:])
-	if n == 0 && err == io.EOF {
+	if n == 0 && errors.Is(err, io.EOF) {
 		return nil, io.EOF
 	}
 	if err != nil {
@@ -84,7 +85,7 @@ func (ar *Reader) Read(b []byte) (int, error) {
 	}
 	n, err := ar.r.Read(b)
 	ar.remain -= int64(n)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		if ar.remain > 0 {
 			err = io.ErrUnexpectedEOF
 		} else {
@@ -150,7 +151,7 @@ func field(b []byte, base int, what string) (int64, error) {
 }
 
 func eofIsUnexpected(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

@@ -221,7 +221,7 @@ func TestRoundTrip(t *testing.T) {
 						t.Errorf("entry %d: body %q (%v), want %q", i, body, err, e.body)
 					}
 				}
-				if _, err := r.Next(); err != io.EOF {
+				if _, err := r.Next(); !errors.Is(err, io.EOF) {
 					t.Errorf("after last entry: %v, want io.EOF", err)
 				}
 			})
@@ -306,10 +306,10 @@ func TestWriterStickyError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("got %v, want disk full", err)
 	}
-	if _, err2 := w.Write([]byte("x")); err2 != err {
+	if _, err2 := w.Write([]byte("x")); !errors.Is(err2, err) {
 		t.Errorf("Write after failure: %v, want sticky %v", err2, err)
 	}
-	if err2 := w.Close(); err2 != err {
+	if err2 := w.Close(); !errors.Is(err2, err) {
 		t.Errorf("Close after failure: %v, want sticky %v", err2, err)
 	}
 }
@@ -336,7 +336,7 @@ func TestReaderErrors(t *testing.T) {
 					_, err = io.Copy(io.Discard, r)
 				}
 			}
-			if err == io.EOF || !strings.Contains(err.Error(), tt.want) {
+			if errors.Is(err, io.EOF) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want error containing %q", err, tt.want)
 			}
 		})

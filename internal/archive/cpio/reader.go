@@ -1,6 +1,7 @@
 package cpio
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,7 +29,7 @@ func NewStrippedReader(r io.Reader, sizes []int64) *Reader { return &Reader{r: r
 func (cr *Reader) read(p []byte) error {
 	n, err := io.ReadFull(cr.r, p)
 	cr.off += int64(n)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
 	return err
@@ -37,7 +38,7 @@ func (cr *Reader) read(p []byte) error {
 func (cr *Reader) skip(n int64) error {
 	m, err := io.CopyN(io.Discard, cr.r, n)
 	cr.off += m
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
 	return err
@@ -149,10 +150,10 @@ func (cr *Reader) Read(p []byte) (int, error) {
 	n, err := cr.r.Read(p)
 	cr.off += int64(n)
 	cr.left -= int64(n)
-	if err == io.EOF && cr.left > 0 {
+	if errors.Is(err, io.EOF) && cr.left > 0 {
 		err = io.ErrUnexpectedEOF
 	}
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		cr.err = fmt.Errorf("cpio: read content: %w", err)
 		return n, cr.err
 	}

@@ -128,7 +128,7 @@ func (p *parser) file(name string, constraint bool, from *Error) error {
 			err = p.requirement(name, l.n, text, constraint)
 		}
 		if err != nil {
-			if _, ok := err.(*Error); ok { // from an included file
+			if e := (*Error)(nil); errors.As(err, &e) { // from an included file
 				return err
 			}
 			return &Error{File: name, Line: l.n, Err: err}

@@ -129,9 +129,6 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {
 			return fmt.Errorf("interrupted: no package was written")
 		}
-		if errors.Is(err, pipeline.ErrUsage) {
-			return usageError{err}
-		}
 		return err
 	}
 	rep.Step("built %d package(s) in %.1fs", len(arts), time.Since(start).Seconds())

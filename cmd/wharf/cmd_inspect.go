@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/pkgread"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/systemd"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // InspectOptions are the flags of `wharf inspect`.
@@ -171,7 +172,7 @@ func runInspect(ctx context.Context, e env, pkgPath string, opts InspectOptions)
 	case strings.HasSuffix(pkgPath, ".rpm"):
 		rep, err = inspectRPM(pkgPath)
 	default:
-		return usageError{fmt.Errorf("%s: not a package wharf can read (.deb, .rpm)", pkgPath)}
+		return usage.Errorf("%s: not a package wharf can read (.deb, .rpm)", pkgPath)
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-pkg/wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // KeyGenerateOptions are the flags of `wharf key generate`.
@@ -52,13 +53,13 @@ in your CI's secret store and pass it as $WHARF_SIGNING_KEY.`,
 
 func runKeyGenerate(e env, opts KeyGenerateOptions, now time.Time) error {
 	if opts.Name == "" || opts.Email == "" || opts.Out == "" {
-		return usageError{errors.New("--name, --email and --out are required")}
+		return usage.Errorf("--name, --email and --out are required")
 	}
 	// The OpenPGP user ID is "Name <email>": no control characters, and no
 	// angle brackets that would move its parts.
 	for flag, v := range map[string]string{"--name": opts.Name, "--email": opts.Email} {
 		if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '<' || r == '>' }) || strings.TrimSpace(v) != v {
-			return usageError{fmt.Errorf("%s %q: a user ID part holds no control characters, angle brackets or surrounding blanks", flag, v)}
+			return usage.Errorf("%s %q: a user ID part holds no control characters, angle brackets or surrounding blanks", flag, v)
 		}
 	}
 	var algo signing.Algo
@@ -68,7 +69,7 @@ func runKeyGenerate(e env, opts KeyGenerateOptions, now time.Time) error {
 	case "ed25519":
 		algo = signing.Ed25519
 	default:
-		return usageError{fmt.Errorf("--algo %q: want rsa4096 or ed25519", opts.Algo)}
+		return usage.Errorf("--algo %q: want rsa4096 or ed25519", opts.Algo)
 	}
 	pubPath := opts.Out + ".pub.asc"
 	for _, p := range []string{opts.Out, pubPath} {

@@ -20,6 +20,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
 	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
 	"github.com/wharf-pkg/wharf/internal/resolve"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // debian12 is the os-release of the build host the lock tests pretend to
@@ -293,7 +294,7 @@ func TestLockUsageErrors(t *testing.T) {
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
 			o.hostOSRelease, o.hostArch = []byte(debian12), "x86_64"
-			var ue usageError
+			var ue *usage.Error
 			if err := runLock(context.Background(), fx.env, fx.in, o); !errors.As(err, &ue) {
 				t.Errorf("err = %v, want a usage error", err)
 			}
@@ -338,7 +339,7 @@ func TestLockInputErrors(t *testing.T) {
 	o := fx.opts("pylock", "", "debian-12")
 	o.IndexURL = ""
 	err := runLock(context.Background(), fx.env, fx.in, o)
-	var ue usageError
+	var ue *usage.Error
 	if !errors.Is(err, fetchsession.ErrNoSource) || errors.As(err, &ue) {
 		t.Errorf("no source: err = %v, want ErrNoSource and no usage error", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/publish"
 	"github.com/wharf-pkg/wharf/internal/repostore"
 	"github.com/wharf-pkg/wharf/internal/signing"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // RepoOptions are the flags every command that changes a repository takes.
@@ -34,7 +35,7 @@ func (o *RepoOptions) AddFlags(c *cobra.Command) {
 // publisher opens the repository and loads the signing key.
 func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) {
 	if o.Repo == "" {
-		return nil, usageError{errors.New("--repo is required")}
+		return nil, usage.Errorf("--repo is required")
 	}
 	// Only publish creates a repository; the other commands must not leave
 	// a lock or a key in a directory that was none.
@@ -45,7 +46,7 @@ func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) 
 	}
 	key, err := signing.KeyFrom(e.getenv, os.ReadFile, o.Key)
 	if errors.Is(err, signing.ErrNoKey) {
-		return nil, usageError{fmt.Errorf("a signing key is required: --key FILE or $%s", signing.EnvKey)}
+		return nil, usage.Errorf("a signing key is required: --key FILE or $%s", signing.EnvKey)
 	}
 	if err != nil {
 		return nil, err
@@ -105,34 +106,34 @@ func (o *PublishOptions) AddFlags(c *cobra.Command) {
 // check refuses bad values before anything is read, as usage errors.
 func (o *PublishOptions) check() error {
 	if o.Channel == "" {
-		return usageError{errors.New("--channel is required")}
+		return usage.Errorf("--channel is required")
 	}
 	if err := publish.CheckChannel(o.Channel); err != nil {
-		return usageError{fmt.Errorf("--channel: %w", err)}
+		return usage.Errorf("--channel: %w", err)
 	}
 	if o.Keep < 0 {
-		return usageError{fmt.Errorf("--keep %d: must be 0 (keep all) or more", o.Keep)}
+		return usage.Errorf("--keep %d: must be 0 (keep all) or more", o.Keep)
 	}
 	if o.Distro != "" {
 		if err := publish.CheckDistro(o.Distro); err != nil {
-			return usageError{fmt.Errorf("--distro: %w", err)}
+			return usage.Errorf("--distro: %w", err)
 		}
 	}
 	if len(o.Architectures) > 0 {
 		arches, err := publish.ParseArchitectures(o.Architectures)
 		if err != nil {
-			return usageError{fmt.Errorf("--architectures: %w", err)}
+			return usage.Errorf("--architectures: %w", err)
 		}
 		o.Architectures = arches
 	}
 	if o.Origin != "" {
 		if err := publish.CheckOrigin(o.Origin); err != nil {
-			return usageError{fmt.Errorf("--origin: %w", err)}
+			return usage.Errorf("--origin: %w", err)
 		}
 	}
 	if o.Label != "" {
 		if err := publish.CheckLabel(o.Label); err != nil {
-			return usageError{fmt.Errorf("--label: %w", err)}
+			return usage.Errorf("--label: %w", err)
 		}
 	}
 	return nil
@@ -149,7 +150,7 @@ directory: wharf's debs name it (X-Wharf-Target), rpms carry it in their dist
 tag (.el9); packages not built by wharf need --distro.`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError{errors.New("publish needs at least one package file")}
+				return usage.Errorf("publish needs at least one package file")
 			}
 			return nil
 		},
@@ -203,11 +204,11 @@ func newPromoteCommand(e env) *cobra.Command {
 
 func runPromote(ctx context.Context, e env, opts PromoteOptions, name, version string) error {
 	if opts.From == "" || opts.To == "" {
-		return usageError{errors.New("--from and --to are required")}
+		return usage.Errorf("--from and --to are required")
 	}
 	for flag, ch := range map[string]string{"--from": opts.From, "--to": opts.To} {
 		if err := publish.CheckChannel(ch); err != nil {
-			return usageError{fmt.Errorf("%s: %w", flag, err)}
+			return usage.Errorf("%s: %w", flag, err)
 		}
 	}
 	p, err := opts.publisher(e, false)
@@ -251,10 +252,10 @@ The package file is deleted when no other channel lists it.`,
 
 func runYank(ctx context.Context, e env, opts YankOptions, name, version string) error {
 	if opts.Channel == "" {
-		return usageError{errors.New("--channel is required")}
+		return usage.Errorf("--channel is required")
 	}
 	if err := publish.CheckChannel(opts.Channel); err != nil {
-		return usageError{fmt.Errorf("--channel: %w", err)}
+		return usage.Errorf("--channel: %w", err)
 	}
 	p, err := opts.publisher(e, false)
 	if err != nil {
@@ -296,13 +297,13 @@ func newPruneCommand(e env) *cobra.Command {
 
 func runPrune(ctx context.Context, e env, opts PruneOptions) error {
 	if opts.Channel == "" {
-		return usageError{errors.New("--channel is required")}
+		return usage.Errorf("--channel is required")
 	}
 	if err := publish.CheckChannel(opts.Channel); err != nil {
-		return usageError{fmt.Errorf("--channel: %w", err)}
+		return usage.Errorf("--channel: %w", err)
 	}
 	if opts.Keep < 1 {
-		return usageError{errors.New("--keep N is required, N at least 1")}
+		return usage.Errorf("--keep N is required, N at least 1")
 	}
 	p, err := opts.publisher(e, false)
 	if err != nil {

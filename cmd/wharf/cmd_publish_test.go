@@ -15,6 +15,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/publish"
 	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // repoCLI runs the CLI in-process with the repository commands, adding
@@ -32,7 +33,7 @@ func repoCLI(t *testing.T, envVars map[string]string, args ...string) (stdout, s
 	switch {
 	case err == nil:
 		return out.String(), errb.String(), 0
-	case errors.As(err, new(usageError)):
+	case errors.Is(err, usage.ErrUsage):
 		return out.String(), errb.String() + err.Error(), 2
 	}
 	return out.String(), errb.String() + err.Error(), 1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/publish"
 	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // RepoListOptions are the flags of `wharf repo list`.
@@ -74,18 +75,18 @@ func (o *ClientConfigOptions) AddFlags(c *cobra.Command) {
 func runClientConfig(e env, o ClientConfigOptions) error {
 	for _, f := range []struct{ flag, value string }{{"--repo", o.Repo}, {"--url", o.URL}, {"--distro", o.Distro}, {"--channel", o.Channel}} {
 		if f.value == "" {
-			return usageError{fmt.Errorf("%s is required", f.flag)}
+			return usage.Errorf("%s is required", f.flag)
 		}
 	}
 	if err := publish.CheckDistro(o.Distro); err != nil {
-		return usageError{fmt.Errorf("--distro: %w", err)}
+		return usage.Errorf("--distro: %w", err)
 	}
 	if err := requireRepository(o.Repo); err != nil {
 		return err
 	}
 	script, notes, err := publish.ClientConfig(&repostore.Dir{Root: o.Repo}, publish.ClientOptions{URL: o.URL, Distro: o.Distro, Channel: o.Channel, Name: o.Name})
 	if errors.Is(err, publish.ErrBadOption) {
-		return usageError{err}
+		return usage.Wrap(err)
 	}
 	if err != nil {
 		return err
@@ -99,7 +100,7 @@ func runClientConfig(e env, o ClientConfigOptions) error {
 
 func runRepoList(e env, opts RepoListOptions) error {
 	if opts.Repo == "" {
-		return usageError{errors.New("--repo is required")}
+		return usage.Errorf("--repo is required")
 	}
 	if err := requireRepository(opts.Repo); err != nil {
 		return err

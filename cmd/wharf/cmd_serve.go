@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-pkg/wharf/internal/reposerve"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // ServeOptions are the flags of `wharf serve`.
@@ -40,13 +40,13 @@ func newServeCommand(e env) *cobra.Command {
 
 func runServe(ctx context.Context, e env, opts ServeOptions) error {
 	if opts.Repo == "" {
-		return usageError{errors.New("--repo is required")}
+		return usage.Errorf("--repo is required")
 	}
 	if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
 		return fmt.Errorf("repository %s is not a directory", opts.Repo)
 	}
 	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
-		return usageError{fmt.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080: %w", opts.Listen, err)}
+		return usage.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080: %w", opts.Listen, err)
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {

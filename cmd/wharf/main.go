@@ -15,13 +15,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
-
-// usageError marks a command line that cannot be run as given.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
 
 // env is what commands read from the outside world, injected for tests.
 type env struct {
@@ -72,8 +68,7 @@ func run(ctx context.Context, e env, args []string) int {
 	if errors.As(context.Cause(ctx), &sig) {
 		return 128 + int(sig.sig)
 	}
-	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.Is(err, usage.ErrUsage) {
 		fmt.Fprintln(e.stderr, "Run 'wharf --help' for usage.")
 		return 2
 	}
@@ -92,13 +87,13 @@ a complete virtualenv, hardened systemd units and correct maintainer scripts.`,
 	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage.Wrap(err) })
 	root.AddCommand(newBuildCommand(e), newInspectCommand(e), newLockCommand(e), newVersionCommand(e), newTargetsCommand(e), newServeCommand(e))
 	root.AddCommand(newPublishCommand(e), newPromoteCommand(e), newYankCommand(e), newPruneCommand(e), newRepoCommand(e), newKeyCommand(e))
 	// Unknown subcommands are usage errors too.
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageError{fmt.Errorf("unknown command %q", args[0])}
+			return usage.Errorf("unknown command %q", args[0])
 		}
 		return nil
 	}
@@ -110,7 +105,7 @@ a complete virtualenv, hardened systemd units and correct maintainer scripts.`,
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if err := cobra.ExactArgs(n)(c, args); err != nil {
-			return usageError{err}
+			return usage.Wrap(err)
 		}
 		return nil
 	}
@@ -119,7 +114,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if err := cobra.MaximumNArgs(n)(c, args); err != nil {
-			return usageError{err}
+			return usage.Wrap(err)
 		}
 		return nil
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/pep440"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/shlibs"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // Progress receives what a build is doing; the CLI draws it on stderr.
@@ -96,20 +97,15 @@ func inputf(format string, args ...any) error {
 	return inputError{fmt.Errorf(format, args...)}
 }
 
-// ErrUsage marks a bad command-line value (a target, format or compressor
-// named by a flag): the CLI exits 2 for it, as for any usage error.
-var ErrUsage = errors.New("bad command-line value")
-
-type usageError struct{ error }
-
-func (e usageError) Is(target error) bool { return target == ErrUsage || target == ErrInput }
-func (e usageError) Unwrap() error        { return e.error }
+// flagError is a bad command-line value (a target, format or compressor
+// named by a flag): a usage error (exit 2) that is also bad input.
+func flagError(err error) error { return usage.Wrap(inputError{err}) }
 
 // flagOrInput blames the flag when the value came from one, else the
 // project's config file.
 func flagOrInput(fromFlag bool, err error) error {
 	if fromFlag {
-		return usageError{err}
+		return flagError(err)
 	}
 	return inputError{err}
 }
@@ -217,7 +213,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	if !isPositiveInt(p.Iteration) {
-		return nil, usageError{fmt.Errorf("--iteration %q must be a positive integer or auto", p.Iteration)}
+		return nil, flagError(fmt.Errorf("--iteration %q must be a positive integer or auto", p.Iteration))
 	}
 
 	p.Epoch, err = sourceDateEpoch(getenv, p.Git, opts.Now)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/usage"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
@@ -94,7 +95,7 @@ func TestCompressionTheTargetCannotRead(t *testing.T) {
 	}
 	opts := Options{Dir: dir, Targets: []string{"debian-11"}, Compression: "zstd", HostArch: "x86_64"}
 	_, err := NewPlan(context.Background(), opts)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "debian-11 cannot unpack zstd") || !strings.Contains(err.Error(), "--force-compression") {
+	if !errors.Is(err, usage.ErrUsage) || !strings.Contains(err.Error(), "debian-11 cannot unpack zstd") || !strings.Contains(err.Error(), "--force-compression") {
 		t.Fatalf("zstd for debian-11: %v", err)
 	}
 	opts.Targets = []string{"debian-12"}
@@ -142,7 +143,7 @@ func TestLocalVersionOnOldRPM(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := Options{Dir: dir, Targets: []string{"rhel-8"}, Version: "1.2+abc", HostArch: "x86_64"}
-	if _, err := NewPlan(context.Background(), opts); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "1.2^abc") || !strings.Contains(err.Error(), "rhel-8") {
+	if _, err := NewPlan(context.Background(), opts); !errors.Is(err, usage.ErrUsage) || !strings.Contains(err.Error(), "1.2^abc") || !strings.Contains(err.Error(), "rhel-8") {
 		t.Fatalf("1.2+abc for rhel-8: %v", err)
 	}
 	for _, target := range []string{"rhel-9", "debian-12"} {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-pkg/wharf/internal/usage"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 
 	"github.com/wharf-pkg/wharf/internal/config"
@@ -191,8 +192,8 @@ func TestPlatformWheels(t *testing.T) {
 					t.Errorf("error lacks %q:\n%v", f, err)
 				}
 			}
-			if !errors.Is(err, ErrInput) || errors.Is(err, ErrUsage) != c.usage {
-				t.Errorf("error kind: input %v usage %v, want usage %v", errors.Is(err, ErrInput), errors.Is(err, ErrUsage), c.usage)
+			if !errors.Is(err, ErrInput) || errors.Is(err, usage.ErrUsage) != c.usage {
+				t.Errorf("error kind: input %v usage %v, want usage %v", errors.Is(err, ErrInput), errors.Is(err, usage.ErrUsage), c.usage)
 			}
 		})
 	}

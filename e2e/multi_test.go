@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-pkg/wharf/internal/testenv"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
@@ -22,21 +23,7 @@ import (
 // multiWheelhouse is $WHARF_WHEELHOUSE_MULTI or ../shared/wheelhouse-multi.
 func multiWheelhouse(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("WHARF_WHEELHOUSE_MULTI")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "wheelhouse-multi")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if inCI() {
-			t.Fatalf("wheelhouse-multi not found at %s: %v", dir, err)
-		}
-		t.Skipf("wheelhouse-multi not found at %s", dir)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
+	return testenv.WheelhouseMulti(t)
 }
 
 // multiApp writes the Flask + PyYAML app: /health reports whether PyYAML

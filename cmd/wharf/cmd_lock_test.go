@@ -20,6 +20,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
 	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
 	"github.com/wharf-pkg/wharf/internal/resolve"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
@@ -30,38 +31,14 @@ const debian12 = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian 
 // needTool fails under CI=true and skips otherwise when a check cannot run.
 func needTool(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
+	testenv.Unavailable(t, format, args...)
 }
 
 // sharedWheelhouse finds ../shared/wheelhouse beside the repository root,
 // or $WHARF_WHEELHOUSE.
 func sharedWheelhouse(t *testing.T) string {
 	t.Helper()
-	wh := os.Getenv("WHARF_WHEELHOUSE")
-	if wh == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Fatal("no go.mod above the test directory")
-			}
-			dir = parent
-		}
-		wh = filepath.Join(filepath.Dir(dir), "shared", "wheelhouse")
-	}
-	if _, err := os.Stat(filepath.Join(wh, "flask-app.requirements.txt")); err != nil {
-		needTool(t, "shared wheelhouse: %v (set WHARF_WHEELHOUSE)", err)
-	}
-	return wh
+	return testenv.Wheelhouse(t)
 }
 
 // lockFixture serves the wheelhouse over HTTP and writes a requirements.in.

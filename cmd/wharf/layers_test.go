@@ -105,7 +105,13 @@ func lintConfig(layers []layer, testSupport []string) string {
 	w("        test-support:")
 	w("          list-mode: lax")
 	w("          files:")
+	w(`            - "$all"`)
 	w(`            - "!$test"`)
+	w("            # Suites that tests run (conformance) and test support itself.")
+	w(`            - "!**/conformance/*.go"`)
+	for _, p := range testSupport {
+		w(`            - "!**/%s/*.go"`, p)
+	}
 	w("          deny:")
 	for _, p := range testSupport {
 		w(`            - pkg: "%s/%s$"`, modulePath, p)

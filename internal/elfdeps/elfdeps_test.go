@@ -11,16 +11,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // buildSO compiles a shared object with the host's C compiler.
 func buildSO(t *testing.T, src string, libs ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("cc"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cc is required under CI=true")
-		}
-		t.Skip("no C compiler")
+		testenv.Unavailable(t, "no C compiler")
 	}
 	dir := t.TempDir()
 	c := filepath.Join(dir, "x.c")
@@ -134,16 +133,10 @@ func TestDebianWith(t *testing.T) {
 
 // TestSharedWheelhouse reads the real MarkupSafe extension module.
 func TestSharedWheelhouse(t *testing.T) {
-	wh := os.Getenv("WHARF_WHEELHOUSE")
-	if wh == "" {
-		wh = "../../../shared/wheelhouse"
-	}
+	wh := testenv.Wheelhouse(t)
 	zr, err := zip.OpenReader(filepath.Join(wh, "markupsafe-2.1.2-cp311-cp311-linux_x86_64.whl"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Unavailable(t, "%v", err)
 	}
 	defer zr.Close()
 	var n Needs
@@ -187,17 +180,7 @@ func FuzzAdd(f *testing.F) {
 // releases for x86_64 and aarch64.
 func multiWheelhouse(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("WHARF_WHEELHOUSE_MULTI")
-	if dir == "" {
-		dir = "../../../shared/wheelhouse-multi"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wheelhouse-multi not found at %s: %v", dir, err)
-		}
-		t.Skipf("wheelhouse-multi not found at %s", dir)
-	}
-	return dir
+	return testenv.WheelhouseMulti(t)
 }
 
 // wheelMember reads one member of a wheel whose name ends in suffix.

@@ -6,13 +6,13 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wharf-pkg/wharf/internal/elfdeps"
 	"github.com/wharf-pkg/wharf/internal/platformtag"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // rhel9 is rhel-9 x86_64 with python 3.11, as the build describes it.
@@ -244,16 +244,7 @@ func TestParsePolicy(t *testing.T) {
 // the same module patched in the test to need GLIBC_2.99 does not, and the
 // arm64 build does not fit an x86_64 target.
 func TestRealWheels(t *testing.T) {
-	dir := os.Getenv("WHARF_WHEELHOUSE_MULTI")
-	if dir == "" {
-		dir = "../../../shared/wheelhouse-multi"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wheelhouse-multi not found at %s: %v", dir, err)
-		}
-		t.Skipf("wheelhouse-multi not found at %s", dir)
-	}
+	dir := testenv.WheelhouseMulti(t)
 	read := func(whl string, patch func([]byte) []byte) Wheel {
 		zr, err := zip.OpenReader(filepath.Join(dir, whl))
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 func TestVersion(t *testing.T) {
@@ -29,10 +31,7 @@ func TestVersion(t *testing.T) {
 
 func TestRead(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is required under CI")
-		}
-		t.Skip("git not installed")
+		testenv.Unavailable(t, "git not installed")
 	}
 	dir := t.TempDir()
 	git := func(args ...string) {

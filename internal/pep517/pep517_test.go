@@ -23,17 +23,14 @@ import (
 	"github.com/wharf-pkg/wharf/internal/distname"
 	"github.com/wharf-pkg/wharf/internal/platformtag"
 	"github.com/wharf-pkg/wharf/internal/pymeta"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 	"github.com/wharf-pkg/wharf/internal/wheel"
 )
 
 // requireTool fails under CI=true and skips otherwise.
 func requireTool(t *testing.T, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: %s", msg)
-	}
-	t.Skip(msg)
+	testenv.Unavailable(t, format, args...)
 }
 
 // canBuildSetuptools is a check run by each candidate: pip, the setuptools

@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/pep508"
 	"github.com/wharf-pkg/wharf/internal/platformtag"
 	"github.com/wharf-pkg/wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 	"github.com/wharf-pkg/wharf/internal/wheelhouse"
 )
 
@@ -20,31 +21,7 @@ import (
 // $WHARF_WHEELHOUSE; missing, it fails under CI=true and skips otherwise.
 func wheelhouseDir(t *testing.T) string {
 	t.Helper()
-	wh := os.Getenv("WHARF_WHEELHOUSE")
-	if wh == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Fatal("no go.mod above the test directory")
-			}
-			dir = parent
-		}
-		wh = filepath.Join(filepath.Dir(dir), "shared", "wheelhouse")
-	}
-	if _, err := os.Stat(filepath.Join(wh, "flask-app.requirements.txt")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared wheelhouse: %v (set WHARF_WHEELHOUSE)", err)
-		}
-		t.Skipf("shared wheelhouse: %v (set WHARF_WHEELHOUSE)", err)
-	}
-	return wh
+	return testenv.Wheelhouse(t)
 }
 
 // TestIndexProviderFindLinks resolves flask + gunicorn from the shared

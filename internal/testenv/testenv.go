@@ -13,16 +13,23 @@ import (
 // InCI reports whether end-to-end checks are mandatory (CI=true).
 func InCI() bool { return os.Getenv("CI") == "true" }
 
-// Tool returns the path of an external tool. Without it the test fails
-// under CI=true and is skipped, saying why, elsewhere.
+// Unavailable stops a test that cannot run here: it fails under CI=true,
+// where every check is mandatory, and is skipped elsewhere with the reason.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("required under CI=true: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// Tool returns the path of an external tool, or stops the test as
+// Unavailable says.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if InCI() {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
+		Unavailable(t, "%s not installed: %v", name, err)
 	}
 	return p
 }
@@ -47,24 +54,35 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// Wheelhouse is the shared wheelhouse: $WHARF_WHEELHOUSE, else
-// ../shared/wheelhouse beside the repository. Missing, the test fails under
-// CI=true and is skipped elsewhere.
-func Wheelhouse(t testing.TB) string {
+// Shared is the absolute path of ../shared/NAME beside the repository, or
+// of $ENV when set; marker is a file it must hold. Missing, the test stops
+// as Unavailable says.
+func Shared(t testing.TB, name, env, marker string) string {
 	t.Helper()
-	dir := os.Getenv("WHARF_WHEELHOUSE")
+	dir := os.Getenv(env)
 	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared", "wheelhouse")
+		dir = filepath.Join(RepoRoot(t), "..", "shared", name)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "flask-app.requirements.txt")); err != nil {
-		if InCI() {
-			t.Fatalf("shared wheelhouse not found at %s: %v", dir, err)
-		}
-		t.Skipf("shared wheelhouse not found at %s", dir)
+	if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+		Unavailable(t, "shared %s not found at %s (set %s): %v", name, dir, env, err)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return abs
+}
+
+// Wheelhouse is the shared wheelhouse of the reference Flask app:
+// $WHARF_WHEELHOUSE, else ../shared/wheelhouse.
+func Wheelhouse(t testing.TB) string {
+	t.Helper()
+	return Shared(t, "wheelhouse", "WHARF_WHEELHOUSE", "flask-app.requirements.txt")
+}
+
+// WheelhouseMulti holds real wheels for several releases and arches:
+// $WHARF_WHEELHOUSE_MULTI, else ../shared/wheelhouse-multi.
+func WheelhouseMulti(t testing.TB) string {
+	t.Helper()
+	return Shared(t, "wheelhouse-multi", "WHARF_WHEELHOUSE_MULTI", "README.md")
 }

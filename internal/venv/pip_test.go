@@ -17,9 +17,9 @@ import (
 	"github.com/wharf-pkg/wharf/internal/pymeta"
 	"github.com/wharf-pkg/wharf/internal/pyname"
 	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 	"github.com/wharf-pkg/wharf/internal/venv"
 	"github.com/wharf-pkg/wharf/internal/wheel"
-	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
 
 // needTool fails under CI=true and skips otherwise.
@@ -28,10 +28,7 @@ func needTool(t *testing.T, what string, err error) {
 	if err == nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true: %v", what, err)
-	}
-	t.Skipf("%s unavailable: %v", what, err)
+	testenv.Unavailable(t, "%s unavailable: %v", what, err)
 }
 
 // pipEnv is the environment with the user's pip configuration removed.
@@ -59,8 +56,7 @@ func run(t *testing.T, name string, args ...string) {
 // a real venv and with this package into a Tree laid out at the same
 // prefix, then compares the two trees file by file.
 func TestPipEquivalence(t *testing.T) {
-	wh, err := wheeltest.Wheelhouse()
-	needTool(t, "the shared wheelhouse", err)
+	wh := testenv.Wheelhouse(t)
 	python, err := exec.LookPath("python3")
 	needTool(t, "python3", err)
 	needTool(t, "pip", exec.Command(python, "-m", "pip", "--version").Run())

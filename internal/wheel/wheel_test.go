@@ -442,13 +442,7 @@ func TestPlatlibWheel(t *testing.T) {
 
 // Every wheel of the shared wheelhouse opens and verifies.
 func TestWheelhouse(t *testing.T) {
-	wh, err := wheeltest.Wheelhouse()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	wh := testenv.Wheelhouse(t)
 	paths, _ := filepath.Glob(filepath.Join(wh, "*.whl"))
 	if len(paths) == 0 {
 		t.Fatalf("no wheels in %s", wh)
@@ -477,10 +471,7 @@ func FuzzNew(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	seeds := []string{p}
-	if wh, err := wheeltest.Wheelhouse(); err == nil {
-		seeds = append(seeds, filepath.Join(wh, "blinker-1.5-py3-none-any.whl"))
-	}
+	seeds := []string{p, filepath.Join(testenv.Wheelhouse(f), "blinker-1.5-py3-none-any.whl")}
 	for _, p := range seeds {
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/pep440"
 	"github.com/wharf-pkg/wharf/internal/platformtag"
 	"github.com/wharf-pkg/wharf/internal/simpleindex"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // target is CPython 3.11 on x86_64 glibc 2.36 (Debian 12).
@@ -401,28 +402,7 @@ func TestFetchHTTPErrors(t *testing.T) {
 // ../shared/wheelhouse next to the repository root (the dir with go.mod).
 func wheelhouseDir(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("WHARF_WHEELHOUSE"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	wh := filepath.Join(filepath.Dir(dir), "shared", "wheelhouse")
-	if _, err := os.Stat(filepath.Join(wh, "flask-app.requirements.txt")); err != nil {
-		t.Fatalf("shared wheelhouse: %v (set WHARF_WHEELHOUSE)", err)
-	}
-	return wh
+	return testenv.Wheelhouse(t)
 }
 
 // TestSharedWheelhouse resolves every pin of flask-app.requirements.txt

@@ -11,8 +11,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/lockfile"
 	"github.com/wharf-pkg/wharf/internal/pep508"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // Reader is one lock format under test.
@@ -237,36 +236,5 @@ func wheelhousePins(t *testing.T, wh string) map[string]pin {
 // go.mod). It fails under CI=true when absent and skips otherwise.
 func Wheelhouse(t *testing.T) string {
 	t.Helper()
-	if dir := os.Getenv("WHARF_WHEELHOUSE"); dir != "" {
-		return dir
-	}
-	dir, err := findWheelhouse()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wheelhouse: %v", err)
-		}
-		t.Skipf("wheelhouse: %v (set WHARF_WHEELHOUSE)", err)
-	}
-	return dir
-}
-
-func findWheelhouse() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			wh := filepath.Join(dir, "..", "shared", "wheelhouse")
-			if _, err := os.Stat(filepath.Join(wh, "flask-app.requirements.txt")); err != nil {
-				return "", fmt.Errorf("no wheelhouse at %s: %w", wh, err)
-			}
-			return wh, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return testenv.Wheelhouse(t)
 }

@@ -130,33 +130,6 @@ func Write(dir string, s Spec) (string, error) {
 	return p, os.WriteFile(p, buf.Bytes(), 0o644)
 }
 
-// Wheelhouse finds the shared wheelhouse: $WHARF_WHEELHOUSE, else
-// "../shared/wheelhouse" beside the directory holding go.mod, found by
-// walking up from the working directory.
-func Wheelhouse() (string, error) {
-	if dir := os.Getenv("WHARF_WHEELHOUSE"); dir != "" {
-		return dir, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			wh := filepath.Join(dir, "..", "shared", "wheelhouse")
-			if _, err := os.Stat(wh); err != nil {
-				return "", fmt.Errorf("wheelhouse: %w", err)
-			}
-			return wh, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("wheelhouse: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // Repack copies the wheel src to dir/name, passing each member but RECORD
 // through patch (nil keeps it), and rewrites RECORD's digests and sizes to
 // match: a wheel altered the way a test needs and still well-formed.

@@ -14,6 +14,10 @@ import (
 // debName is the grammar of a Debian package name (Debian Policy §5.6.1).
 var debName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 
+// sonameDep is a library's soname written as a dependency: rpm's
+// capability without its "()(64bit)" marker.
+var sonameDep = regexp.MustCompile(`^lib.*\.so(\.[0-9]+)*$`)
+
 // debLibName splits a Debian library package name as Policy §8.1 derives
 // it from a soname: libpq5 from libpq.so.5, libyaml-0-2 from
 // libyaml-0.so.2, with trixie's "t64" suffix.
@@ -124,6 +128,8 @@ func wrongFamily(rel string, f distro.Format) string {
 				return "an rpmlib() feature, which only rpm knows"
 			case strings.Contains(n, ".so") && strings.Contains(n, "("):
 				return "an rpm soname capability; dpkg resolves a library by its package name"
+			case sonameDep.MatchString(n):
+				return "a soname; dpkg resolves a library by its package name (libpq.so.5 is libpq5)"
 			case strings.HasPrefix(n, "/"):
 				return "an rpm file dependency; dpkg depends on packages only"
 			case !debName.MatchString(n):

@@ -90,9 +90,12 @@ type Distro struct {
 	Reads []Compression
 	// NoCaret is set for rpm releases before 4.15, which cannot read a
 	// caret (^) in a version: wharf writes local versions ("1.2+abc") so.
-	NoCaret    bool
-	UnitDir    string
-	Systemd    int // systemd version: which unit directives it knows
+	NoCaret bool
+	UnitDir string
+	Systemd int // systemd version: which unit directives it knows
+	// RPM is the release's rpm version ("4.16.1"); "" for dpkg releases.
+	// It decides which signature key types the release verifies.
+	RPM        string
 	UserTool   UserTool
 	ReleaseTag string // rpm dist tag, ".el9"; "" for Debian
 	// DebRevisionTag ends a deb revision ("1+deb12"), as ReleaseTag ends

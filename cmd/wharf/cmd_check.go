@@ -13,6 +13,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/check"
 	"github.com/wharf-pkg/wharf/internal/distro"
+	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
 // CheckOptions are the flags of `wharf check`.
@@ -54,16 +55,16 @@ type checkJSONItem struct {
 
 func runCheck(ctx context.Context, e env, pkg string, opts CheckOptions) error {
 	if opts.Target == "" {
-		return usageError{errors.New("check: --target is required (see `wharf targets`)")}
+		return usage.Errorf("check: --target is required (see `wharf targets`)")
 	}
 	if opts.MaxExposure <= 0 || opts.MaxExposure > 10 {
-		return usageError{fmt.Errorf("--max-exposure %g must be above 0.0 and at most 10.0 (systemd-analyze's scale)", opts.MaxExposure)}
+		return usage.Errorf("--max-exposure %g must be above 0.0 and at most 10.0 (systemd-analyze's scale)", opts.MaxExposure)
 	}
 	rep, err := check.Run(ctx, pkg, check.Options{
 		Target: opts.Target, Catalog: distro.Builtin(), HostArch: distro.HostArch(runtime.GOARCH), MaxExposure: opts.MaxExposure,
 	})
 	if errors.Is(err, check.ErrTarget) {
-		return usageError{err}
+		return usage.Wrap(err)
 	}
 	if err != nil {
 		return err

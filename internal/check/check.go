@@ -121,7 +121,7 @@ func Run(ctx context.Context, pkgPath string, opts Options) (Report, error) {
 	}
 	prof, err := opts.Catalog.Resolve(opts.Target, arch, "")
 	if err != nil {
-		return Report{}, fmt.Errorf("%w: %v", ErrTarget, err)
+		return Report{}, fmt.Errorf("%w: %w", ErrTarget, err)
 	}
 	pay, err := readPayload(ctx, pkgPath, prof)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/usage"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
@@ -63,27 +62,6 @@ func TestWrap(t *testing.T) {
 	for _, line := range strings.Split(wrap(long+"\nshort", 78), "\n") {
 		if len(line) > 78 {
 			t.Errorf("line of %d columns: %q", len(line), line)
-		}
-	}
-}
-
-func TestParseRelation(t *testing.T) {
-	tests := []struct {
-		in   string
-		want rpm.Dependency
-		err  bool
-	}{
-		{"libpq5", rpm.Dependency{Name: "libpq5"}, false},
-		{"libpq5 (>= 15)", rpm.Dependency{Name: "libpq5", Flags: rpm.Greater | rpm.Equal, Version: "15"}, false},
-		{"foo (<< 2)", rpm.Dependency{Name: "foo", Flags: rpm.Less, Version: "2"}, false},
-		{"foo (= 1.0-1)", rpm.Dependency{Name: "foo", Flags: rpm.Equal, Version: "1.0-1"}, false},
-		{"foo | bar", rpm.Dependency{}, true},
-		{"foo (>= )", rpm.Dependency{}, true},
-	}
-	for _, tt := range tests {
-		got, err := parseRelation(tt.in)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("parseRelation(%q) = %+v, %v", tt.in, got, err)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -34,7 +33,7 @@ func (p *Plan) rpmPackage(st *staged, t distro.Profile) (rpm.Package, error) {
 		requires = append(requires, rpm.Dependency{Name: r})
 	}
 	for _, d := range proj.DependsFor("rpm", t.Distro.Name, t.Name()) {
-		dep, err := parseRelation(d)
+		dep, err := rpm.ParseRelation(d)
 		if err != nil {
 			return rpm.Package{}, inputf("%s: depends %q: %v", proj.File, d, err)
 		}
@@ -43,11 +42,7 @@ func (p *Plan) rpmPackage(st *staged, t distro.Profile) (rpm.Package, error) {
 		}
 		requires = append(requires, dep)
 	}
-	license := proj.License
-	if license == "" {
-		license = "LicenseRef-not-stated"
-	}
-	return rpm.Package{
+	return rpm.WithDefaults(rpm.Package{
 		Name:        proj.Name,
 		Epoch:       epoch,
 		Version:     version,
@@ -55,13 +50,11 @@ func (p *Plan) rpmPackage(st *staged, t distro.Profile) (rpm.Package, error) {
 		Arch:        arch,
 		Summary:     proj.Summary,
 		Description: p.description(t.Python.Version),
-		License:     license,
+		License:     proj.License,
 		URL:         proj.Homepage,
 		Vendor:      proj.Vendor,
 		Packager:    p.maintainer(),
-		Group:       "Applications/Internet", // rpmlint treats "Unspecified" as missing
 		BuildTime:   p.Epoch,
-		BuildHost:   "localhost",
 		Requires:    requires,
 		Scriptlets:  rpm.Scriptlets{Pretrans: scripts.Pretrans, Pre: scripts.Pre, Post: scripts.Post, Preun: scripts.Preun, Postun: scripts.Postun, Posttrans: scripts.Posttrans},
 		Changelog: []rpm.ChangelogEntry{{
@@ -70,7 +63,7 @@ func (p *Plan) rpmPackage(st *staged, t distro.Profile) (rpm.Package, error) {
 			Text:   "- " + p.buildNote(),
 		}},
 		Tree: st.tree,
-	}, nil
+	}), nil
 }
 
 // checkNotDebianName refuses a common dependency that is a Debian library
@@ -91,29 +84,4 @@ func (p *Plan) checkNotDebianName(t distro.Profile, name string) error {
 		return inputf("%s: depends: %q is a Debian package name and %s is an rpm target: move it to [deb] depends and give the RHEL name under [rpm] depends (e.g. libpq5 -> libpq)", proj.File, name, t.Name())
 	}
 	return nil
-}
-
-var relationRe = regexp.MustCompile(`^([A-Za-z0-9_.+:()/-]+)\s*(?:\(\s*(>=|<=|>>|<<|=|>|<)\s*([^)\s<>=]+)\s*\))?$`)
-
-// parseRelation reads a dependency written as Debian does, "name (>= 1.2)",
-// into an rpm Requires entry.
-func parseRelation(s string) (rpm.Dependency, error) {
-	m := relationRe.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return rpm.Dependency{}, fmt.Errorf("want \"name\" or \"name (>= version)\"")
-	}
-	d := rpm.Dependency{Name: m[1], Version: m[3]}
-	switch m[2] {
-	case ">=":
-		d.Flags = rpm.Greater | rpm.Equal
-	case "<=":
-		d.Flags = rpm.Less | rpm.Equal
-	case "=":
-		d.Flags = rpm.Equal
-	case ">>", ">":
-		d.Flags = rpm.Greater
-	case "<<", "<":
-		d.Flags = rpm.Less
-	}
-	return d, nil
 }

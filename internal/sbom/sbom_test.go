@@ -80,10 +80,12 @@ func TestValidatorRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, edit := range map[string]func(map[string]any){
-		"serial":    func(m map[string]any) { m["serialNumber"] = "urn:uuid:not-a-uuid" },
-		"spec":      func(m map[string]any) { m["specVersion"] = 1.6 },
-		"type":      func(m map[string]any) { comps(m)[0]["type"] = "python-package" },
-		"hash alg":  func(m map[string]any) { comps(m)[0]["hashes"] = []any{map[string]any{"alg": "sha256", "content": "ab"}} },
+		"serial": func(m map[string]any) { m["serialNumber"] = "urn:uuid:not-a-uuid" },
+		"spec":   func(m map[string]any) { m["specVersion"] = 1.6 },
+		"type":   func(m map[string]any) { comps(m)[0]["type"] = "python-package" },
+		"hash alg": func(m map[string]any) {
+			comps(m)[0]["hashes"] = []any{map[string]any{"alg": "sha256", "content": "ab"}}
+		},
 		"timestamp": func(m map[string]any) { m["metadata"].(map[string]any)["timestamp"] = "yesterday" },
 		"extra key": func(m map[string]any) { m["wharf"] = true },
 	} {

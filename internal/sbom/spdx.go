@@ -79,7 +79,7 @@ func SPDX(d Document) ([]byte, error) {
 	}
 	ids := refSet{}
 	for _, dist := range d.Distributions {
-		p := spdxPackage{SPDXID: ids.unique("SPDXRef-PyPI-" + spdxIDPart(dist.Name), "-"), Name: dist.Name, VersionInfo: dist.Version,
+		p := spdxPackage{SPDXID: ids.unique("SPDXRef-PyPI-"+spdxIDPart(dist.Name), "-"), Name: dist.Name, VersionInfo: dist.Version,
 			DownloadLocation: noAssertion, LicenseConcluded: noAssertion, CopyrightText: noAssertion,
 			ExternalRefs:          []spdxExternalRef{{ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: dist.PURL()}},
 			PrimaryPackagePurpose: "LIBRARY"}
@@ -97,7 +97,7 @@ func SPDX(d Document) ([]byte, error) {
 		doc.Relationships = append(doc.Relationships, spdxRelationship{SPDXElementID: app.SPDXID, RelationshipType: "CONTAINS", RelatedSPDXElement: p.SPDXID})
 	}
 	for _, s := range d.System {
-		p := spdxPackage{SPDXID: ids.unique("SPDXRef-" + string(s.Family) + "-" + spdxIDPart(s.Name), "-"), Name: s.Name,
+		p := spdxPackage{SPDXID: ids.unique("SPDXRef-"+string(s.Family)+"-"+spdxIDPart(s.Name), "-"), Name: s.Name,
 			DownloadLocation: noAssertion, LicenseConcluded: noAssertion, LicenseDeclared: noAssertion, CopyrightText: noAssertion,
 			Comment:               fmt.Sprintf("declared by the %s package as %q", s.Family, s.Relation),
 			ExternalRefs:          []spdxExternalRef{{ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: s.PURL()}},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wharf-pkg/wharf/internal/pymeta"
 	"github.com/wharf-pkg/wharf/internal/sbom"
@@ -337,4 +338,55 @@ func TestSPDXLicenses(t *testing.T) {
 			t.Errorf("%s: %q, want %q", name, got[name], want)
 		}
 	}
+}
+
+// FuzzDocuments: whatever names, versions and licenses the metadata
+// holds, both documents are valid JSON that validates, and the values
+// decode back unchanged.
+func FuzzDocuments(f *testing.F) {
+	f.Add("Flask", "2.2.2", "BSD-3-Clause", "MIT License", "libpq5 (>= 13)")
+	f.Add(hostile, hostile, hostile, hostile, hostile)
+	f.Add("", "", "(", "", "|")
+	v, err := sbomtest.NewValidator()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name, version, expr, license, relation string) {
+		for _, s := range []string{name, version, expr, license, relation} {
+			if !utf8.ValidString(s) {
+				t.Skip("METADATA is UTF-8; invalid bytes become U+FFFD in JSON")
+			}
+		}
+		d := sbom.Document{
+			App:           sbom.App{Name: name, Version: version, License: license},
+			Distributions: []sbom.Distribution{{Name: name, Version: version, WheelSHA256: strings.Repeat("0", 64), LicenseExpression: expr}, {Name: version, Version: name, Licenses: []string{license}}},
+			System:        []sbom.SystemDependency{{Family: sbom.RPM, Distro: "rhel", DistroVer: "9", Name: relation, Relation: relation}},
+			Created:       time.Unix(0, 0),
+		}
+		cdx, err := sbom.CycloneDX(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.CycloneDX(cdx); err != nil {
+			t.Errorf("CycloneDX: %v\n%s", err, cdx)
+		}
+		spdx, err := sbom.SPDX(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SPDX(spdx); err != nil {
+			t.Errorf("SPDX: %v\n%s", err, spdx)
+		}
+		var strs []string
+		var v any
+		if err := json.Unmarshal(cdx, &v); err != nil {
+			t.Fatal(err)
+		}
+		collect(v, &strs)
+		for _, want := range []string{name, version, relation} {
+			if want != "" && !slices.Contains(strs, want) {
+				t.Errorf("%q did not survive the CycloneDX encoding", want)
+			}
+		}
+	})
 }

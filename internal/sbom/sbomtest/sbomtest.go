@@ -53,26 +53,52 @@ func validate(s *jsonschema.Schema, data []byte) error {
 	return s.Validate(inst)
 }
 
+// Validator holds both schemas compiled, for checking many documents.
+type Validator struct {
+	cycloneDX, spdx *jsonschema.Schema
+}
+
+// NewValidator compiles the schemas.
+func NewValidator() (*Validator, error) {
+	cdx, err := compile(cycloneDXFiles, "http://cyclonedx.org/schema/bom-1.6.schema.json")
+	if err != nil {
+		return nil, fmt.Errorf("compile the CycloneDX schema: %w", err)
+	}
+	spdx, err := compile(map[string]string{spdxID: "schema/spdx-2.3.schema.json"}, spdxID)
+	if err != nil {
+		return nil, fmt.Errorf("compile the SPDX schema: %w", err)
+	}
+	return &Validator{cycloneDX: cdx, spdx: spdx}, nil
+}
+
 // ValidateCycloneDX checks data against the CycloneDX 1.6 JSON schema.
 func ValidateCycloneDX(data []byte) error {
-	s, err := compile(cycloneDXFiles, "http://cyclonedx.org/schema/bom-1.6.schema.json")
+	v, err := NewValidator()
 	if err != nil {
-		return fmt.Errorf("compile the CycloneDX schema: %w", err)
+		return err
 	}
-	return validate(s, data)
+	return v.CycloneDX(data)
 }
+
+// ValidateSPDX is Validator.SPDX with freshly compiled schemas.
+func ValidateSPDX(data []byte) error {
+	v, err := NewValidator()
+	if err != nil {
+		return err
+	}
+	return v.SPDX(data)
+}
+
+// CycloneDX checks data against the CycloneDX 1.6 JSON schema.
+func (v *Validator) CycloneDX(data []byte) error { return validate(v.cycloneDX, data) }
 
 var spdxIDRe = regexp.MustCompile(`^SPDXRef-[A-Za-z0-9.-]+$`)
 
-// ValidateSPDX checks data against the SPDX 2.3 JSON schema, and what the
+// SPDX checks data against the SPDX 2.3 JSON schema, and what the
 // specification requires beyond it: identifiers of the SPDXRef-[A-Za-z0-9.-]+
 // form, unique, and every relationship between elements of the document.
-func ValidateSPDX(data []byte) error {
-	s, err := compile(map[string]string{spdxID: "schema/spdx-2.3.schema.json"}, spdxID)
-	if err != nil {
-		return fmt.Errorf("compile the SPDX schema: %w", err)
-	}
-	if err := validate(s, data); err != nil {
+func (v *Validator) SPDX(data []byte) error {
+	if err := validate(v.spdx, data); err != nil {
 		return err
 	}
 	var doc struct {

@@ -32,6 +32,7 @@ import (
 type InspectOptions struct {
 	JSON  bool
 	Audit bool
+	SBOM  bool
 }
 
 func newInspectCommand(e env) *cobra.Command {
@@ -43,6 +44,7 @@ func newInspectCommand(e env) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return runInspect(c.Context(), e, args[0], opts) },
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&opts.SBOM, "sbom", false, "print the package's CycloneDX SBOM (<prefix>/sbom.cdx.json) and nothing else")
 	c.Flags().BoolVar(&opts.Audit, "audit", false, "prove the payload relocated: fail, naming file and offset, on any build path in shebangs, activate scripts, pyvenv.cfg, RECORD, direct_url.json, .pth files and .pyc co_filenames")
 	return c
 }
@@ -164,6 +166,12 @@ type fileRow struct {
 }
 
 func runInspect(ctx context.Context, e env, pkgPath string, opts InspectOptions) error {
+	if opts.SBOM {
+		if opts.JSON || opts.Audit {
+			return usage.Errorf("--sbom prints the SBOM as it is: it takes neither --json nor --audit")
+		}
+		return printSBOM(e.stdout, pkgPath)
+	}
 	var rep *pkgReport
 	var err error
 	switch {

@@ -156,7 +156,19 @@ type Project struct {
 	BuildCommands  []string // sh command lines run in a staged copy of the app
 	VersionFiles   []string // globs (relative to the app) whose VersionToken becomes the version
 	VersionToken   string
+	// SBOMs are the bills of materials each package carries and the build
+	// writes beside it: CycloneDX always, SPDX on request.
+	SBOMs []SBOMFormat
 }
+
+// SBOMFormat is a software bill of materials format.
+type SBOMFormat string
+
+// The SBOM formats.
+const (
+	CycloneDX SBOMFormat = "cyclonedx"
+	SPDX      SBOMFormat = "spdx"
+)
 
 // Error is a configuration fault: the file, the key and what is wrong.
 type Error struct {
@@ -236,12 +248,13 @@ type rawConfig struct {
 	Tmpfiles     []string              `toml:"tmpfiles"`
 	Start        *string               `toml:"start"`
 	PlatformWhl  *string               `toml:"platform-wheels"`
+	SBOM         []string              `toml:"sbom"`
 }
 
 // schema lists the keys each table accepts; "*" stands for any user-chosen
 // name (a service, an env var) whose value is checked by its own schema.
 var schema = map[string][]string{
-	"":           {"name", "package", "user", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "find-links", "index-url", "extra-index-urls", "release", "app-command", "start", "tmpfiles", "platform-wheels", "env", "config", "files", "symlinks", "services", "hooks", "build", "deb", "rpm", "target"},
+	"":           {"name", "package", "user", "version", "iteration", "summary", "description", "maintainer", "homepage", "license", "vendor", "prefix", "requirements", "install", "exclude", "depends", "formats", "targets", "python", "compression", "find-links", "index-url", "extra-index-urls", "release", "app-command", "start", "tmpfiles", "platform-wheels", "sbom", "env", "config", "files", "symlinks", "services", "hooks", "build", "deb", "rpm", "target"},
 	"services.*": {"command", "description", "hardening", "env", "working-directory", "schedule"},
 	"hooks":      {"before-install", "after-install", "before-upgrade", "after-upgrade", "before-remove", "after-remove", "after-purge"},
 	"build":      {"commands", "version-files", "version-token"},
@@ -647,6 +660,9 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 	default:
 		return p.fail("platform-wheels", "%q must be \"verify\", \"trust\" or \"refuse\"", p.PlatformWheels)
 	}
+	if err := p.applySBOM(raw.SBOM); err != nil {
+		return err
+	}
 	p.Compression = str(raw.Compression, "")
 	if p.Compression != "" {
 		if _, _, err := compress.ParseSpec(p.Compression); err != nil {
@@ -669,6 +685,29 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 		return err
 	}
 	return p.applyBuild(raw.Build)
+}
+
+// applySBOM reads sbom: the CycloneDX document is in every package, so
+// the list must name it; "spdx" adds the SPDX one.
+func (p *Project) applySBOM(formats []string) error {
+	if formats == nil {
+		p.SBOMs = []SBOMFormat{CycloneDX}
+		return nil
+	}
+	for i, f := range formats {
+		sf := SBOMFormat(f)
+		if sf != CycloneDX && sf != SPDX {
+			return p.fail(fmt.Sprintf("sbom[%d]", i), "unknown SBOM format %q (known: cyclonedx, spdx)", f)
+		}
+		if slices.Contains(p.SBOMs, sf) {
+			return p.fail(fmt.Sprintf("sbom[%d]", i), "%q is listed twice", f)
+		}
+		p.SBOMs = append(p.SBOMs, sf)
+	}
+	if !slices.Contains(p.SBOMs, CycloneDX) {
+		return p.fail("sbom", "every package carries the CycloneDX SBOM: list \"cyclonedx\" too, e.g. sbom = [\"cyclonedx\", \"spdx\"]")
+	}
+	return nil
 }
 
 // checkText rejects what would break a one-line field of a package header.

@@ -55,6 +55,9 @@ func TestZeroConfig(t *testing.T) {
 	if p.EnvFile() != "/etc/my-app/my-app.env" {
 		t.Errorf("env file %s", p.EnvFile())
 	}
+	if len(p.SBOMs) != 1 || p.SBOMs[0] != CycloneDX {
+		t.Errorf("default SBOMs %v, want [cyclonedx]", p.SBOMs)
+	}
 }
 
 func TestOnlyServiceGetsPlainUnitName(t *testing.T) {
@@ -172,6 +175,9 @@ func TestErrors(t *testing.T) {
 		{"bad toml", map[string]string{"wharf.toml": "name = \n"}, []string{"wharf.toml", "line 1"}},
 		{"bad exclude", map[string]string{"wharf.toml": "exclude = [\"[abc\"]\n"}, []string{"exclude", "[abc"}},
 		{"bad python", map[string]string{"wharf.toml": "python = \"three\"\n"}, []string{"python", "three"}},
+		{"unknown sbom", map[string]string{"wharf.toml": "sbom = [\"cyclonedx\", \"swid\"]\n"}, []string{"sbom[1]", "swid", "cyclonedx, spdx"}},
+		{"sbom without cyclonedx", map[string]string{"wharf.toml": "sbom = [\"spdx\"]\n"}, []string{"sbom", "CycloneDX"}},
+		{"sbom twice", map[string]string{"wharf.toml": "sbom = [\"cyclonedx\", \"cyclonedx\"]\n"}, []string{"sbom[1]", "twice"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

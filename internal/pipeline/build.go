@@ -82,6 +82,8 @@ type Artifact struct {
 	Arch    string `json:"arch"`
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"`
+	// SBOMs are the package's SBOMs written beside it (CycloneDX first).
+	SBOMs []string `json:"sboms,omitempty"`
 }
 
 // ErrInput marks failures caused by the user's input (a message that says

@@ -79,6 +79,7 @@ func TestEverySettingChangesTheOutput(t *testing.T) {
 		"start":                                 {"", `start = "never"`},
 		"app-command":                           {"", `app-command = "covctl"`},
 		"tmpfiles":                              {"", `tmpfiles = ["d /run/cov 0750 cov cov -"]`},
+		"sbom":                                  {"", `sbom = ["cyclonedx", "spdx"]`},
 		"platform-wheels":                       {"requirements = \"reqs-linux.txt\"\ntargets = [\"debian-11\"]", `platform-wheels = "refuse"`},
 		"files.<source>":                        {"", "[files]\n\"deploy/nginx.conf\" = \"/etc/nginx/sites-available/cov\""},
 		"files.<source>.dest":                   {"[files.\"deploy/nginx.conf\"]\ndest = \"/etc/nginx/sites-available/cov\"", ""},

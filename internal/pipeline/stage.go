@@ -16,6 +16,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/elffit"
 	"github.com/wharf-pkg/wharf/internal/maintscript"
 	"github.com/wharf-pkg/wharf/internal/pep517"
+	"github.com/wharf-pkg/wharf/internal/sbom"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/systemd"
 	"github.com/wharf-pkg/wharf/internal/venv"
@@ -41,6 +42,7 @@ type staged struct {
 	sysusers   string              // the sysusers.d file staged
 	timers     []string            // timer units to enable and start (their services are started by them, not at install)
 	tmpfiles   string              // the tmpfiles.d file staged, "" for none
+	dists      []sbom.Distribution // the distributions installed in the venv, for the SBOM
 }
 
 func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lockDeps, t distro.Profile) (_ *staged, err error) {
@@ -71,6 +73,9 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		if !inst.Pure {
 			st.pure = false
 		}
+		if err := st.addDistribution(w.wheel); err != nil {
+			return nil, err
+		}
 	}
 	pr.Step("installed %d wheels into %s (python %s)", len(wheels), st.layout.Prefix, t.Python.Version)
 
@@ -91,6 +96,9 @@ func (p *Plan) stage(ctx context.Context, opts Options, finder *finder, deps *lo
 		}
 		if !inst.Pure {
 			st.pure = false
+		}
+		if err := st.addDistribution(w); err != nil {
+			return nil, err
 		}
 		pr.Step("installed the app as %s", filepath.Base(whl))
 	} else {

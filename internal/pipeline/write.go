@@ -26,17 +26,19 @@ import (
 
 // job is one package to write: its file name and how to generate it.
 type job struct {
-	art  Artifact
-	name string
-	gen  func(ctx context.Context, w io.Writer, tempDir string) error
+	art   Artifact
+	name  string
+	gen   func(ctx context.Context, w io.Writer, tempDir string) error
+	sboms []sbomFile // also written beside the package
 }
 
 // prepare derives the package for target t in format f without writing it.
 func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, error) {
 	var (
-		name string
-		a    Artifact
-		gen  func(context.Context, io.Writer, string) error
+		name  string
+		a     Artifact
+		gen   func(context.Context, io.Writer, string) error
+		sboms []sbomFile
 	)
 	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
 	if f == distro.Deb {
@@ -50,6 +52,9 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 		}
 		name = deb.FileName(pkg.Control)
 		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
+		if sboms, err = p.addSBOMs(pkg.Tree, st, a, t, debSystem(t, pkg.Control.Depends)); err != nil {
+			return job{}, err
+		}
 		comp, level, err := p.compression(t)
 		if err != nil {
 			return job{}, err
@@ -69,6 +74,10 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 		}
 		name = rpm.FileName(pkg)
 		a.Version, a.Arch = pkg.Version+"-"+pkg.Release, pkg.Arch
+		pkg.Tree = st.tree.Clone()
+		if sboms, err = p.addSBOMs(pkg.Tree, st, a, t, rpmSystem(t, pkg.Requires)); err != nil {
+			return job{}, err
+		}
 		comp, level, err := p.compression(t)
 		if err != nil {
 			return job{}, err
@@ -78,7 +87,14 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 		}
 	case distro.Tar:
 		version := p.Version.String() + "-" + p.Iteration
-		install, uninstall, err := maintscript.Shell(st.intent, version, st.tree)
+		a.Version, a.Arch = version, t.Arch
+		// A tarball declares no system packages: install.sh checks none.
+		tree := st.tree.Clone()
+		var err error
+		if sboms, err = p.addSBOMs(tree, st, a, t, nil); err != nil {
+			return job{}, err
+		}
+		install, uninstall, err := maintscript.Shell(st.intent, version, tree)
 		if err != nil {
 			return job{}, err
 		}
@@ -88,15 +104,14 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 			comp, level = c, l
 		}
 		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)
-		a.Version, a.Arch = version, t.Arch
-		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: st.tree, Install: install, Uninstall: uninstall}
+		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: tree, Install: install, Uninstall: uninstall}
 		gen = func(ctx context.Context, w io.Writer, _ string) error {
 			return tarball.Write(ctx, w, pkg, tarball.Options{Compression: comp, Level: level, MTime: p.Epoch})
 		}
 	default:
 		return job{}, inputf("format %s is not supported yet", f)
 	}
-	return job{art: a, name: name, gen: gen}, nil
+	return job{art: a, name: name, gen: gen, sboms: sboms}, nil
 }
 
 // rpmName is the rpm name of the app built for t: the project's name for
@@ -140,6 +155,10 @@ func (p *Plan) commit(ctx context.Context, opts Options, j job, spoolDir string)
 	}
 	a := j.art
 	a.Path, a.Size, a.SHA256 = final, size, sum
+	if a.SBOMs, err = writeSBOMs(ctx, opts, final, spoolDir, j.sboms); err != nil {
+		os.Remove(final) // a package is written with its SBOMs or not at all
+		return j.art, err
+	}
 	return a, nil
 }
 

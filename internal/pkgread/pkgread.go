@@ -26,8 +26,8 @@ type File struct {
 	Regular bool // a regular file: its content is readable
 }
 
-// Walk calls fn for every entry of the payload of the package at p (.deb
-// or .rpm), in archive order; r reads a regular file's content and may be
+// Walk calls fn for every entry of the payload of the package at p (.deb,
+// .rpm or a wharf tarball), in archive order; r reads a regular file's content and may be
 // left unread. An error from fn stops the walk and is returned.
 func Walk(p string, fn func(f File, r io.Reader) error) error {
 	fh, err := os.Open(p)
@@ -42,7 +42,11 @@ func Walk(p string, fn func(f File, r io.Reader) error) error {
 	case strings.HasSuffix(p, ".rpm"):
 		err = walkRPM(br, fn)
 	default:
-		return fmt.Errorf("%s: not a .deb or .rpm", p)
+		k, ok := tarballKind(p)
+		if !ok {
+			return fmt.Errorf("%s: not a .deb, .rpm or wharf tarball (.tar.zst, .tar.xz, .tar.gz)", p)
+		}
+		err = walkTarball(br, k, fn)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/tarball"
 )
 
 func tree(t *testing.T) (*stage.Tree, map[string]string) {
@@ -88,6 +89,18 @@ func TestWalkEveryFormatAndCompressor(t *testing.T) {
 			}
 			p := filepath.Join(t.TempDir(), "demo.rpm")
 			os.WriteFile(p, b.Bytes(), 0o644)
+			same(t, walkAll(t, p), want)
+		})
+		t.Run("tarball-"+k.String(), func(t *testing.T) {
+			tr, want := tree(t)
+			pkg := tarball.Package{Name: "demo", Version: "1.0", Target: "debian-12-x86_64", Tree: tr, Install: "#!/bin/sh\n", Uninstall: "#!/bin/sh\n"}
+			var b bytes.Buffer
+			if err := tarball.Write(context.Background(), &b, pkg, tarball.Options{Compression: k, MTime: time.Unix(1700000000, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), tarball.FileName("demo", "1.0", "debian-12-x86_64", k))
+			os.WriteFile(p, b.Bytes(), 0o644)
+			// install.sh, uninstall.sh and README are not payload.
 			same(t, walkAll(t, p), want)
 		})
 	}

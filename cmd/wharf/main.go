@@ -93,7 +93,7 @@ a complete virtualenv, hardened systemd units and correct maintainer scripts.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCommand(e), newInspectCommand(e), newLockCommand(e), newVersionCommand(e), newTargetsCommand(e), newServeCommand(e))
+	root.AddCommand(newBuildCommand(e), newInitCommand(e), newInspectCommand(e), newLockCommand(e), newVersionCommand(e), newTargetsCommand(e), newServeCommand(e))
 	root.AddCommand(newPublishCommand(e), newPromoteCommand(e), newYankCommand(e), newPruneCommand(e), newRepoCommand(e), newKeyCommand(e))
 	// Unknown subcommands are usage errors too.
 	root.Args = func(c *cobra.Command, args []string) error {

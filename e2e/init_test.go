@@ -84,17 +84,19 @@ func initApp(t *testing.T, name string, args ...string) (string, string) {
 }
 
 // TestInitSharedApps: init → build (offline, from the apps' wheelhouse)
-// for djnotes, fastnotes and pgyaml; fastnotes is installed with apt in a
-// booted Debian 12 root and answers /health on the port init was given.
+// for djnotes, fastnotes and pgyaml; fastnotes and djnotes are installed
+// with apt in a booted Debian 12 root and answer /health on the ports init
+// was given.
 func TestInitSharedApps(t *testing.T) {
 	requireTools(t, "systemd-nspawn", "mmdebstrap", "dpkg-deb")
 	wh := appsWheelhouse(t)
 	cache := t.TempDir()
-	port := freePort(t)
+	port, djPort := freePort(t), freePort(t)
 
-	dj, djReport := initApp(t, "djnotes")
+	dj, djReport := initApp(t, "djnotes", "--port", strconv.Itoa(djPort))
 	for _, want := range []string{"Django WSGI application djnotes.wsgi:application  (djnotes/wsgi.py:", "server gunicorn  (requirements.txt:",
-		"release: python manage.py migrate --noinput", "build step: python manage.py collectstatic --noinput (STATIC_ROOT is set)  (djnotes/settings.py:"} {
+		"release: python manage.py migrate --noinput", "build step: python manage.py collectstatic --noinput (STATIC_ROOT is set)  (djnotes/settings.py:",
+		"depends tzdata: django reads the system zone database"} {
 		if !strings.Contains(djReport, want) {
 			t.Errorf("djnotes report lacks %q", want)
 		}
@@ -129,13 +131,13 @@ func TestInitSharedApps(t *testing.T) {
 	if err := os.MkdirAll(pkgs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "cp", fastDeb, pkgs)
+	run(t, "cp", fastDeb, djDeb, pkgs)
 	archives := filepath.Join(rootfsCache(), "apt-archives")
 	os.MkdirAll(filepath.Join(archives, "partial"), 0o755)
 	c := boot(t, root, archives+":/var/cache/apt/archives")
-	defer journalOnFailure(t, c, "fastnotes.service")
+	defer journalOnFailure(t, c, "fastnotes.service", "djnotes.service")
 	c.exec("apt-get", "-y", "update")
-	if out, err := c.execErr("sh", "-c", "cd /pkgs && apt-get install -y ./"+filepath.Base(fastDeb)); err != nil {
+	if out, err := c.execErr("sh", "-c", "cd /pkgs && apt-get install -y ./"+filepath.Base(fastDeb)+" ./"+filepath.Base(djDeb)); err != nil {
 		t.Fatalf("apt-get install: %v\n%s", err, out)
 	}
 	requireActive(t, c, "fastnotes.service")
@@ -145,5 +147,12 @@ func TestInitSharedApps(t *testing.T) {
 	r := httpDo(t, "GET", "http://127.0.0.1:"+strconv.Itoa(port)+"/health", "", "")
 	if health := jsonBody(t, "GET /health", r); r.code != 200 || health["app"] != "fastnotes" || health["ok"] != true {
 		t.Errorf("GET /health = %d %s", r.code, r.body)
+	}
+	// djnotes answers 200 only with the migrations applied (the release
+	// line) and the static files collected (the build step).
+	requireActive(t, c, "djnotes.service")
+	r = httpDo(t, "GET", "http://127.0.0.1:"+strconv.Itoa(djPort)+"/health", "", "")
+	if health := jsonBody(t, "GET djnotes /health", r); r.code != 200 || health["ok"] != true {
+		t.Errorf("GET djnotes /health = %d %s", r.code, r.body)
 	}
 }

@@ -133,6 +133,7 @@ type initReport struct {
 	Server     string        `json:"server"`
 	Web        string        `json:"web"`
 	Release    string        `json:"release"`
+	Depends    []string      `json:"depends"`
 	Lock       string        `json:"lock"`
 	Findings   []initFinding `json:"findings"`
 	Undecided  []string      `json:"undecided"`
@@ -154,7 +155,7 @@ type initFile struct {
 
 func printInitJSON(e env, plan *appinit.Plan, written bool) error {
 	r := initReport{Dir: plan.Dir, App: plan.App, Candidates: plan.Candidates, Server: string(plan.Server), Web: plan.Command,
-		Release: plan.Release, Lock: plan.Lock, Undecided: plan.Undecided, Blocking: plan.Blocking,
+		Release: plan.Release, Depends: plan.Depends, Lock: plan.Lock, Undecided: plan.Undecided, Blocking: plan.Blocking,
 		Written: written}
 	for _, f := range plan.Findings {
 		r.Findings = append(r.Findings, initFinding{f.What, f.Evidence})

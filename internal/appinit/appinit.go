@@ -113,9 +113,10 @@ type Plan struct {
 	App        *App  // nil when none was found
 	Candidates []App // every app found, the chosen one first
 	Server     Server
-	Command    string // the web process
-	Release    string // the release process, "" for none
-	Lock       string // the lock input wharf build will read, "" for none
+	Command    string   // the web process
+	Release    string   // the release process, "" for none
+	Depends    []string // system packages every target needs
+	Lock       string   // the lock input wharf build will read, "" for none
 	Findings   []Finding
 	// Undecided says what could not be decided, what was chosen and how to
 	// change it.
@@ -170,6 +171,9 @@ func Detect(dir string, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(src) >= maxSources {
+		p.Undecided = append(p.Undecided, fmt.Sprintf("the tree holds more than %d Python files: only the first %d (in path order) were read: an app past them is not seen", maxSources, maxSources))
+	}
 	p.findApps(src)
 	if err := p.chooseApp(opts); err != nil {
 		return nil, err
@@ -178,6 +182,7 @@ func Detect(dir string, opts Options) (*Plan, error) {
 		p.chooseServer(deps, opts)
 	}
 	p.django(src)
+	p.zoneinfo(deps)
 	p.environ(src)
 	if len(p.Blocking) == 0 {
 		if err := p.render(py, opts); err != nil {
@@ -672,5 +677,24 @@ func (p *Plan) environ(src []source) {
 	if len(names) > 0 {
 		p.Undecided = append(p.Undecided, "the app reads "+strings.Join(names, ", ")+
 			": init does not guess their production values; set them under [tool.wharf.env] or in the installed env file")
+	}
+}
+
+// zoneinfo adds tzdata: Django (zoneinfo since 4.0, pytz before) and pytz
+// read the system zone database unless the tzdata Python package brings
+// one (Debian's pytz never has its own), and minimal systems lack it.
+func (p *Plan) zoneinfo(deps map[string]string) {
+	if p.App == nil {
+		return
+	}
+	if _, ok := deps["tzdata"]; ok {
+		return
+	}
+	for _, user := range []string{"django", "pytz"} {
+		if where, ok := deps[user]; ok {
+			p.Depends = append(p.Depends, "tzdata")
+			p.Findings = append(p.Findings, Finding{"depends tzdata: " + user + " reads the system zone database (no tzdata Python package among the dependencies)", where})
+			return
+		}
 	}
 }

@@ -92,6 +92,7 @@ func TestDetectWritesWhatServes(t *testing.T) {
 		web     string
 		release string
 		build   []string
+		depends []string
 		config  string // the config file written
 	}{
 		{
@@ -100,11 +101,12 @@ func TestDetectWritesWhatServes(t *testing.T) {
 			web:     "gunicorn --bind 127.0.0.1:${PORT:-8000} site_conf.wsgi:application",
 			release: "python manage.py migrate --noinput",
 			build:   []string{"python manage.py collectstatic --noinput"},
+			depends: []string{"tzdata"},
 			config:  "wharf.toml",
 		},
 		{
-			name:    "django asgi with uvicorn only",
-			files:   djangoApp("django==4.2\nuvicorn==0.30\n"),
+			name:    "django asgi with uvicorn only, tzdata from the index",
+			files:   djangoApp("django==4.2\nuvicorn==0.30\ntzdata==2024.1\n"),
 			web:     "uvicorn site_conf.asgi:application --host 127.0.0.1 --port ${PORT:-8000}",
 			release: "python manage.py migrate --noinput",
 			build:   []string{"python manage.py collectstatic --noinput"},
@@ -193,6 +195,9 @@ func TestDetectWritesWhatServes(t *testing.T) {
 			}
 			if got := proj.Env["PORT"]; got != strconv.Itoa(port) || !strings.Contains(tc.web, "${PORT:-"+got+"}") {
 				t.Errorf("env PORT = %q, want %d, the web command's default", got, port)
+			}
+			if strings.Join(proj.Depends, ",") != strings.Join(tc.depends, ",") {
+				t.Errorf("depends %q, want %q", proj.Depends, tc.depends)
 			}
 			if proj.File != tc.config {
 				t.Errorf("config read from %q, want %q", proj.File, tc.config)

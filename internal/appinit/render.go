@@ -91,7 +91,19 @@ func (p *Plan) configTables(prefix string, port int) ([]byte, error) {
 	if prefix != "" {
 		fmt.Fprintf(&b, "[%s]\n", strings.TrimSuffix(prefix, "."))
 	}
-	b.WriteString("# Written by `wharf init`; each key is described in wharf's docs/config.md.\n\n")
+	b.WriteString("# Written by `wharf init`; each key is described in wharf's docs/config.md.\n")
+	if len(p.Depends) > 0 {
+		var quoted []string
+		for _, d := range p.Depends {
+			q, err := tomlString(d)
+			if err != nil {
+				return nil, err
+			}
+			quoted = append(quoted, q)
+		}
+		fmt.Fprintf(&b, "depends = [%s]\n", strings.Join(quoted, ", "))
+	}
+	b.WriteString("\n")
 	portValue, err := tomlString(fmt.Sprint(port))
 	if err != nil {
 		return nil, err

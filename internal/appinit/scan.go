@@ -11,15 +11,14 @@ type pyFacts struct {
 	apps      []appObject // top-level Flask/FastAPI/Starlette app objects
 	factories []factory   // top-level create_app / make_app
 	// Django markers.
-	settingsModule     string // from DJANGO_SETTINGS_MODULE
-	settingsLine       int
-	wsgiApplication    int // line of `application = get_wsgi_application()`
-	asgiApplication    int
-	staticRoot         int  // line of a top-level STATIC_ROOT assignment
-	staticfilesApp     bool // "django.contrib.staticfiles" appears in code
-	importsFlask       bool
-	environ            []envRead // environment variables the code reads
-	importsDjangoCheck bool      // manage.py's execute_from_command_line
+	settingsModule  string // from DJANGO_SETTINGS_MODULE
+	settingsLine    int
+	wsgiApplication int // line of `application = get_wsgi_application()`
+	asgiApplication int
+	staticRoot      int  // line of a top-level STATIC_ROOT assignment
+	staticfilesApp  bool // "django.contrib.staticfiles" appears in code
+	importsFlask    bool
+	environ         []envRead // environment variables the code reads
 }
 
 type appObject struct {
@@ -54,7 +53,6 @@ var (
 	environOpenRe = regexp.MustCompile(`(?:environ\.get|getenv|environ\.setdefault)\(\s*$`)
 	leadStringRe  = regexp.MustCompile(`^\s*["'](` + ident + `)["']`)
 	environRe     = regexp.MustCompile(`(?:environ\.get|getenv|environ\.setdefault)\(\s*["'](` + ident + `)["']|environ\[\s*["'](` + ident + `)["']\s*\]`)
-	managePyRe    = regexp.MustCompile(`execute_from_command_line`)
 )
 
 // scanPython reads Python source line by line without executing it: it
@@ -74,9 +72,6 @@ func scanPython(src string) pyFacts {
 		}
 		if flaskImpRe.MatchString(code) {
 			f.importsFlask = true
-		}
-		if managePyRe.MatchString(code) {
-			f.importsDjangoCheck = true
 		}
 		if m := settingsRe.FindStringSubmatch(code); m != nil && f.settingsModule == "" {
 			f.settingsModule, f.settingsLine = m[1], line

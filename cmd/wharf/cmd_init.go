@@ -128,8 +128,8 @@ func printInitReport(e env, plan *appinit.Plan, dryRun bool) {
 // initReport is the --json form of a plan.
 type initReport struct {
 	Dir        string        `json:"dir"`
-	App        *appinit.App  `json:"app"`
-	Candidates []appinit.App `json:"candidates"`
+	App        *initApp      `json:"app"`
+	Candidates []initApp     `json:"candidates"`
 	Server     string        `json:"server"`
 	Web        string        `json:"web"`
 	Release    string        `json:"release"`
@@ -140,6 +140,18 @@ type initReport struct {
 	Blocking   []string      `json:"blocking"`
 	Files      []initFile    `json:"files"`
 	Written    bool          `json:"written"`
+}
+
+type initApp struct {
+	Framework string `json:"framework"`
+	Target    string `json:"target"` // MODULE:OBJECT
+	Factory   bool   `json:"factory"`
+	ASGI      bool   `json:"asgi"`
+	Evidence  string `json:"evidence"`
+}
+
+func newInitApp(a appinit.App) initApp {
+	return initApp{Framework: string(a.Framework), Target: a.Target(), Factory: a.Factory, ASGI: a.ASGI, Evidence: a.Evidence}
 }
 
 type initFinding struct {
@@ -154,9 +166,16 @@ type initFile struct {
 }
 
 func printInitJSON(e env, plan *appinit.Plan, written bool) error {
-	r := initReport{Dir: plan.Dir, App: plan.App, Candidates: plan.Candidates, Server: string(plan.Server), Web: plan.Command,
+	r := initReport{Dir: plan.Dir, Server: string(plan.Server), Web: plan.Command,
 		Release: plan.Release, Depends: plan.Depends, Lock: plan.Lock, Undecided: plan.Undecided, Blocking: plan.Blocking,
 		Written: written}
+	if plan.App != nil {
+		app := newInitApp(*plan.App)
+		r.App = &app
+	}
+	for _, a := range plan.Candidates {
+		r.Candidates = append(r.Candidates, newInitApp(a))
+	}
 	for _, f := range plan.Findings {
 		r.Findings = append(r.Findings, initFinding{f.What, f.Evidence})
 	}

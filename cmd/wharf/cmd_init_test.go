@@ -60,7 +60,7 @@ func TestInitCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}
-	if code != 1 || rep.Written || len(rep.Blocking) != 1 || !strings.Contains(stderr, "no server") || rep.App == nil || rep.App.Object != "app" {
+	if code != 1 || rep.Written || len(rep.Blocking) != 1 || !strings.Contains(stderr, "no server") || rep.App == nil || rep.App.Target != "app:app" || rep.App.Framework != "Flask" {
 		t.Errorf("no server: exit %d, report %+v, stderr %q", code, rep, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(noServer, "Procfile")); err == nil {

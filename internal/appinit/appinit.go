@@ -184,6 +184,9 @@ func Detect(dir string, opts Options) (*Plan, error) {
 	p.django(src)
 	p.zoneinfo(deps)
 	p.environ(src)
+	if p.App != nil && p.Server != "" {
+		p.Command = p.command(opts.Port)
+	}
 	if len(p.Blocking) == 0 {
 		if err := p.render(py, opts); err != nil {
 			return nil, err

@@ -123,7 +123,6 @@ func (p *Plan) configTables(prefix string, port int) ([]byte, error) {
 // pyproject.toml when there is one (wharf.toml otherwise, or when the
 // pyproject cannot take a [tool.wharf] table).
 func (p *Plan) render(py pyproject, opts Options) error {
-	p.Command = p.command(opts.Port)
 	var procfile strings.Builder
 	procfile.WriteString("# Written by `wharf init`: one systemd service per process; release runs on\n# every install and upgrade before the services (re)start.\n")
 	web, err := procfileLine("web", p.Command)

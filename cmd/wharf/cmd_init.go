@@ -59,7 +59,7 @@ decide. It never overwrites: an existing Procfile, wharf.toml or
 }
 
 func runInit(ctx context.Context, e env, dir string, opts InitOptions) error {
-	plan, err := appinit.Detect(dir, appinit.Options{App: opts.App, Server: appinit.Server(opts.Server), Port: opts.Port})
+	plan, err := appinit.Detect(ctx, dir, appinit.Options{App: opts.App, Server: appinit.Server(opts.Server), Port: opts.Port})
 	if errors.Is(err, appinit.ErrUsage) {
 		return usageError{err}
 	}

@@ -17,6 +17,7 @@
 package appinit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -146,8 +147,9 @@ func (o Options) Check() error {
 	return nil
 }
 
-// Detect reads the app in dir and plans its files.
-func Detect(dir string, opts Options) (*Plan, error) {
+// Detect reads the app in dir and plans its files. It stops early when ctx
+// is done.
+func Detect(ctx context.Context, dir string, opts Options) (*Plan, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
@@ -167,7 +169,7 @@ func Detect(dir string, opts Options) (*Plan, error) {
 	}
 	p.checkExisting(py)
 	deps := p.readDeps(py)
-	src, err := scanTree(abs)
+	src, err := scanTree(ctx, abs)
 	if err != nil {
 		return nil, err
 	}
@@ -331,11 +333,14 @@ const maxSources = 20000
 var skipDirs = map[string]bool{"__pycache__": true, "node_modules": true, "site-packages": true, "tests": true, "test": true,
 	"docs": true, "migrations": true, "build": true, "dist": true, "debian": true, "rpm": true}
 
-func scanTree(dir string) ([]source, error) {
+func scanTree(ctx context.Context, dir string) ([]source, error) {
 	var out []source
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)

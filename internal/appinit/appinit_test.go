@@ -40,7 +40,7 @@ func initAndLoad(t *testing.T, dir string, opts Options) (*Plan, *config.Project
 	if opts.Port == 0 {
 		opts.Port = 8000
 	}
-	plan, err := Detect(dir, opts)
+	plan, err := Detect(context.Background(), dir, opts)
 	if err != nil {
 		t.Fatalf("Detect: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestDetectLockFormats(t *testing.T) {
 			for k, v := range tc.extra {
 				files[k] = v
 			}
-			plan, err := Detect(writeApp(t, files), Options{Port: 8000})
+			plan, err := Detect(context.Background(), writeApp(t, files), Options{Port: 8000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 	flaskApp := "from flask import Flask\napp = Flask(__name__)\n"
 	t.Run("no server", func(t *testing.T) {
 		dir := writeApp(t, map[string]string{"requirements.txt": "flask==2.2\n", "app.py": flaskApp})
-		plan, err := Detect(dir, Options{Port: 8000})
+		plan, err := Detect(context.Background(), dir, Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +285,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 		assertNoFile(t, dir, "Procfile", "wharf.toml")
 	})
 	t.Run("asgi app with gunicorn alone", func(t *testing.T) {
-		plan, err := Detect(writeApp(t, map[string]string{"requirements.txt": "fastapi\ngunicorn\n", "app.py": "from fastapi import FastAPI\napp = FastAPI()\n"}), Options{Port: 8000})
+		plan, err := Detect(context.Background(), writeApp(t, map[string]string{"requirements.txt": "fastapi\ngunicorn\n", "app.py": "from fastapi import FastAPI\napp = FastAPI()\n"}), Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 		}
 	})
 	t.Run("--server not in dependencies", func(t *testing.T) {
-		plan, err := Detect(writeApp(t, map[string]string{"requirements.txt": "flask\n", "app.py": flaskApp}), Options{Port: 8000, Server: Gunicorn})
+		plan, err := Detect(context.Background(), writeApp(t, map[string]string{"requirements.txt": "flask\n", "app.py": flaskApp}), Options{Port: 8000, Server: Gunicorn})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 		}
 	})
 	t.Run("waitress cannot serve asgi", func(t *testing.T) {
-		plan, err := Detect(writeApp(t, map[string]string{"requirements.txt": "fastapi\nwaitress\n", "app.py": "from fastapi import FastAPI\napp = FastAPI()\n"}), Options{Port: 8000, Server: Waitress})
+		plan, err := Detect(context.Background(), writeApp(t, map[string]string{"requirements.txt": "fastapi\nwaitress\n", "app.py": "from fastapi import FastAPI\napp = FastAPI()\n"}), Options{Port: 8000, Server: Waitress})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +312,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 		}
 	})
 	t.Run("no app", func(t *testing.T) {
-		plan, err := Detect(writeApp(t, map[string]string{"requirements.txt": "gunicorn\n", "lib.py": "def create_app():\n    pass\n",
+		plan, err := Detect(context.Background(), writeApp(t, map[string]string{"requirements.txt": "gunicorn\n", "lib.py": "def create_app():\n    pass\n",
 			"tool.py": "def f():\n    app = Flask(__name__)\n# app = Flask(__name__)\n"}), Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
@@ -324,7 +324,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 	t.Run("two candidates", func(t *testing.T) {
 		dir := writeApp(t, map[string]string{"requirements.txt": "flask\ngunicorn\n", "app.py": flaskApp, "admin/panel.py": flaskApp,
 			"tests/conftest_app.py": flaskApp, "docs/example.py": flaskApp})
-		plan, err := Detect(dir, Options{Port: 8000})
+		plan, err := Detect(context.Background(), dir, Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,19 +334,19 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 		if !containsAll(plan.Undecided, "2 apps found; chose app:app", "admin.panel:app (admin/panel.py:2)", "--app") {
 			t.Errorf("undecided %q", plan.Undecided)
 		}
-		plan, err = Detect(dir, Options{Port: 8000, App: "admin.panel:app"})
+		plan, err = Detect(context.Background(), dir, Options{Port: 8000, App: "admin.panel:app"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if plan.Command != "gunicorn --bind 127.0.0.1:${PORT:-8000} admin.panel:app" {
 			t.Errorf("--app: command %q", plan.Command)
 		}
-		if _, err := Detect(dir, Options{Port: 8000, App: "nowhere:app"}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "app:app") {
+		if _, err := Detect(context.Background(), dir, Options{Port: 8000, App: "nowhere:app"}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "app:app") {
 			t.Errorf("unknown --app: %v", err)
 		}
 	})
 	t.Run("factory with arguments", func(t *testing.T) {
-		plan, err := Detect(writeApp(t, map[string]string{"requirements.txt": "flask\ngunicorn\n", "app.py": "import flask\ndef create_app(config):\n    return flask.Flask(__name__)\n"}), Options{Port: 8000})
+		plan, err := Detect(context.Background(), writeApp(t, map[string]string{"requirements.txt": "flask\ngunicorn\n", "app.py": "import flask\ndef create_app(config):\n    return flask.Flask(__name__)\n"}), Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,7 +355,7 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 		}
 	})
 	t.Run("no lock input", func(t *testing.T) {
-		plan, err := Detect(writeApp(t, map[string]string{"pyproject.toml": "[project]\nname = \"x\"\ndependencies = [\"flask\", \"gunicorn>=20\"]\n", "app.py": flaskApp}), Options{Port: 8000})
+		plan, err := Detect(context.Background(), writeApp(t, map[string]string{"pyproject.toml": "[project]\nname = \"x\"\ndependencies = [\"flask\", \"gunicorn>=20\"]\n", "app.py": flaskApp}), Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,10 +363,18 @@ func TestDetectUndecidedAndBlocked(t *testing.T) {
 			t.Errorf("server %q undecided %q", plan.Server, plan.Undecided)
 		}
 	})
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		stop := errors.New("stopped by the test")
+		cancel(stop)
+		if _, err := Detect(ctx, writeApp(t, map[string]string{"app.py": flaskApp}), Options{Port: 8000}); !errors.Is(err, stop) {
+			t.Errorf("Detect after cancel: %v", err)
+		}
+	})
 	t.Run("bad options", func(t *testing.T) {
 		dir := writeApp(t, map[string]string{"app.py": flaskApp})
 		for _, o := range []Options{{Port: 0}, {Port: 70000}, {Port: 80, App: "a b:c"}, {Port: 80, App: "mod:obj()"}, {Port: 80, Server: "daphne"}} {
-			if _, err := Detect(dir, o); !errors.Is(err, ErrUsage) {
+			if _, err := Detect(context.Background(), dir, o); !errors.Is(err, ErrUsage) {
 				t.Errorf("%+v: %v, want a usage error", o, err)
 			}
 		}
@@ -412,7 +420,7 @@ func TestNeverOverwrites(t *testing.T) {
 				files[k] = v
 			}
 			dir := writeApp(t, files)
-			plan, err := Detect(dir, Options{Port: 8000})
+			plan, err := Detect(context.Background(), dir, Options{Port: 8000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -440,7 +448,7 @@ func TestNeverOverwrites(t *testing.T) {
 	}
 	t.Run("appears between plan and write", func(t *testing.T) {
 		dir := writeApp(t, base)
-		plan, err := Detect(dir, Options{Port: 8000})
+		plan, err := Detect(context.Background(), dir, Options{Port: 8000})
 		if err != nil {
 			t.Fatal(err)
 		}

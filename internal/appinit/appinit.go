@@ -451,9 +451,9 @@ func (p *Plan) findApps(src []source) {
 		}
 		pkg := strings.TrimSuffix(strings.TrimSuffix(s.module, "wsgi"), ".")
 		a := App{Framework: Django, Module: s.module, Object: "application", Evidence: fmt.Sprintf("%s:%d", s.rel, s.facts.wsgiApplication)}
-		asgi := strings.TrimSuffix(pkg+".asgi", ".")
-		if strings.HasPrefix(asgi, ".") {
-			asgi = "asgi"
+		asgi := "asgi"
+		if pkg != "" {
+			asgi = pkg + ".asgi"
 		}
 		for _, o := range src {
 			if o.module == asgi && o.facts.asgiApplication > 0 {

@@ -88,7 +88,7 @@ a complete virtualenv, hardened systemd units and correct maintainer scripts.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage.Wrap(err) })
-	root.AddCommand(newBuildCommand(e), newInspectCommand(e), newLockCommand(e), newVersionCommand(e), newTargetsCommand(e), newServeCommand(e))
+	root.AddCommand(newBuildCommand(e), newInitCommand(e), newInspectCommand(e), newLockCommand(e), newVersionCommand(e), newTargetsCommand(e), newServeCommand(e))
 	root.AddCommand(newPublishCommand(e), newPromoteCommand(e), newYankCommand(e), newPruneCommand(e), newRepoCommand(e), newKeyCommand(e))
 	root.AddCommand(newCheckCommand(e))
 	// Unknown subcommands are usage errors too.

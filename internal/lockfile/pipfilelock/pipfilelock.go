@@ -39,7 +39,7 @@ var ErrStale = errors.New("lock is stale")
 // ErrNoSource is returned by PipfileHash for a Pipfile without [[source]]:
 // its hash depends on pipenv's default index, so Parse cannot check the
 // lock against it and skips that check.
-var ErrNoSource = errors.New("Pipfile has no [[source]]") //nolint:staticcheck // ST1005: a file name, not a capitalized sentence
+var ErrNoSource = errors.New("Pipfile has no [[source]]")
 
 // Options selects what to install.
 type Options struct {
@@ -213,9 +213,9 @@ func PipfileHash(pipfile []byte) (string, error) {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			row, col := de.Position()
-			return "", fmt.Errorf("Pipfile:%d:%d: %w", row, col, err) //nolint:staticcheck // ST1005: file:line:column
+			return "", fmt.Errorf("Pipfile:%d:%d: %w", row, col, err)
 		}
-		return "", fmt.Errorf("Pipfile: %w", err) //nolint:staticcheck // ST1005: a file name
+		return "", fmt.Errorf("Pipfile: %w", err)
 	}
 	src, ok := pf["source"]
 	if !ok {
@@ -243,7 +243,7 @@ func PipfileHash(pipfile []byte) (string, error) {
 	}
 	js, err := lockfile.PythonJSON(data, ",", ":")
 	if err != nil {
-		return "", fmt.Errorf("Pipfile: %w", err) //nolint:staticcheck // ST1005: a file name
+		return "", fmt.Errorf("Pipfile: %w", err)
 	}
 	sum := sha256.Sum256(js)
 	return hex.EncodeToString(sum[:]), nil

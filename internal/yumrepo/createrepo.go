@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/wharf-pkg/wharf/internal/rpm"
 )
 
 // rpmsense bits (lib/rpmds.h) that createrepo_c looks at.
@@ -436,7 +438,7 @@ func compareLibcDeps(a, b string) int {
 	case v2 > e2:
 		return 1
 	}
-	switch rpmvercmp(a[v1:e1], b[v2:e2]) {
+	switch rpm.CompareVersions(a[v1:e1], b[v2:e2]) {
 	case 1:
 		return 1
 	case -1:
@@ -452,96 +454,3 @@ func indexFrom(s string, from int, c byte) int {
 	}
 	return from + i
 }
-
-// rpmvercmp compares two version strings as rpm's rpmvercmp does.
-func rpmvercmp(a, b string) int {
-	if a == b {
-		return 0
-	}
-	isAlnum := func(c byte) bool { return isDigit(c) || isAlpha(c) }
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		for i < len(a) && !isAlnum(a[i]) && a[i] != '~' && a[i] != '^' {
-			i++
-		}
-		for j < len(b) && !isAlnum(b[j]) && b[j] != '~' && b[j] != '^' {
-			j++
-		}
-		ca, cb := at(a, i), at(b, j)
-		if ca == '~' || cb == '~' {
-			if ca != '~' {
-				return 1
-			}
-			if cb != '~' {
-				return -1
-			}
-			i, j = i+1, j+1
-			continue
-		}
-		if ca == '^' || cb == '^' {
-			switch {
-			case i == len(a):
-				return -1
-			case j == len(b):
-				return 1
-			case ca != '^':
-				return 1
-			case cb != '^':
-				return -1
-			}
-			i, j = i+1, j+1
-			continue
-		}
-		if i == len(a) || j == len(b) {
-			break
-		}
-		si, sj := i, j
-		isNum := isDigit(a[i])
-		class := isAlpha
-		if isNum {
-			class = isDigit
-		}
-		for i < len(a) && class(a[i]) {
-			i++
-		}
-		for j < len(b) && class(b[j]) {
-			j++
-		}
-		if sj == j {
-			if isNum {
-				return 1
-			}
-			return -1
-		}
-		s1, s2 := a[si:i], b[sj:j]
-		if isNum {
-			s1, s2 = strings.TrimLeft(s1, "0"), strings.TrimLeft(s2, "0")
-			if len(s1) != len(s2) {
-				if len(s1) > len(s2) {
-					return 1
-				}
-				return -1
-			}
-		}
-		if c := strings.Compare(s1, s2); c != 0 {
-			return c
-		}
-	}
-	if i == len(a) && j == len(b) {
-		return 0
-	}
-	if i == len(a) {
-		return -1
-	}
-	return 1
-}
-
-func at(s string, i int) byte {
-	if i < len(s) {
-		return s[i]
-	}
-	return 0
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -1,41 +1,9 @@
 package yumrepo
 
 import (
-	"bufio"
-	"os"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 )
-
-func TestRPMVerCmp(t *testing.T) {
-	f, err := os.Open("testdata/vercmp.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 3 {
-			t.Fatalf("bad line %q", line)
-		}
-		want, _ := strconv.Atoi(fields[2])
-		if got := rpmvercmp(fields[0], fields[1]); got != want {
-			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", fields[0], fields[1], got, want)
-		}
-		n++
-	}
-	if n < 50 {
-		t.Fatalf("only %d cases read", n)
-	}
-}
 
 func TestCompareLibcDeps(t *testing.T) {
 	tests := []struct {

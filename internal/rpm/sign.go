@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Signer makes the raw OpenPGP signature packet rpm stores in a signature
@@ -15,11 +16,6 @@ type Signer interface {
 	DetachSignBinary(data []byte) ([]byte, error)
 	RPMTags() (header, headerPayload int)
 }
-
-// Signature tags a new signature replaces: every OpenPGP signature entry
-// (header-only, legacy header+payload, rpm 6), so that a package re-signed
-// with another key carries only the new key's signature.
-var replacedSigTags = map[uint32]bool{267: true, 268: true, 278: true, 1002: true, 1005: true}
 
 // Sign copies the rpm in src to dst with an OpenPGP header-only signature
 // of its main header in the signature header, as `rpmsign --addsign` does
@@ -62,7 +58,9 @@ func Sign(dst io.Writer, src io.Reader, s Signer) error {
 
 	var b headerBuilder
 	for _, e := range sig.entries {
-		if e.tag == tagHeaderSignatures || replacedSigTags[e.tag] {
+		// Every OpenPGP entry goes, so that a package re-signed with
+		// another key carries only the new key's signature.
+		if e.tag == tagHeaderSignatures || slices.Contains(openPGPSigTags, e.tag) {
 			continue
 		}
 		b.add(e.tag, e.typ, e.count, e.data)

@@ -67,7 +67,7 @@ func TestLargeFile(t *testing.T) {
 	}
 	defer r.Close()
 	br := bufio.NewReader(r)
-	sig, h, err := readHeaders(br)
+	_, sig, h, err := readHeaders(br)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,45 +88,44 @@ var leadMagic = []byte{0xed, 0xab, 0xee, 0xdb}
 // Read parses the lead, signature header and main header of the package in
 // r and checks the header's SHA-256 digest; it stops before the payload.
 func Read(r io.Reader) (*Info, error) {
-	sig, h, err := readHeaders(r)
+	_, sig, h, err := readHeaders(r)
 	if err != nil {
 		return nil, err
 	}
 	return infoOf(sig, h)
 }
 
-// readHeaders reads up to the end of the main header and returns both
-// headers after checking the main one against the signature header's
-// digest.
-func readHeaders(r io.Reader) (sig, main *parsedHeader, err error) {
-	var ld [leadSize]byte
+// readHeaders reads up to the end of the main header and returns the lead
+// and both headers after checking the main one against the signature
+// header's digest.
+func readHeaders(r io.Reader) (ld [leadSize]byte, sig, main *parsedHeader, err error) {
 	if _, err := io.ReadFull(r, ld[:]); err != nil {
-		return nil, nil, fmt.Errorf("read rpm lead: %w", err)
+		return ld, nil, nil, fmt.Errorf("read rpm lead: %w", err)
 	}
 	if !bytes.Equal(ld[:4], leadMagic) {
-		return nil, nil, fmt.Errorf("bad rpm lead magic % x: %w", ld[:4], ErrNotRPM)
+		return ld, nil, nil, fmt.Errorf("bad rpm lead magic % x: %w", ld[:4], ErrNotRPM)
 	}
 	if ld[4] != 3 {
-		return nil, nil, fmt.Errorf("rpm lead version %d.%d, want 3.x: %w", ld[4], ld[5], ErrFormat)
+		return ld, nil, nil, fmt.Errorf("rpm lead version %d.%d, want 3.x: %w", ld[4], ld[5], ErrFormat)
 	}
 	if sig, err = readHeader(r); err != nil {
-		return nil, nil, fmt.Errorf("signature header: %w", noEOF(err))
+		return ld, nil, nil, fmt.Errorf("signature header: %w", noEOF(err))
 	}
 	if pad := (8 - len(sig.raw)%8) % 8; pad > 0 {
 		if _, err := io.ReadFull(r, make([]byte, pad)); err != nil {
-			return nil, nil, fmt.Errorf("signature header padding: %w", noEOF(err))
+			return ld, nil, nil, fmt.Errorf("signature header padding: %w", noEOF(err))
 		}
 	}
 	if main, err = readHeader(r); err != nil {
-		return nil, nil, fmt.Errorf("main header: %w", noEOF(err))
+		return ld, nil, nil, fmt.Errorf("main header: %w", noEOF(err))
 	}
 	if want := sig.string(sigSHA256); want != "" {
 		sum := sha256.Sum256(main.raw)
 		if got := hex.EncodeToString(sum[:]); got != want {
-			return nil, nil, fmt.Errorf("main header SHA-256 %s, signature says %s: %w", got, want, ErrFormat)
+			return ld, nil, nil, fmt.Errorf("main header SHA-256 %s, signature says %s: %w", got, want, ErrFormat)
 		}
 	}
-	return sig, main, nil
+	return ld, sig, main, nil
 }
 
 // noEOF reports a file that ends inside its headers as truncated.

@@ -37,7 +37,7 @@ var openPGPSigTags = []uint32{267, 268, 278, 1002, 1005}
 func ReadAll(r io.Reader) (*File, error) {
 	tally := NewTally()
 	tr := io.TeeReader(r, tally)
-	sig, main, err := readHeaders(tr)
+	_, sig, main, err := readHeaders(tr)
 	if err != nil {
 		return nil, err
 	}

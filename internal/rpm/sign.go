@@ -26,29 +26,9 @@ type Signer interface {
 // signature header's SHA-256 before it is signed.
 func Sign(dst io.Writer, src io.Reader, s Signer) error {
 	br := bufio.NewReaderSize(src, 64<<10)
-	var ld [96]byte
-	if _, err := io.ReadFull(br, ld[:]); err != nil {
-		return fmt.Errorf("sign rpm: read lead: %w", err)
-	}
-	if ld[0] != 0xed || ld[1] != 0xab || ld[2] != 0xee || ld[3] != 0xdb || ld[4] != 3 {
-		return fmt.Errorf("sign rpm: bad lead % x: %w", ld[:6], ErrFormat)
-	}
-	sig, err := readHeader(br)
+	ld, sig, hdr, err := readHeaders(br)
 	if err != nil {
-		return fmt.Errorf("sign rpm: signature header: %w", err)
-	}
-	if pad := (8 - len(sig.raw)%8) % 8; pad > 0 {
-		if _, err := io.ReadFull(br, make([]byte, pad)); err != nil {
-			return fmt.Errorf("sign rpm: signature header padding: %w", err)
-		}
-	}
-	hdr, err := readHeader(br)
-	if err != nil {
-		return fmt.Errorf("sign rpm: main header: %w", err)
-	}
-	sum := sha256.Sum256(hdr.raw)
-	if want := sig.string(sigSHA256); want != "" && want != hex.EncodeToString(sum[:]) {
-		return fmt.Errorf("sign rpm: main header SHA-256 %x, signature header says %s: %w", sum, want, ErrFormat)
+		return fmt.Errorf("sign rpm: %w", err)
 	}
 	packet, err := s.DetachSignBinary(hdr.raw)
 	if err != nil {

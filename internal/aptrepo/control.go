@@ -69,15 +69,9 @@ func ReadControl(r io.Reader) ([]deb.Field, error) {
 
 // controlFields reads ./control from a control.tar member.
 func controlFields(r io.Reader, ext string) ([]deb.Field, error) {
-	zr := io.NopCloser(r)
-	if ext != "" {
-		k, err := compress.Parse(ext)
-		if err != nil {
-			return nil, err
-		}
-		if zr, err = compress.NewReader(r, k); err != nil {
-			return nil, err
-		}
+	zr, err := compress.NewReaderExt(r, ext)
+	if err != nil {
+		return nil, err
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)

@@ -28,7 +28,6 @@ package aptrepo
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,8 +45,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ulikunitz/xz"
-
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/repostore"
 )
 
@@ -468,20 +466,12 @@ func sumMatches(data []byte, sums Sums) bool {
 }
 
 func decompress(name string, data []byte) ([]byte, error) {
-	var r io.Reader
-	var err error
-	switch path.Ext(name) {
-	case ".gz":
-		r, err = gzip.NewReader(bytes.NewReader(data))
-	case ".xz":
-		r, err = xz.NewReader(bytes.NewReader(data))
-	default:
-		return data, nil
-	}
+	zr, err := compress.NewReaderExt(bytes.NewReader(data), strings.TrimPrefix(path.Ext(name), "."))
 	if err != nil {
 		return nil, err
 	}
-	return io.ReadAll(r)
+	defer zr.Close()
+	return io.ReadAll(zr)
 }
 
 // WriteDir writes files under root in the given order, each through a

@@ -374,3 +374,30 @@ func BenchmarkPublishOne(b *testing.B) {
 		}
 	}
 }
+
+// TestGzipIndexHasNoTime checks that every Packages.gz (and its by-hash
+// copy) has a gzip header with a zero MTIME and no name.
+func TestGzipIndexHasNoTime(t *testing.T) {
+	n := 0
+	for _, name := range renderCases(t) {
+		files, err := Render(loadCase(t, name), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, f := range files {
+			if !strings.HasSuffix(f.Path, ".gz") && !strings.Contains(f.Path, "/by-hash/") {
+				continue
+			}
+			if len(f.Data) < 10 || f.Data[0] != 0x1f || f.Data[1] != 0x8b {
+				continue // a by-hash copy of the plain index
+			}
+			n++
+			if f.Data[3] != 0 || !bytes.Equal(f.Data[4:8], []byte{0, 0, 0, 0}) {
+				t.Errorf("%s/%s: gzip flags %#x, MTIME % x; want none and zero", name, f.Path, f.Data[3], f.Data[4:8])
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no gzip index rendered")
+	}
+}

@@ -72,19 +72,11 @@ func walkDeb(r io.Reader, fn func(File, io.Reader) error) error {
 		if base != "data" {
 			continue
 		}
-		var data io.Reader = arr
-		if ext = strings.TrimPrefix(ext, "."); ext != "" {
-			k, err := compress.Parse(ext)
-			if err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-			zr, err := compress.NewReader(arr, k)
-			if err != nil {
-				return fmt.Errorf("%s: %w", h.Name, err)
-			}
-			defer zr.Close()
-			data = zr
+		data, err := compress.NewReaderExt(arr, strings.TrimPrefix(ext, "."))
+		if err != nil {
+			return fmt.Errorf("%s: %w", h.Name, err)
 		}
+		defer data.Close()
 		tr := tar.NewReader(data)
 		for {
 			th, err := tr.Next()
@@ -111,11 +103,7 @@ func walkRPM(r io.Reader, fn func(File, io.Reader) error) error {
 	if name == "" {
 		name = "gzip" // rpm's default when the tag is absent
 	}
-	k, err := compress.Parse(name)
-	if err != nil {
-		return fmt.Errorf("payload: %w", err)
-	}
-	zr, err := compress.NewReader(r, k)
+	zr, err := compress.NewReaderExt(r, name)
 	if err != nil {
 		return fmt.Errorf("payload: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/distro"
 )
 
@@ -123,7 +124,7 @@ func rpmReleaseOf(rpmRelease string) (release, bool) {
 // debReleaseOf finds the release whose tag ends a deb version's revision
 // ("1+deb12"); used where a stanza lacks the target field.
 func debReleaseOf(version string) (release, bool) {
-	_, _, rev := splitDeb(version)
+	_, _, rev := deb.SplitVersion(version)
 	for _, r := range releases() {
 		if r.format == "deb" && r.debTag != "" && strings.HasSuffix(rev, r.debTag) {
 			return r, true

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
@@ -239,7 +241,7 @@ func List(store repostore.Store) ([]Channel, error) {
 			}
 			var cmp int
 			if a.Format == "deb" {
-				cmp = compareDeb(a.Version, b.Version)
+				cmp = deb.CompareVersions(a.Version, b.Version)
 			} else {
 				cmp = compareRPMString(a.Version, b.Version)
 			}
@@ -263,7 +265,7 @@ func compareRPMString(a, b string) int {
 	}
 	e1, v1, r1 := split(a)
 	e2, v2, r2 := split(b)
-	return compareRPM(e1, v1, r1, e2, v2, r2)
+	return rpm.CompareEVR(e1, v1, r1, e2, v2, r2)
 }
 
 // NextIteration is the iteration to build an upstream version with for
@@ -295,7 +297,7 @@ func NextIteration(store repostore.Store, distro string, names, upstreams []stri
 		for comp := range s.apt.Packages {
 			d := debPlace{s: s, comp: comp}
 			for _, st := range d.stanzas() {
-				_, up, rev := splitDeb(field(st, "Version"))
+				_, up, rev := deb.SplitVersion(field(st, "Version"))
 				if !counts(field(st, "Package"), up, d.distroOf(st)) {
 					continue
 				}

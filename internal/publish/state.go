@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/wharf-pkg/wharf/internal/aptrepo"
+	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/yumrepo"
 )
 
@@ -678,7 +680,7 @@ func (r *repository) keepDebs(d debPlace, keep int, names map[string]bool) []str
 	var removed []string
 	drop := map[string]bool{}
 	for n, vs := range vers {
-		sort.Slice(vs, func(i, j int) bool { return compareDeb(vs[i], vs[j]) > 0 })
+		sort.Slice(vs, func(i, j int) bool { return deb.CompareVersions(vs[i], vs[j]) > 0 })
 		for _, v := range vs[min(keep, len(vs)):] {
 			drop[n+" "+v] = true
 			removed = append(removed, n+" "+v+" (deb)")
@@ -705,7 +707,7 @@ func (r *repository) keepRPMs(y *yumRepo, keep int, names map[string]bool) []str
 	for n, ps := range vers {
 		sort.Slice(ps, func(i, j int) bool {
 			a, b := ps[i], ps[j]
-			return compareRPM(a.Epoch, a.Version, a.Release, b.Epoch, b.Version, b.Release) > 0
+			return rpm.CompareEVR(a.Epoch, a.Version, a.Release, b.Epoch, b.Version, b.Release) > 0
 		})
 		for _, p := range ps[min(keep, len(ps)):] {
 			drop[n+" "+rpmEVR(p)] = true
@@ -733,7 +735,7 @@ func matchDeb(s aptrepo.Stanza, version string) bool {
 	if v == version || strings.TrimPrefix(v, "0:") == version {
 		return true
 	}
-	_, up, rev := splitDeb(v)
+	_, up, rev := deb.SplitVersion(v)
 	if up == version {
 		return true
 	}

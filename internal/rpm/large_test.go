@@ -68,11 +68,11 @@ func TestLargeFile(t *testing.T) {
 	}
 	defer r.Close()
 	br := bufio.NewReader(r)
-	h, err := readHeaders(br)
+	_, sig, h, err := readHeaders(br)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := infoOf(h)
+	info, err := infoOf(sig, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -21,10 +22,22 @@ type Info struct {
 	PayloadFormat                  string
 	PayloadCompressor              string
 	PayloadDigest                  string // SHA-256 hex of the compressed payload
-	Requires, Provides, Conflicts  []Dependency
-	Scriptlets                     Scriptlets
-	Changelog                      []ChangelogEntry
-	Files                          []FileInfo
+	SourceRPM                      string // "" for a source package
+	SourcePackage                  bool   // a .src.rpm
+	// ArchiveSize is the uncompressed payload size: the main header's
+	// ARCHIVESIZE, else the signature header's PAYLOADSIZE or
+	// LONGARCHIVESIZE (where rpm moves it), else the main header's
+	// LONGARCHIVESIZE; createrepo_c's order.
+	ArchiveSize                   int64
+	Requires, Provides, Conflicts []Dependency
+	Obsoletes                     []Dependency
+	// Weak dependencies (rpm >= 4.12), and the older Suggests and
+	// Enhances tags whose Strong flag made them Recommends and Supplements.
+	Recommends, Suggests, Supplements, Enhances []Dependency
+	OldSuggests, OldEnhances                    []Dependency
+	Scriptlets                                  Scriptlets
+	Changelog                                   []ChangelogEntry
+	Files                                       []FileInfo
 }
 
 // FileInfo is one file of the header's file list.
@@ -49,52 +62,81 @@ const (
 	FileGhost     FileFlags = fileGhost
 )
 
+// Dependency sense bits beyond the comparison that readers look at
+// (RPMSENSE_*).
+const (
+	SensePrereq     DepFlags = 1 << 6
+	SenseScriptPre  DepFlags = senseScriptPre
+	SenseScriptPost DepFlags = senseScriptPost
+	SenseMissingOK  DepFlags = 1 << 19 // a Requires that is a Recommends
+	SenseStrong     DepFlags = 1 << 27 // an old Suggests/Enhances that is strong
+)
+
+// ErrNotRPM marks input that does not start with an rpm lead; it is an
+// ErrFormat.
+var ErrNotRPM = fmt.Errorf("not an rpm package: %w", ErrFormat)
+
+// The file layout: a lead, the signature header padded to 8 bytes, the
+// main header, the payload.
+const (
+	leadSize    = 96
+	headerIntro = 16 // magic, reserved, index length, data length
+)
+
+var leadMagic = []byte{0xed, 0xab, 0xee, 0xdb}
+
 // Read parses the lead, signature header and main header of the package in
 // r and checks the header's SHA-256 digest; it stops before the payload.
 func Read(r io.Reader) (*Info, error) {
-	h, err := readHeaders(r)
+	_, sig, h, err := readHeaders(r)
 	if err != nil {
 		return nil, err
 	}
-	return infoOf(h)
+	return infoOf(sig, h)
 }
 
-// readHeaders reads up to the end of the main header and returns it after
-// checking it against the signature header's digest.
-func readHeaders(r io.Reader) (*parsedHeader, error) {
-	var ld [96]byte
+// readHeaders reads up to the end of the main header and returns the lead
+// and both headers after checking the main one against the signature
+// header's digest.
+func readHeaders(r io.Reader) (ld [leadSize]byte, sig, main *parsedHeader, err error) {
 	if _, err := io.ReadFull(r, ld[:]); err != nil {
-		return nil, fmt.Errorf("read rpm lead: %w", err)
+		return ld, nil, nil, fmt.Errorf("read rpm lead: %w", err)
 	}
-	if !bytes.Equal(ld[:4], []byte{0xed, 0xab, 0xee, 0xdb}) {
-		return nil, fmt.Errorf("bad rpm lead magic % x: %w", ld[:4], ErrFormat)
+	if !bytes.Equal(ld[:4], leadMagic) {
+		return ld, nil, nil, fmt.Errorf("bad rpm lead magic % x: %w", ld[:4], ErrNotRPM)
 	}
 	if ld[4] != 3 {
-		return nil, fmt.Errorf("rpm lead version %d.%d, want 3.x: %w", ld[4], ld[5], ErrFormat)
+		return ld, nil, nil, fmt.Errorf("rpm lead version %d.%d, want 3.x: %w", ld[4], ld[5], ErrFormat)
 	}
-	sig, err := readHeader(r)
-	if err != nil {
-		return nil, fmt.Errorf("signature header: %w", err)
+	if sig, err = readHeader(r); err != nil {
+		return ld, nil, nil, fmt.Errorf("signature header: %w", noEOF(err))
 	}
 	if pad := (8 - len(sig.raw)%8) % 8; pad > 0 {
 		if _, err := io.ReadFull(r, make([]byte, pad)); err != nil {
-			return nil, fmt.Errorf("signature header padding: %w", err)
+			return ld, nil, nil, fmt.Errorf("signature header padding: %w", noEOF(err))
 		}
 	}
-	h, err := readHeader(r)
-	if err != nil {
-		return nil, fmt.Errorf("main header: %w", err)
+	if main, err = readHeader(r); err != nil {
+		return ld, nil, nil, fmt.Errorf("main header: %w", noEOF(err))
 	}
 	if want := sig.string(sigSHA256); want != "" {
-		sum := sha256.Sum256(h.raw)
+		sum := sha256.Sum256(main.raw)
 		if got := hex.EncodeToString(sum[:]); got != want {
-			return nil, fmt.Errorf("main header SHA-256 %s, signature says %s: %w", got, want, ErrFormat)
+			return ld, nil, nil, fmt.Errorf("main header SHA-256 %s, signature says %s: %w", got, want, ErrFormat)
 		}
 	}
-	return h, nil
+	return ld, sig, main, nil
 }
 
-func infoOf(h *parsedHeader) (*Info, error) {
+// noEOF reports a file that ends inside its headers as truncated.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w (%w)", io.ErrUnexpectedEOF, ErrFormat)
+	}
+	return err
+}
+
+func infoOf(sig, h *parsedHeader) (*Info, error) {
 	info := &Info{
 		Name: h.string(tagName), Version: h.string(tagVersion), Release: h.string(tagRelease),
 		Arch: h.string(tagArch), Summary: h.string(tagSummary), Description: h.string(tagDescription),
@@ -102,6 +144,7 @@ func infoOf(h *parsedHeader) (*Info, error) {
 		Packager: h.string(tagPackager), Group: h.string(tagGroup), BuildHost: h.string(tagBuildHost),
 		OS: h.string(tagOS), PayloadFormat: h.string(tagPayloadFormat),
 		PayloadCompressor: h.string(tagPayloadCompressor), PayloadDigest: h.string(tagPayloadDigest),
+		SourceRPM: h.string(tagSourceRPM),
 	}
 	if info.Name == "" {
 		return nil, fmt.Errorf("header has no name: %w", ErrFormat)
@@ -118,15 +161,38 @@ func infoOf(h *parsedHeader) (*Info, error) {
 	} else if s := h.ints(tagSize); len(s) > 0 {
 		info.Size = int64(s[0])
 	}
-	var err error
-	if info.Requires, err = deps(h, "requires", tagRequireName, tagRequireFlags, tagRequireVersion); err != nil {
-		return nil, err
+	if s := h.ints(tagSourcePackage); len(s) > 0 && s[0] != 0 {
+		info.SourcePackage = true
 	}
-	if info.Provides, err = deps(h, "provides", tagProvideName, tagProvideFlags, tagProvideVersion); err != nil {
-		return nil, err
+	for _, a := range []struct {
+		h   *parsedHeader
+		tag uint32
+	}{{h, tagArchiveSize}, {sig, sigPayloadSize}, {sig, sigLongArchiveSize}, {h, tagLongArchiveSize}} {
+		if v := a.h.ints(a.tag); len(v) > 0 {
+			info.ArchiveSize = int64(v[0])
+			break
+		}
 	}
-	if info.Conflicts, err = deps(h, "conflicts", tagConflictName, tagConflictFlags, tagConflictVersion); err != nil {
-		return nil, err
+	for _, d := range []struct {
+		dst                      *[]Dependency
+		what                     string
+		nameTag, flagTag, verTag uint32
+	}{
+		{&info.Requires, "requires", tagRequireName, tagRequireFlags, tagRequireVersion},
+		{&info.Provides, "provides", tagProvideName, tagProvideFlags, tagProvideVersion},
+		{&info.Conflicts, "conflicts", tagConflictName, tagConflictFlags, tagConflictVersion},
+		{&info.Obsoletes, "obsoletes", tagObsoleteName, tagObsoleteFlags, tagObsoleteVersion},
+		{&info.Recommends, "recommends", tagRecommendName, tagRecommendFlags, tagRecommendVersion},
+		{&info.Suggests, "suggests", tagSuggestName, tagSuggestFlags, tagSuggestVersion},
+		{&info.Supplements, "supplements", tagSupplementName, tagSupplementFlags, tagSupplementVersion},
+		{&info.Enhances, "enhances", tagEnhanceName, tagEnhanceFlags, tagEnhanceVersion},
+		{&info.OldSuggests, "old suggests", tagOldSuggestName, tagOldSuggestFlags, tagOldSuggestVersion},
+		{&info.OldEnhances, "old enhances", tagOldEnhanceName, tagOldEnhanceFlags, tagOldEnhanceVersion},
+	} {
+		var err error
+		if *d.dst, err = deps(h, d.what, d.nameTag, d.flagTag, d.verTag); err != nil {
+			return nil, err
+		}
 	}
 	s := &info.Scriptlets
 	for _, sc := range []struct {
@@ -150,6 +216,7 @@ func infoOf(h *parsedHeader) (*Info, error) {
 	for i := range names {
 		info.Changelog = append(info.Changelog, ChangelogEntry{Time: time.Unix(int64(times[i]), 0).UTC(), Author: names[i], Text: texts[i]})
 	}
+	var err error
 	info.Files, err = files(h)
 	return info, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Signer makes the raw OpenPGP signature packet rpm stores in a signature
@@ -16,11 +17,6 @@ type Signer interface {
 	RPMTags() (header, headerPayload int)
 }
 
-// Signature tags a new signature replaces: every OpenPGP signature entry
-// (header-only, legacy header+payload, rpm 6), so that a package re-signed
-// with another key carries only the new key's signature.
-var replacedSigTags = map[uint32]bool{267: true, 268: true, 278: true, 1002: true, 1005: true}
-
 // Sign copies the rpm in src to dst with an OpenPGP header-only signature
 // of its main header in the signature header, as `rpmsign --addsign` does
 // for rpm >= 4.16: tag 268 (RSA) or 267 (EdDSA, DSA) as s.RPMTags says.
@@ -30,29 +26,9 @@ var replacedSigTags = map[uint32]bool{267: true, 268: true, 278: true, 1002: tru
 // signature header's SHA-256 before it is signed.
 func Sign(dst io.Writer, src io.Reader, s Signer) error {
 	br := bufio.NewReaderSize(src, 64<<10)
-	var ld [96]byte
-	if _, err := io.ReadFull(br, ld[:]); err != nil {
-		return fmt.Errorf("sign rpm: read lead: %w", err)
-	}
-	if ld[0] != 0xed || ld[1] != 0xab || ld[2] != 0xee || ld[3] != 0xdb || ld[4] != 3 {
-		return fmt.Errorf("sign rpm: bad lead % x: %w", ld[:6], ErrFormat)
-	}
-	sig, err := readHeader(br)
+	ld, sig, hdr, err := readHeaders(br)
 	if err != nil {
-		return fmt.Errorf("sign rpm: signature header: %w", err)
-	}
-	if pad := (8 - len(sig.raw)%8) % 8; pad > 0 {
-		if _, err := io.ReadFull(br, make([]byte, pad)); err != nil {
-			return fmt.Errorf("sign rpm: signature header padding: %w", err)
-		}
-	}
-	hdr, err := readHeader(br)
-	if err != nil {
-		return fmt.Errorf("sign rpm: main header: %w", err)
-	}
-	sum := sha256.Sum256(hdr.raw)
-	if want := sig.string(sigSHA256); want != "" && want != hex.EncodeToString(sum[:]) {
-		return fmt.Errorf("sign rpm: main header SHA-256 %x, signature header says %s: %w", sum, want, ErrFormat)
+		return fmt.Errorf("sign rpm: %w", err)
 	}
 	packet, err := s.DetachSignBinary(hdr.raw)
 	if err != nil {
@@ -62,7 +38,9 @@ func Sign(dst io.Writer, src io.Reader, s Signer) error {
 
 	var b headerBuilder
 	for _, e := range sig.entries {
-		if e.tag == tagHeaderSignatures || replacedSigTags[e.tag] {
+		// Every OpenPGP entry goes, so that a package re-signed with
+		// another key carries only the new key's signature.
+		if e.tag == tagHeaderSignatures || slices.Contains(openPGPSigTags, e.tag) {
 			continue
 		}
 		b.add(e.tag, e.typ, e.count, e.data)

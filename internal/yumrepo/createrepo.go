@@ -1,183 +1,70 @@
 package yumrepo
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/wharf-pkg/wharf/internal/rpm"
 )
 
-// rpmsense bits (lib/rpmds.h) that createrepo_c looks at.
+// File mode bits createrepo_c looks at.
 const (
-	senseMask       = 0x0f
-	sensePrereq     = 1 << 6
-	senseScriptPre  = 1 << 9
-	senseScriptPost = 1 << 10
-	senseMissingOK  = 1 << 19
-	senseStrong     = 1 << 27
-	fileGhost       = 1 << 6
-	modeTypeMask    = 0o170000
-	modeDir         = 0o040000
+	modeTypeMask = 0o170000
+	modeDir      = 0o040000
 )
 
-// depKind names a dependency list while reading, in createrepo_c's order.
-type depKind int
-
-const (
-	depProvides depKind = iota
-	depConflicts
-	depObsoletes
-	depRequires
-	depSuggests
-	depEnhances
-	depRecommends
-	depSupplements
-	depOldSuggests
-	depOldEnhances
-)
-
-var depTags = [...]struct{ name, flags, version uint32 }{
-	depProvides:    {tagProvideName, tagProvideFlags, tagProvideVersion},
-	depConflicts:   {tagConflictName, tagConflictFlags, tagConflictVersion},
-	depObsoletes:   {tagObsoleteName, tagObsoleteFlags, tagObsoleteVersion},
-	depRequires:    {tagRequireName, tagRequireFlags, tagRequireVersion},
-	depSuggests:    {tagSuggestName, tagSuggestFlags, tagSuggestVer},
-	depEnhances:    {tagEnhanceName, tagEnhanceFlags, tagEnhanceVer},
-	depRecommends:  {tagRecommendName, tagRecommendFlags, tagRecommendVer},
-	depSupplements: {tagSupplementName, tagSupplementFlags, tagSupplementVer},
-	depOldSuggests: {tagOldSuggestName, tagOldSuggestFlags, tagOldSuggestVer},
-	depOldEnhances: {tagOldEnhanceName, tagOldEnhanceFlags, tagOldEnhanceVer},
-}
-
-// packageFromRPM applies createrepo_c's rules (src/parsehdr.c) to the
-// headers of one rpm.
-func packageFromRPM(f rpmFile, opts ReadOptions) (Package, error) {
-	h := f.main
+// packageFromRPM applies createrepo_c's rules (src/parsehdr.c) to what
+// rpm read of one package.
+func packageFromRPM(f *rpm.File, opts ReadOptions) (Package, error) {
 	p := Package{
-		Checksum:    f.sha256,
-		PackageSize: f.size,
-		FileTime:    opts.FileTime,
-		Location:    opts.Location,
-		HeaderStart: f.headerStart,
-		HeaderEnd:   f.headerEnd,
+		Checksum: f.SHA256, PackageSize: f.FileSize, FileTime: opts.FileTime, Location: opts.Location,
+		HeaderStart: f.MainHeaderStart, HeaderEnd: f.MainHeaderEnd,
+		Name: f.Name, Arch: f.Arch, Epoch: "0", Version: f.Version, Release: f.Release,
+		Summary: f.Summary, Description: f.Description, URL: f.URL,
+		License: f.License, Vendor: f.Vendor, Group: f.Group,
+		BuildHost: f.BuildHost, SourceRPM: f.SourceRPM, Packager: f.Packager,
+		InstalledSize: f.Size, ArchiveSize: f.ArchiveSize,
 	}
-	strs := []struct {
-		tag uint32
-		dst *string
-	}{
-		{tagName, &p.Name}, {tagArch, &p.Arch}, {tagVersion, &p.Version},
-		{tagRelease, &p.Release}, {tagSummary, &p.Summary},
-		{tagDescription, &p.Description}, {tagURL, &p.URL},
-		{tagLicense, &p.License}, {tagVendor, &p.Vendor}, {tagGroup, &p.Group},
-		{tagBuildHost, &p.BuildHost}, {tagSourceRPM, &p.SourceRPM},
-		{tagPackager, &p.Packager},
-	}
-	for _, s := range strs {
-		v, err := h.string(s.tag)
-		if err != nil {
-			return Package{}, err
-		}
-		*s.dst = v
-	}
-	if src, _, err := h.int(tagSourcePackage); err != nil {
-		return Package{}, err
-	} else if src != 0 {
+	if f.SourcePackage {
 		p.Arch = "src"
 	}
-	epoch, _, err := h.int(tagEpoch)
-	if err != nil {
-		return Package{}, err
+	if f.Epoch != nil {
+		p.Epoch = strconv.Itoa(*f.Epoch)
 	}
-	p.Epoch = strconv.FormatInt(epoch, 10)
-	if p.BuildTime, _, err = h.int(tagBuildTime); err != nil {
-		return Package{}, err
+	if !f.BuildTime.IsZero() {
+		p.BuildTime = f.BuildTime.Unix()
 	}
-	if p.InstalledSize, err = firstInt(tagRef{h, tagSize}, tagRef{h, tagLongSize}); err != nil {
-		return Package{}, err
-	}
-	// rpm moves the payload size into the signature header; createrepo_c
-	// sees it merged back as ARCHIVESIZE.
-	if p.ArchiveSize, err = firstInt(tagRef{h, tagArchiveSize}, tagRef{f.sig, sigTagPayloadSize},
-		tagRef{f.sig, sigTagLongArchiveSize}, tagRef{h, tagLongArchiveSize}); err != nil {
-		return Package{}, err
-	}
-	if p.Files, err = readFiles(h); err != nil {
-		return Package{}, err
-	}
-	if err := readDeps(h, &p); err != nil {
-		return Package{}, err
-	}
+	p.Files = readFiles(f.Files)
+	readDeps(f.Info, &p)
 	limit := opts.ChangelogLimit
 	if limit == 0 {
 		limit = DefaultChangelogLimit
 	}
-	if p.Changelogs, err = readChangelogs(h, limit); err != nil {
-		return Package{}, err
-	}
+	p.Changelogs = readChangelogs(f.Changelog, limit)
 	return p, nil
 }
 
-type tagRef struct {
-	h   header
-	tag uint32
-}
-
-// firstInt returns the value of the first present tag.
-func firstInt(refs ...tagRef) (int64, error) {
-	for _, r := range refs {
-		v, ok, err := r.h.int(r.tag)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			return v, nil
-		}
+func readFiles(files []rpm.FileInfo) []PackageFile {
+	if len(files) == 0 {
+		return nil
 	}
-	return 0, nil
-}
-
-func readFiles(h header) ([]PackageFile, error) {
-	dirs, err := h.strings(tagDirNames)
-	if err != nil {
-		return nil, err
-	}
-	base, err := h.strings(tagBaseNames)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := h.ints(tagDirIndexes)
-	if err != nil {
-		return nil, err
-	}
-	flags, err := h.ints(tagFileFlags)
-	if err != nil {
-		return nil, err
-	}
-	modes, err := h.ints(tagFileModes)
-	if err != nil {
-		return nil, err
-	}
-	n := min(len(base), len(idx), len(flags), len(modes))
-	if n == 0 {
-		return nil, nil
-	}
-	files := make([]PackageFile, 0, n)
-	for i := range n {
-		if idx[i] >= int64(len(dirs)) {
-			return nil, fmt.Errorf("%w: file %q has directory index %d of %d", ErrMalformed, base[i], idx[i], len(dirs))
-		}
-		f := PackageFile{Path: dirs[idx[i]] + base[i]}
+	out := make([]PackageFile, 0, len(files))
+	for _, fi := range files {
+		f := PackageFile{Path: fi.Name}
 		switch {
-		case modes[i]&modeTypeMask == modeDir:
+		case fi.Mode&modeTypeMask == modeDir:
 			f.Type = FileDir
-		case flags[i]&fileGhost != 0:
+		case fi.Flags&rpm.FileGhost != 0:
 			f.Type = FileGhost
 		}
-		files = append(files, f)
+		out = append(out, f)
 	}
-	return files, nil
+	return out
 }
 
-func readDeps(h header, p *Package) error {
+// readDeps lists the dependencies in createrepo_c's order: provides,
+// conflicts, obsoletes, requires, then the weak ones.
+func readDeps(info *rpm.Info, p *Package) {
 	files := make(map[string]bool, len(p.Files))
 	for _, f := range p.Files {
 		files[f.Path] = true
@@ -188,26 +75,43 @@ func readDeps(h header, p *Package) error {
 		pre            bool
 	}
 	lastRequire := map[string]seen{}
-	for kind, tags := range depTags {
-		names, err := h.strings(tags.name)
-		if err != nil {
-			return err
-		}
-		flags, err := h.ints(tags.flags)
-		if err != nil {
-			return err
-		}
-		versions, err := h.strings(tags.version)
-		if err != nil {
-			return err
-		}
+	lists := []struct {
+		deps []rpm.Dependency
+		add  func(d Dep, sense rpm.DepFlags)
+	}{
+		{info.Provides, func(d Dep, _ rpm.DepFlags) { p.Provides = append(p.Provides, d) }},
+		{info.Conflicts, func(d Dep, _ rpm.DepFlags) { p.Conflicts = append(p.Conflicts, d) }},
+		{info.Obsoletes, func(d Dep, _ rpm.DepFlags) { p.Obsoletes = append(p.Obsoletes, d) }},
+		{info.Requires, nil}, // below
+		{info.Suggests, func(d Dep, _ rpm.DepFlags) { p.Suggests = append(p.Suggests, d) }},
+		{info.Enhances, func(d Dep, _ rpm.DepFlags) { p.Enhances = append(p.Enhances, d) }},
+		{info.Recommends, func(d Dep, _ rpm.DepFlags) { p.Recommends = append(p.Recommends, d) }},
+		{info.Supplements, func(d Dep, _ rpm.DepFlags) { p.Supplements = append(p.Supplements, d) }},
+		{info.OldSuggests, func(d Dep, sense rpm.DepFlags) {
+			if sense&rpm.SenseStrong != 0 {
+				p.Recommends = append(p.Recommends, d)
+			} else {
+				p.Suggests = append(p.Suggests, d)
+			}
+		}},
+		{info.OldEnhances, func(d Dep, sense rpm.DepFlags) {
+			if sense&rpm.SenseStrong != 0 {
+				p.Supplements = append(p.Supplements, d)
+			} else {
+				p.Enhances = append(p.Enhances, d)
+			}
+		}},
+	}
+	for i, list := range lists {
+		requires := i == 3
+		provides := i == 0
 		var libc *Dep
-		for i := range min(len(names), len(flags), len(versions)) {
-			name, num, full := names[i], flags[i], versions[i]
-			flag := flagFromSense(num)
+		for _, dep := range list.deps {
+			name, sense, full := dep.Name, dep.Flags, dep.Version
+			flag := flagFromSense(sense)
 			key := name + flag.String() + full
 			pre := false
-			if depKind(kind) == depRequires {
+			if requires {
 				if strings.HasPrefix(name, "rpmlib(") {
 					continue
 				}
@@ -217,7 +121,7 @@ func readDeps(h header, p *Package) error {
 				if provided[key] {
 					continue
 				}
-				pre = num&(sensePrereq|senseScriptPre|senseScriptPost) != 0
+				pre = sense&(rpm.SensePrereq|rpm.SenseScriptPre|rpm.SenseScriptPost) != 0
 				if s, ok := lastRequire[name]; ok && s.flags == flag.String() && s.version == full && s.pre == pre {
 					continue
 				}
@@ -231,63 +135,37 @@ func readDeps(h header, p *Package) error {
 			if flag != FlagNone {
 				d.Epoch, d.Ver, d.Rel = epoch, ver, rel
 			}
-			switch depKind(kind) {
-			case depProvides:
+			switch {
+			case provides:
 				provided[key] = true
-				p.Provides = append(p.Provides, d)
-			case depConflicts:
-				p.Conflicts = append(p.Conflicts, d)
-			case depObsoletes:
-				p.Obsoletes = append(p.Obsoletes, d)
-			case depRequires:
-				if num&senseMissingOK != 0 {
-					p.Recommends = append(p.Recommends, d)
-					continue
-				}
+				list.add(d, sense)
+			case !requires:
+				list.add(d, sense)
+			case sense&rpm.SenseMissingOK != 0:
+				p.Recommends = append(p.Recommends, d)
+			case strings.HasPrefix(name, "libc.so.6"):
+				// Only the highest libc.so.6 symbol version is listed.
 				d.Pre = pre
-				if strings.HasPrefix(name, "libc.so.6") {
-					// Only the highest libc.so.6 symbol version is listed.
-					if libc == nil || compareLibcDeps(libc.Name, name) == 2 {
-						dd := d
-						libc = &dd
-					}
-					continue
+				if libc == nil || compareLibcDeps(libc.Name, name) == 2 {
+					dd := d
+					libc = &dd
 				}
+			default:
+				d.Pre = pre
 				p.Requires = append(p.Requires, d)
 				lastRequire[name] = seen{flag.String(), full, pre}
-			case depSuggests:
-				p.Suggests = append(p.Suggests, d)
-			case depEnhances:
-				p.Enhances = append(p.Enhances, d)
-			case depRecommends:
-				p.Recommends = append(p.Recommends, d)
-			case depSupplements:
-				p.Supplements = append(p.Supplements, d)
-			case depOldSuggests:
-				if num&senseStrong != 0 {
-					p.Recommends = append(p.Recommends, d)
-				} else {
-					p.Suggests = append(p.Suggests, d)
-				}
-			case depOldEnhances:
-				if num&senseStrong != 0 {
-					p.Supplements = append(p.Supplements, d)
-				} else {
-					p.Enhances = append(p.Enhances, d)
-				}
 			}
 		}
 		if libc != nil {
 			p.Requires = append(p.Requires, *libc)
 		}
 	}
-	return nil
 }
 
 // flagFromSense maps rpm's comparison bits; any other mix is unversioned,
 // as createrepo_c's cr_flag_to_str has it.
-func flagFromSense(v int64) Flag {
-	switch v & senseMask {
+func flagFromSense(v rpm.DepFlags) Flag {
+	switch v & (rpm.Less | rpm.Greater | rpm.Equal) {
 	case 2:
 		return FlagLT
 	case 4:
@@ -341,52 +219,42 @@ func isStrtolNumber(s string) bool {
 	return true
 }
 
-func readChangelogs(h header, limit int) ([]Changelog, error) {
-	times, err := h.ints(tagChangelogTime)
-	if err != nil {
-		return nil, err
-	}
-	names, err := h.strings(tagChangelogName)
-	if err != nil {
-		return nil, err
-	}
-	texts, err := h.strings(tagChangelogText)
-	if err != nil {
-		return nil, err
-	}
-	n := min(len(times), len(names), len(texts))
+// readChangelogs takes rpm's entries, newest first, and returns the newest
+// limit of them oldest first, as createrepo_c lists them.
+func readChangelogs(entries []rpm.ChangelogEntry, limit int) []Changelog {
+	n := len(entries)
 	if limit >= 0 {
 		n = min(n, limit)
 	}
 	if n == 0 {
-		return nil, nil
+		return nil
 	}
-	// read is newest first, as rpm stores them.
 	read := make([]Changelog, 0, n)
 	var last int64
-	for i := range n {
-		author := names[i]
+	for i, e := range entries[:n] {
+		author := e.Author
 		if len(author) > 1 {
 			author = author[:1] + strings.TrimRight(author[1:], " ")
 		}
-		read = append(read, Changelog{Author: author, Date: times[i], Text: texts[i]})
-		if times[i] == last {
+		date := e.Time.Unix()
+		read = append(read, Changelog{Author: author, Date: date, Text: e.Text})
+		if date == last {
 			// createrepo_c makes equal dates distinct by bumping the newer
 			// entries by one second each.
-			t := times[i]
+			t := date
 			for j := i - 1; j >= 0 && read[j].Date == t; j-- {
 				read[j].Date++
 				t++
 			}
 		} else {
-			last = times[i]
+			last = date
 		}
 	}
 	out := make([]Changelog, n)
 	for i, c := range read {
 		out[n-1-i] = c
 	}
-	return out, nil
+	return out
 }
 
 // compareLibcDeps is createrepo_c's cr_compare_dependency for two
@@ -436,7 +304,7 @@ func compareLibcDeps(a, b string) int {
 	case v2 > e2:
 		return 1
 	}
-	switch rpmvercmp(a[v1:e1], b[v2:e2]) {
+	switch rpm.CompareVersions(a[v1:e1], b[v2:e2]) {
 	case 1:
 		return 1
 	case -1:
@@ -452,96 +320,3 @@ func indexFrom(s string, from int, c byte) int {
 	}
 	return from + i
 }
-
-// rpmvercmp compares two version strings as rpm's rpmvercmp does.
-func rpmvercmp(a, b string) int {
-	if a == b {
-		return 0
-	}
-	isAlnum := func(c byte) bool { return isDigit(c) || isAlpha(c) }
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		for i < len(a) && !isAlnum(a[i]) && a[i] != '~' && a[i] != '^' {
-			i++
-		}
-		for j < len(b) && !isAlnum(b[j]) && b[j] != '~' && b[j] != '^' {
-			j++
-		}
-		ca, cb := at(a, i), at(b, j)
-		if ca == '~' || cb == '~' {
-			if ca != '~' {
-				return 1
-			}
-			if cb != '~' {
-				return -1
-			}
-			i, j = i+1, j+1
-			continue
-		}
-		if ca == '^' || cb == '^' {
-			switch {
-			case i == len(a):
-				return -1
-			case j == len(b):
-				return 1
-			case ca != '^':
-				return 1
-			case cb != '^':
-				return -1
-			}
-			i, j = i+1, j+1
-			continue
-		}
-		if i == len(a) || j == len(b) {
-			break
-		}
-		si, sj := i, j
-		isNum := isDigit(a[i])
-		class := isAlpha
-		if isNum {
-			class = isDigit
-		}
-		for i < len(a) && class(a[i]) {
-			i++
-		}
-		for j < len(b) && class(b[j]) {
-			j++
-		}
-		if sj == j {
-			if isNum {
-				return 1
-			}
-			return -1
-		}
-		s1, s2 := a[si:i], b[sj:j]
-		if isNum {
-			s1, s2 = strings.TrimLeft(s1, "0"), strings.TrimLeft(s2, "0")
-			if len(s1) != len(s2) {
-				if len(s1) > len(s2) {
-					return 1
-				}
-				return -1
-			}
-		}
-		if c := strings.Compare(s1, s2); c != 0 {
-			return c
-		}
-	}
-	if i == len(a) && j == len(b) {
-		return 0
-	}
-	if i == len(a) {
-		return -1
-	}
-	return 1
-}
-
-func at(s string, i int) byte {
-	if i < len(s) {
-		return s[i]
-	}
-	return 0
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

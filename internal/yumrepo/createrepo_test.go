@@ -1,41 +1,13 @@
 package yumrepo
 
 import (
-	"bufio"
-	"os"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
-)
+	"time"
 
-func TestRPMVerCmp(t *testing.T) {
-	f, err := os.Open("testdata/vercmp.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 3 {
-			t.Fatalf("bad line %q", line)
-		}
-		want, _ := strconv.Atoi(fields[2])
-		if got := rpmvercmp(fields[0], fields[1]); got != want {
-			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", fields[0], fields[1], got, want)
-		}
-		n++
-	}
-	if n < 50 {
-		t.Fatalf("only %d cases read", n)
-	}
-}
+	"github.com/wharf-pkg/wharf/internal/rpm"
+)
 
 func TestCompareLibcDeps(t *testing.T) {
 	tests := []struct {
@@ -86,7 +58,7 @@ func TestSplitEVR(t *testing.T) {
 }
 
 func TestFlagFromSense(t *testing.T) {
-	tests := map[int64]Flag{0: FlagNone, 2: FlagLT, 4: FlagGT, 8: FlagEQ, 10: FlagLE, 12: FlagGE,
+	tests := map[rpm.DepFlags]Flag{0: FlagNone, 2: FlagLT, 4: FlagGT, 8: FlagEQ, 10: FlagLE, 12: FlagGE,
 		6: FlagNone, 14: FlagNone, 1: FlagNone, 8 | 512: FlagEQ, 1 << 24: FlagNone}
 	for in, want := range tests {
 		if got := flagFromSense(in); got != want {
@@ -109,33 +81,19 @@ func TestIsPrimaryFile(t *testing.T) {
 }
 
 // TestChangelogDates covers createrepo_c's handling of equal dates and the
-// limit, on a hand-made header.
+// limit.
 func TestChangelogDates(t *testing.T) {
-	h := header{index: map[uint32]indexEntry{}}
-	add := func(tag, typ uint32, count int, data []byte) {
-		h.index[tag] = indexEntry{typ: typ, offset: uint32(len(h.store)), count: uint32(count)}
-		h.store = append(h.store, data...)
+	var entries []rpm.ChangelogEntry // newest first, as rpm stores them
+	for i, at := range []int64{300, 200, 200, 200, 100} {
+		author := [...]string{"e  ", "d", "c", "b", " "}[i]
+		entries = append(entries, rpm.ChangelogEntry{Time: time.Unix(at, 0), Author: author, Text: strconv.Itoa(5 - i)})
 	}
-	times := []uint32{300, 200, 200, 200, 100}
-	var tb []byte
-	for _, v := range times {
-		tb = append(tb, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
-	add(tagChangelogTime, typeInt32, len(times), tb)
-	add(tagChangelogName, typeStringArray, 5, []byte("e  \x00d\x00c\x00b\x00 \x00"))
-	add(tagChangelogText, typeStringArray, 5, []byte("5\x004\x003\x002\x001\x00"))
-	got, err := readChangelogs(h, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readChangelogs(entries, -1)
 	want := []Changelog{{" ", 100, "1"}, {"b", 200, "2"}, {"c", 201, "3"}, {"d", 202, "4"}, {"e", 300, "5"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("changelogs %+v, want %+v", got, want)
 	}
-	got, err = readChangelogs(h, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = readChangelogs(entries, 2)
 	if want := []Changelog{{"d", 200, "4"}, {"e", 300, "5"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("limited changelogs %+v, want %+v", got, want)
 	}

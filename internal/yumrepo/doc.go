@@ -8,8 +8,9 @@
 // dependency filtering (no rpmlib() requires, no requires satisfied by the
 // package's own primary files or identical provides, only the highest
 // libc.so.6 require) and primary file selection (/etc/*, *bin/*,
-// /usr/lib/sendmail). ReadRPM builds a Package from an .rpm file with a small
-// reader of rpm's header format (lead, signature header, main header).
+// /usr/lib/sendmail). ReadRPM builds a Package from an .rpm file: the rpm
+// package reads the headers (rpm.ReadAll), and this one applies
+// createrepo_c's rules to what it found.
 // ParsePrimary, ParseFilelists and ParseOther read existing metadata back into
 // the same model, so a repository grows without re-reading its packages.
 //

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
@@ -122,7 +123,7 @@ func TestLoadIndexFallback(t *testing.T) {
 	}
 	for _, r := range md.Data {
 		if r.Type == "primary" {
-			packed, err := compress(primary, Gzip)
+			packed, err := compressDoc(primary, compress.Gzip)
 			if err != nil {
 				t.Fatal(err)
 			}

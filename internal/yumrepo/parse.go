@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
+	"github.com/wharf-pkg/wharf/internal/compress"
 )
 
 // ErrMetadata is returned for repository metadata that does not parse or
@@ -440,24 +439,12 @@ func readRecordChecked(fsys fs.FS, rec RepomdData, openCheck bool) ([]byte, erro
 	}
 	var rd io.Reader = bytes.NewReader(packed)
 	switch {
-	case strings.HasSuffix(rec.Location, ".gz"):
-		zr, err := gzip.NewReader(rd)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrMetadata, rec.Location, err)
-		}
-		rd = zr
-	case strings.HasSuffix(rec.Location, ".zst"):
-		zr, err := zstd.NewReader(rd, zstd.WithDecoderConcurrency(1))
+	case strings.HasSuffix(rec.Location, ".gz"), strings.HasSuffix(rec.Location, ".zst"), strings.HasSuffix(rec.Location, ".xz"):
+		zr, err := compress.NewReaderExt(rd, path.Ext(rec.Location)[1:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrMetadata, rec.Location, err)
 		}
 		defer zr.Close()
-		rd = zr
-	case strings.HasSuffix(rec.Location, ".xz"):
-		zr, err := xz.NewReader(rd)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrMetadata, rec.Location, err)
-		}
 		rd = zr
 	case strings.HasSuffix(rec.Location, ".bz2"):
 		rd = bzip2.NewReader(rd)

@@ -2,6 +2,7 @@ package yumrepo
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,26 +15,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/zstd"
-
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/repostore"
 )
-
-// Compression is how the metadata documents are compressed.
-type Compression uint8
-
-// Compressions. Gzip is createrepo_c's default and what every dnf reads.
-const (
-	Gzip Compression = iota
-	Zstd
-)
-
-func (c Compression) suffix() string {
-	if c == Zstd {
-		return ".zst"
-	}
-	return ".gz"
-}
 
 // Signer makes an ASCII-armored detached OpenPGP signature.
 type Signer interface {
@@ -42,7 +26,9 @@ type Signer interface {
 
 // Options control Render.
 type Options struct {
-	Compression Compression
+	// Zstd compresses the metadata documents with zstd (dnf >= 4.2)
+	// instead of gzip, createrepo_c's default that every dnf reads.
+	Zstd bool
 	// Time is the revision and the timestamp of every data entry; it is
 	// required so that output does not depend on the clock.
 	Time time.Time
@@ -70,8 +56,9 @@ func Render(pkgs []Package, opts Options) ([]File, error) {
 	if opts.Time.IsZero() {
 		return nil, errors.New("render repodata: options: Time is required")
 	}
-	if opts.Compression > Zstd {
-		return nil, fmt.Errorf("render repodata: unknown compression %d", opts.Compression)
+	kind := compress.Gzip
+	if opts.Zstd {
+		kind = compress.Zstd
 	}
 	sorted, err := sortPackages(pkgs)
 	if err != nil {
@@ -97,14 +84,14 @@ func Render(pkgs []Package, opts Options) ([]File, error) {
 			var sg sync.WaitGroup
 			sg.Add(1)
 			go func() { defer sg.Done(); open = sha256Hex(xml) }()
-			packed, err := compress(xml, opts.Compression)
+			packed, err := compressDoc(xml, kind)
 			sg.Wait()
 			if err != nil {
 				errs[i] = fmt.Errorf("render repodata: compress %s: %w", d.typ, err)
 				return
 			}
 			sum := sha256Hex(packed)
-			loc := "repodata/" + sum + "-" + d.typ + ".xml" + opts.Compression.suffix()
+			loc := "repodata/" + sum + "-" + d.typ + ".xml." + kind.Ext()
 			files[i] = File{Path: loc, Data: packed}
 			records[i] = RepomdData{
 				Type: d.typ, Checksum: sum, OpenChecksum: open, Location: loc,
@@ -519,16 +506,25 @@ func hasForbidden(s string) bool {
 	return strings.ContainsRune(s, 0xfffe) || strings.ContainsRune(s, 0xffff)
 }
 
-func compress(data []byte, c Compression) ([]byte, error) {
-	if c == Zstd {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
-		if err != nil {
-			return nil, err
-		}
-		defer enc.Close()
-		return enc.EncodeAll(data, nil), nil
+// compressDoc compresses a metadata document; gzip on all cores as
+// repostore does for every repository, zstd through compress. Neither
+// header carries a time or name.
+func compressDoc(data []byte, c compress.Kind) ([]byte, error) {
+	if c == compress.Gzip {
+		return repostore.Gzip(data), nil
 	}
-	return repostore.Gzip(data), nil
+	var buf bytes.Buffer
+	zw, err := compress.NewWriter(context.Background(), &buf, c, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(data); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func sha256Hex(b []byte) string {

@@ -196,7 +196,7 @@ func TestRenderZstd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zst, err := Render(pkgs, Options{Time: testTime, Compression: Zstd})
+	zst, err := Render(pkgs, Options{Time: testTime, Zstd: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,6 @@ func TestRenderRejects(t *testing.T) {
 		opts Options
 	}{
 		{"no time", []Package{ok}, Options{}},
-		{"bad compression", []Package{ok}, Options{Time: testTime, Compression: 9}},
 		{"no name", []Package{{Checksum: "00", Location: "a.rpm"}}, Options{Time: testTime}},
 		{"no checksum", []Package{{Name: "a", Location: "a.rpm"}}, Options{Time: testTime}},
 		{"no location", []Package{{Name: "a", Checksum: "00"}}, Options{Time: testTime}},
@@ -341,5 +340,34 @@ func BenchmarkRender10k(b *testing.B) {
 		if _, err := Render(pkgs, Options{Time: testTime}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestGzipHeaderHasNoTime checks that every gzip document's header has a
+// zero MTIME and no name, so metadata bytes depend on the packages alone.
+func TestGzipHeaderHasNoTime(t *testing.T) {
+	files, err := Render(readTestdataPackages(t), Options{Time: testTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, ".gz") {
+			continue
+		}
+		n++
+		h := f.Data
+		if len(h) < 10 || h[0] != 0x1f || h[1] != 0x8b {
+			t.Fatalf("%s: not gzip", f.Path)
+		}
+		if flags := h[3]; flags != 0 {
+			t.Errorf("%s: header flags %#x, want none (no name, comment or extra)", f.Path, flags)
+		}
+		if !bytes.Equal(h[4:8], []byte{0, 0, 0, 0}) {
+			t.Errorf("%s: MTIME bytes % x, want zero", f.Path, h[4:8])
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d gzip documents, want primary, filelists and other", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
@@ -132,6 +133,7 @@ func TestReadRPMErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const leadSize, headerIntro = 96, 16
 	sigIndex := binary.BigEndian.Uint32(good[leadSize+8:])
 	mutate := func(f func(b []byte) []byte) []byte {
 		return f(bytes.Clone(good))
@@ -143,18 +145,18 @@ func TestReadRPMErrors(t *testing.T) {
 	}{
 		{"empty", nil, nil},
 		{"short lead", good[:50], nil},
-		{"not rpm", mutate(func(b []byte) []byte { b[0] = 'P'; return b }), ErrNotRPM},
-		{"bad sig magic", mutate(func(b []byte) []byte { b[leadSize] = 0; return b }), ErrMalformed},
+		{"not rpm", mutate(func(b []byte) []byte { b[0] = 'P'; return b }), rpm.ErrNotRPM},
+		{"bad sig magic", mutate(func(b []byte) []byte { b[leadSize] = 0; return b }), rpm.ErrFormat},
 		{"huge index", mutate(func(b []byte) []byte {
 			binary.BigEndian.PutUint32(b[leadSize+8:], 0x7fffffff)
 			return b
-		}), ErrMalformed},
+		}), rpm.ErrFormat},
 		{"truncated sig", good[:leadSize+headerIntro+10], nil},
 		{"truncated main", good[:leadSize+headerIntro+int(sigIndex)*16+40], nil},
 		{"bad type", mutate(func(b []byte) []byte {
 			binary.BigEndian.PutUint32(b[leadSize+headerIntro+4:], 42)
 			return b
-		}), ErrMalformed},
+		}), rpm.ErrFormat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,90 +168,6 @@ func TestReadRPMErrors(t *testing.T) {
 				t.Errorf("error %v, want %v", err, tt.want)
 			}
 		})
-	}
-}
-
-// TestHeaderTypes builds a header by hand to cover every tag type the
-// reader decodes, including types rpmbuild never uses for our tags.
-func TestHeaderTypes(t *testing.T) {
-	type ent struct {
-		tag, typ, count uint32
-		data            []byte
-	}
-	be16 := func(v ...uint16) []byte {
-		var b []byte
-		for _, x := range v {
-			b = binary.BigEndian.AppendUint16(b, x)
-		}
-		return b
-	}
-	ents := []ent{
-		{1, typeInt8, 2, []byte{7, 200}},
-		{2, typeInt16, 2, be16(0o40755, 0o100644)},
-		{3, typeInt32, 1, binary.BigEndian.AppendUint32(nil, 0xfffffffe)},
-		{4, typeInt64, 1, binary.BigEndian.AppendUint64(nil, 1<<40)},
-		{5, typeString, 1, []byte("hello\x00")},
-		{6, typeStringArray, 2, []byte("a\x00bc\x00")},
-		{7, typeI18NString, 2, []byte("C text\x00de Text\x00")},
-		{8, typeBin, 3, []byte{1, 2, 3}},
-		{10, typeInt64, 9, binary.BigEndian.AppendUint64(nil, 1)},
-		{9, typeString, 1, []byte("unterminated")}, // last: nothing after it
-	}
-	var index, store []byte
-	for _, e := range ents {
-		for _, v := range []uint32{e.tag, e.typ, uint32(len(store)), e.count} {
-			index = binary.BigEndian.AppendUint32(index, v)
-		}
-		store = append(store, e.data...)
-	}
-	raw := append([]byte{}, headerMagic...)
-	raw = append(raw, 0, 0, 0, 0)
-	raw = binary.BigEndian.AppendUint32(raw, uint32(len(ents)))
-	raw = binary.BigEndian.AppendUint32(raw, uint32(len(store)))
-	raw = append(append(raw, index...), store...)
-	h, n, err := readHeader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != int64(len(raw)) {
-		t.Errorf("header size %d, want %d", n, len(raw))
-	}
-	intCases := []struct {
-		tag  uint32
-		want []int64
-	}{{1, []int64{7, 200}}, {2, []int64{0o40755, 0o100644}}, {3, []int64{0xfffffffe}}, {4, []int64{1 << 40}}, {99, nil}}
-	for _, c := range intCases {
-		got, err := h.ints(c.tag)
-		if err != nil || !reflect.DeepEqual(got, c.want) {
-			t.Errorf("ints(%d) = %v, %v; want %v", c.tag, got, err, c.want)
-		}
-	}
-	strCases := []struct {
-		tag  uint32
-		want []string
-	}{{5, []string{"hello"}}, {6, []string{"a", "bc"}}, {7, []string{"C text", "de Text"}}, {99, nil}}
-	for _, c := range strCases {
-		got, err := h.strings(c.tag)
-		if err != nil || !reflect.DeepEqual(got, c.want) {
-			t.Errorf("strings(%d) = %q, %v; want %q", c.tag, got, err, c.want)
-		}
-	}
-	if s, _ := h.string(7); s != "C text" {
-		t.Errorf("string(I18N) = %q, want the C text", s)
-	}
-	for _, bad := range []struct {
-		tag uint32
-		ok  func() error
-	}{
-		{8, func() error { _, err := h.ints(8); return err }},
-		{5, func() error { _, err := h.ints(5); return err }},
-		{3, func() error { _, err := h.strings(3); return err }},
-		{9, func() error { _, err := h.strings(9); return err }},
-		{10, func() error { _, err := h.ints(10); return err }},
-	} {
-		if err := bad.ok(); !errors.Is(err, ErrMalformed) {
-			t.Errorf("tag %d: error %v, want ErrMalformed", bad.tag, err)
-		}
 	}
 }
 

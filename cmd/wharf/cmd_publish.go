@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -164,17 +165,61 @@ func runPublish(ctx context.Context, e env, opts PublishOptions, files []string)
 	if err := opts.check(); err != nil {
 		return err
 	}
+	before := repoBefore(opts.Repo)
 	p, err := opts.publisher(e, true)
 	if err != nil {
+		before.restore(opts.Repo)
 		return err
 	}
 	p.Distro, p.Architectures, p.Origin, p.Label = opts.Distro, opts.Architectures, opts.Origin, opts.Label
 	res, err := p.Publish(ctx, opts.Channel, files, opts.Keep)
 	if err != nil {
+		// The change was undone: a repository directory this publish
+		// made (or found empty) holds only its lock file now.
+		before.restore(opts.Repo)
 		return err
 	}
 	fmt.Fprint(e.stdout, res)
 	return nil
+}
+
+// repoState is what a publish found at --repo: nothing, an empty
+// directory, or a directory with files.
+type repoState int
+
+const (
+	repoMissing repoState = iota
+	repoEmpty
+	repoInUse
+)
+
+func repoBefore(dir string) repoState {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return repoMissing
+	case err == nil && len(entries) == 0:
+		return repoEmpty
+	}
+	return repoInUse
+}
+
+// restore takes away what a failed first publish left at dir, whose
+// change was undone: its lock file, and the directory if it made it. (A
+// publisher waiting for that lock takes the new file it then creates: see
+// repostore.Dir.Lock.)
+func (s repoState) restore(dir string) {
+	if s == repoInUse {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) > 1 || len(entries) == 1 && entries[0].Name() != ".lock" {
+		return
+	}
+	os.Remove(filepath.Join(dir, ".lock"))
+	if s == repoMissing {
+		os.Remove(dir)
+	}
 }
 
 // PromoteOptions are the flags of `wharf promote`.

@@ -205,6 +205,18 @@ func TestNoRepositoryNoWrites(t *testing.T) {
 			}
 		}
 	}
+	// A first publish that fails (a file that is no package) leaves no
+	// repository behind, nor anything in an empty directory.
+	notPkg := filepath.Join(dir, "app_1.0_amd64.deb")
+	if err := os.WriteFile(notPkg, []byte("not an ar archive"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, repo := range []string{missing, empty} {
+		_, stderr, code := repoCLI(t, nil, "publish", "--repo", repo, "--channel", "stable", "--key", key, notPkg)
+		if code != 1 || !strings.Contains(stderr, notPkg) {
+			t.Errorf("publish of %s to %s: exit %d: %s", notPkg, repo, code, stderr)
+		}
+	}
 	if _, err := os.Stat(missing); err == nil {
 		t.Errorf("%s was created", missing)
 	}

@@ -129,7 +129,7 @@ func (p *Publisher) readInputs(ctx context.Context, r *repository, files []strin
 	start := time.Now()
 	inputs := make([]*input, len(files))
 	err := each(ctx, len(files), p.workers(), func(ctx context.Context, i int) error {
-		in, err := p.readInput(r, files[i], now)
+		in, err := p.readInput(ctx, r, files[i], now)
 		inputs[i] = in
 		return err
 	})
@@ -145,7 +145,7 @@ func (p *Publisher) readInputs(ctx context.Context, r *repository, files []strin
 
 // readInput reads one package file: its metadata and digests, where it
 // goes in the pool and whether the pool has that file.
-func (p *Publisher) readInput(r *repository, file string, now time.Time) (*input, error) {
+func (p *Publisher) readInput(ctx context.Context, r *repository, file string, now time.Time) (*input, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read package: %w", err)
@@ -179,7 +179,7 @@ func (p *Publisher) readInput(r *repository, file string, now time.Time) (*input
 	if data != nil {
 		br.Reset(bytes.NewReader(data))
 	} else {
-		br.Reset(f)
+		br.Reset(readerUntil{ctx, f}) // digesting a large file stops at an interrupt
 	}
 	magic, err := br.Peek(8)
 	if err != nil {
@@ -446,7 +446,7 @@ func (p *Publisher) intake(ctx context.Context, inputs []*input, signer Signer) 
 	}
 	written := time.Since(start)
 	if deferred {
-		if err := syncer.Sync(); err != nil {
+		if err := untilDone(ctx, syncer.Sync); err != nil {
 			return err
 		}
 	}

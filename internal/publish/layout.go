@@ -33,7 +33,10 @@
 // apt's InRelease is written last; a yum repository switches by replacing
 // its repodata symlink, so repomd.xml and repomd.xml.asc change together.
 // Files the previous revision named stay until the next change, for clients
-// that fetched the old top file a moment before.
+// that fetched the old top file a moment before. Every write of a change
+// goes through its journal, so that a change that fails or is interrupted
+// before its last index is written is undone whole; temporary files of a
+// killed publisher are swept by the next change, under the lock.
 //
 // A change costs what changes, not what the repository holds: package files
 // are read at once, each once (control fields and digests of a deb, headers

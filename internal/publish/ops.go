@@ -26,18 +26,19 @@ func placeLabel(format, distro string) string {
 // Promote lists the packages of name at version in channel from also in
 // channel to, for every release: the same pool files, nothing rebuilt or
 // re-signed.
-func (p *Publisher) Promote(ctx context.Context, name, version, from, to string) (*Result, error) {
+func (p *Publisher) Promote(ctx context.Context, name, version, from, to string) (_ *Result, err error) {
 	if err := checkChannel(to); err != nil {
 		return nil, err
 	}
 	if from == to {
 		return nil, fmt.Errorf("promote %s %s: source and destination are both %s", name, version, from)
 	}
-	r, unlock, err := p.begin(ctx)
+	// From here on p writes through the change's journal.
+	p, r, end, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer end(&err)
 	debs, yums, err := r.places(from)
 	if err != nil {
 		return nil, err
@@ -102,12 +103,13 @@ func (p *Publisher) Promote(ctx context.Context, name, version, from, to string)
 
 // Yank removes name at version from channel's indexes, for every release.
 // Pool files that no other channel lists are deleted.
-func (p *Publisher) Yank(ctx context.Context, name, version, channel string) (*Result, error) {
-	r, unlock, err := p.begin(ctx)
+func (p *Publisher) Yank(ctx context.Context, name, version, channel string) (_ *Result, err error) {
+	// From here on p writes through the change's journal.
+	p, r, end, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer end(&err)
 	debs, yums, err := r.places(channel)
 	if err != nil {
 		return nil, err
@@ -135,15 +137,16 @@ func (p *Publisher) Yank(ctx context.Context, name, version, channel string) (*R
 // Prune keeps the newest keep versions of every package of channel, per
 // release, then sweeps the whole repository: pool files no channel lists
 // and temporary files a killed publisher left are removed.
-func (p *Publisher) Prune(ctx context.Context, channel string, keep int) (*Result, error) {
+func (p *Publisher) Prune(ctx context.Context, channel string, keep int) (_ *Result, err error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("prune keeps %d versions: keep at least 1", keep)
 	}
-	r, unlock, err := p.begin(ctx)
+	// From here on p writes through the change's journal.
+	p, r, end, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer end(&err)
 	debs, yums, err := r.places(channel)
 	if err != nil {
 		return nil, err
@@ -168,8 +171,13 @@ func (p *Publisher) Prune(ctx context.Context, channel string, keep int) (*Resul
 		return nil, err
 	}
 	for _, f := range all {
+		// Under the lock every temporary file is a dead publisher's.
+		why := "a temporary file of a publisher that was stopped"
+		if !isTemp(f) {
+			why = "no channel lists it"
+		}
 		if isTemp(f) || strings.HasPrefix(f, "pool/") && !refs[f] {
-			p.logf("removing %s: no channel lists it", f)
+			p.logf("removing %s: %s", f, why)
 			if err := p.Store.Remove(f); err != nil {
 				return nil, err
 			}

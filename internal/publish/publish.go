@@ -77,43 +77,64 @@ func (p *Publisher) logf(format string, args ...any) {
 	}
 }
 
-// begin takes the lock and loads the repository's settings, applying the
-// publisher's.
-func (p *Publisher) begin(ctx context.Context) (*repository, func() error, error) {
+// begin takes the lock (taking it from a killed publisher sweeps what that
+// one left: see repostore.Dir.Lock) and opens the repository for one change
+// written through a journal: q is p writing through it. end, deferred with
+// the change's error, undoes a change that failed or was interrupted before
+// it committed (see execute), so that the repository is left as it was,
+// then releases the lock.
+func (p *Publisher) begin(ctx context.Context) (q *Publisher, r *repository, end func(*error), err error) {
 	if p.Now == nil {
-		return nil, nil, errors.New("publisher has no clock")
+		return nil, nil, nil, errors.New("publisher has no clock")
 	}
 	if err := p.checkSettings(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	unlock, err := p.Store.Lock(ctx, p.LockTimeout, p.Log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	r, err := openRepository(p.Store, p.NewLayout)
-	if err != nil {
+	j := newJournal(p.Store)
+	end = func(errp *error) {
+		if *errp != nil && !j.committed {
+			if uerr := j.undo(); uerr != nil {
+				*errp = fmt.Errorf("%w; undoing the change failed too (wharf prune removes the temporary files left): %w", *errp, uerr)
+			} else {
+				p.logf("the change was undone: the repository is as it was")
+			}
+		}
 		unlock()
-		return nil, nil, err
 	}
-	r.now, r.logf = p.Now(), p.logf
+	defer func() {
+		if err != nil {
+			end(&err)
+		}
+	}()
+	changer := *p
+	changer.Store = j
+	q = &changer
+	if r, err = openRepository(q.Store, q.NewLayout); err != nil {
+		return nil, nil, nil, err
+	}
+	r.journal = j
+	r.now, r.logf = q.Now(), q.logf
 	s := r.settings
-	if p.Origin != "" {
-		s.Origin = p.Origin
+	if q.Origin != "" {
+		s.Origin = q.Origin
 	}
-	if p.Label != "" {
-		s.Label = p.Label
+	if q.Label != "" {
+		s.Label = q.Label
 	}
-	if len(p.Architectures) > 0 {
-		s.Architectures = p.Architectures
+	if len(q.Architectures) > 0 {
+		s.Architectures = q.Architectures
 	}
 	if s.Origin != r.settings.Origin || s.Label != r.settings.Label || !slices.Equal(s.Architectures, r.settings.Architectures) {
 		r.settings, r.saved = s, false
 		if err := r.dirtyAll(); err != nil {
-			unlock()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return r, unlock, nil
+	return q, r, end, nil
 }
 
 func (p *Publisher) checkSettings() error {
@@ -184,18 +205,19 @@ func (in *input) label() string {
 // once, the rpms signed on every core (see Workers); the indexes are then
 // rendered from what the repository's metadata already says and the new
 // packages, none of the pool read again.
-func (p *Publisher) Publish(ctx context.Context, channel string, files []string, keep int) (*Result, error) {
+func (p *Publisher) Publish(ctx context.Context, channel string, files []string, keep int) (_ *Result, err error) {
 	if err := checkChannel(channel); err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
 		return nil, errors.New("no package files to publish")
 	}
-	r, unlock, err := p.begin(ctx)
+	// From here on p writes through the change's journal.
+	p, r, end, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer end(&err)
 	signer := p.signerAt(r.now)
 
 	inputs, err := p.readInputs(ctx, r, files, r.now)
@@ -320,6 +342,34 @@ func checkOneRelease[T any](r *repository, in *input, listed []T, distroOf func(
 	return nil
 }
 
+// readerUntil ends a read of a large file at the first read after ctx is
+// done.
+type readerUntil struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (u readerUntil) Read(b []byte) (int, error) {
+	if err := u.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return u.r.Read(b)
+}
+
+// untilDone runs fn, or returns ctx's error as soon as ctx ends: a sync of
+// many large files may take seconds, and an interrupted publish is about
+// to delete them. The abandoned fn finishes on its own.
+func untilDone(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // poolDigest digests the pool file at pool; "" when there is none.
 func (p *Publisher) poolDigest(pool string, fn func(io.Reader) (string, error)) (string, error) {
 	rc, err := p.Store.Get(pool)
@@ -377,7 +427,19 @@ func (p *Publisher) execute(ctx context.Context, r *repository) error {
 	if err := p.exportKey(ctx); err != nil {
 		return err
 	}
-	return p.collect(r)
+	// The last moment the change can be stopped: past it, it is published
+	// and its cleanup runs to the end.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped before the change was published: %w", context.Cause(ctx))
+	}
+	if err := r.journal.commit(); err != nil {
+		p.logf("warning: the replaced files were kept: %v (wharf prune removes them)", err)
+	}
+	// The change is published: a failed cleanup is no failed change.
+	if err := p.collect(r); err != nil {
+		p.logf("warning: cleaning up after the change: %v (wharf prune removes what is left)", err)
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

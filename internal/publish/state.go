@@ -46,6 +46,7 @@ func checkChannel(name string) error {
 // files the change stopped listing.
 type repository struct {
 	store    repostore.Store
+	journal  *journal // of the change; nil when only read
 	settings Settings
 	saved    bool // the settings file holds settings
 	suites   map[string]*suite
@@ -113,6 +114,30 @@ type debPlace struct {
 	channel string
 }
 
+// byHashFS opens a suite's indexes by the SHA256 its Release lists
+// (by-hash/SHA256/<sum>, kept for the current and the previous Release),
+// when that file is there, as apt does: a publisher killed between writing
+// the indexes and the Release leaves the plain names a revision ahead.
+type byHashFS struct {
+	fs.FS
+	dist string // dists/<suite>
+	rel  *aptrepo.Release
+}
+
+func (b byHashFS) Open(name string) (fs.File, error) {
+	if p, ok := strings.CutPrefix(name, b.dist+"/"); ok {
+		for _, f := range b.rel.Files {
+			if f.Path == p && f.Sums.SHA256 != "" {
+				if file, err := b.FS.Open(path.Join(b.dist, path.Dir(p), "by-hash", "SHA256", f.Sums.SHA256)); err == nil {
+					return file, nil
+				}
+				break
+			}
+		}
+	}
+	return b.FS.Open(name)
+}
+
 // suiteNamed loads dists/<name>, or starts it when there is none.
 func (r *repository) suiteNamed(name string) (*suite, error) {
 	if s, ok := r.suites[name]; ok {
@@ -127,6 +152,14 @@ func (r *repository) suiteNamed(name string) (*suite, error) {
 	}
 	fsys := repostore.FS(r.store)
 	start := time.Now()
+	dist := path.Join(distsDir, name)
+	data, err := fs.ReadFile(fsys, path.Join(dist, "Release"))
+	if err == nil {
+		if s.old, err = aptrepo.ParseRelease(data); err != nil {
+			return nil, fmt.Errorf("load %s/Release: %w", dist, err)
+		}
+		fsys = byHashFS{FS: fsys, dist: dist, rel: s.old}
+	}
 	repo, err := aptrepo.Load(fsys, name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -137,13 +170,6 @@ func (r *repository) suiteNamed(name string) (*suite, error) {
 	case err != nil:
 		return nil, fmt.Errorf("load apt suite %s: %w", name, err)
 	default:
-		data, err := fs.ReadFile(fsys, path.Join(distsDir, name, "Release"))
-		if err != nil {
-			return nil, fmt.Errorf("load apt suite %s: %w", name, err)
-		}
-		if s.old, err = aptrepo.ParseRelease(data); err != nil {
-			return nil, fmt.Errorf("load %s/%s/Release: %w", distsDir, name, err)
-		}
 		r.log("apt suite %s: loaded in %s", name, time.Since(start).Round(time.Millisecond))
 	}
 	s.apt = repo

@@ -91,15 +91,19 @@ func (d *Dir) put(ctx context.Context, p string, r io.Reader, sync bool) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", p, err)
 	}
-	_, err = io.Copy(tmp, r)
+	_, err = io.Copy(tmp, ctxReader{ctx, r})
 	if err == nil && !umask022() {
 		err = tmp.Chmod(0o644)
 	}
 	if err == nil && sync {
-		err = tmp.Sync()
+		err = syncUnlessDone(ctx, tmp)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// Nothing is renamed into place once the caller gave up.
+		err = ctx.Err()
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), dst)
@@ -109,6 +113,36 @@ func (d *Dir) put(ctx context.Context, p string, r io.Reader, sync bool) error {
 		return fmt.Errorf("put %s: %w", p, err)
 	}
 	return nil
+}
+
+// ctxReader ends a copy at the first read after ctx is done, so that
+// writing a large file stops within one buffer of an interrupt.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// syncUnlessDone waits for f's data to reach the disk, or for ctx to end:
+// an fsync of hundreds of megabytes may take seconds, and an interrupted
+// publisher must not wait for data it is about to delete. The abandoned
+// fsync finishes on its own; closing f meanwhile is safe (the descriptor
+// is released when the fsync returns).
+func syncUnlessDone(ctx context.Context, f *os.File) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Sync() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // mkdir makes sure dir exists: one mkdir(2) the first time (its parent
@@ -358,9 +392,11 @@ func tempName(p string) string {
 }
 
 // Lock takes an exclusive flock on ROOT/.lock, the holder's pid written in
-// it. While another publisher holds it, Lock says so on log once and polls
-// until timeout (0: wait forever) or ctx ends. The kernel releases the lock
-// when its holder dies, so a killed publisher never blocks the next one.
+// it (and emptied on unlock). While another publisher holds it, Lock says
+// so on log once and polls until timeout (0: wait forever) or ctx ends. The
+// kernel releases the lock when its holder dies, so a killed publisher
+// never blocks the next one; and the pid it leaves in the file tells the
+// next holder to sweep its temporary files (see sweep).
 func (d *Dir) Lock(ctx context.Context, timeout time.Duration, log io.Writer) (func() error, error) {
 	name := filepath.Join(d.Root, ".lock")
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
@@ -375,7 +411,22 @@ func (d *Dir) Lock(ctx context.Context, timeout time.Duration, log io.Writer) (f
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			break
+			same, err := sameFile(f, name)
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("lock %s: %w", name, err)
+			}
+			if same {
+				break
+			}
+			// The holder removed the lock file (publish removes the
+			// directory it made for a first change that failed): no one
+			// else will lock this one. Take the file that is there now.
+			f.Close()
+			if f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+				return nil, fmt.Errorf("lock %s: %w", name, err)
+			}
+			continue
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
@@ -397,13 +448,77 @@ func (d *Dir) Lock(ctx context.Context, timeout time.Duration, log io.Writer) (f
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	left := make([]byte, 64)
+	n, _ := f.ReadAt(left, 0)
+	dead := string(bytes.TrimSpace(left[:n]))
+	// The pid reaches the disk before any file of this holder does, so
+	// that a holder that dies, even in a power cut, is known to the next.
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		f.Sync()
 	}
-	return func() error {
+	unlock := func() error {
 		f.Truncate(0)
 		return f.Close() // closing the last descriptor releases the flock
-	}, nil
+	}
+	if dead != "" {
+		if err := d.sweep(dead, log); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	return unlock, nil
+}
+
+// sweep removes every temporary file (.tmp-*) under the root: those the
+// publisher dead, which held the lock last and never released it, left (a
+// pool file cut short, an index never renamed, a file kept to undo a
+// change). It runs under the lock, and only the lock's holder writes
+// temporary files, so none of them is a live publisher's. A holder that
+// released the lock left none, so a repository is walked only after a death.
+func (d *Dir) sweep(dead string, log io.Writer) error {
+	var temps []string
+	err := filepath.WalkDir(d.Root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() && strings.HasPrefix(e.Name(), ".tmp-") {
+			rel, err := filepath.Rel(d.Root, p)
+			if err != nil {
+				return err
+			}
+			temps = append(temps, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", d.Root, err)
+	}
+	for _, rel := range temps {
+		if log != nil {
+			fmt.Fprintf(log, "removing %s: left by publisher pid %s, which was stopped\n", rel, dead)
+		}
+		if err := d.Remove(rel); err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+	}
+	return nil
+}
+
+// sameFile says whether name still is the file f has open.
+func sameFile(f *os.File, name string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Stat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, now), nil
 }
 
 func lockHolder(name string) string {

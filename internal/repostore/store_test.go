@@ -229,3 +229,129 @@ func TestLock(t *testing.T) {
 		t.Errorf("Lock with a cancelled context: %v", err)
 	}
 }
+
+// endless yields bytes forever and cancels its context after limit bytes:
+// a Put of it ends only if it honours the context.
+type endless struct {
+	n, limit int
+	cancel   context.CancelFunc
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n += len(p); e.n >= e.limit {
+		e.cancel()
+	}
+	return len(p), nil
+}
+
+func TestDirPutStopsWhenCancelled(t *testing.T) {
+	d, _ := NewDir(t.TempDir())
+	for _, put := range []struct {
+		name string
+		fn   func(context.Context, string, io.Reader) error
+	}{{"Put", d.Put}, {"PutNoSync", d.PutNoSync}} {
+		t.Run(put.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			start := time.Now()
+			err := put.fn(ctx, "pool/big.deb", &endless{limit: 64 << 20, cancel: cancel})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s of an endless reader whose context ends: %v", put.name, err)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("%s took %s to stop", put.name, took)
+			}
+			if list, _ := d.List(""); len(list) != 0 {
+				t.Errorf("a cancelled %s left %v", put.name, list)
+			}
+		})
+	}
+}
+
+func TestLockFollowsARemovedLockFile(t *testing.T) {
+	d, _ := NewDir(t.TempDir())
+	ctx := context.Background()
+	unlock, err := d.Lock(ctx, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan func() error, 1)
+	go func() {
+		u, err := d.Lock(ctx, 5*time.Second, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- u
+	}()
+	time.Sleep(100 * time.Millisecond) // the waiter has the old file open
+	if err := os.Remove(filepath.Join(d.Root, ".lock")); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	waiter := <-got
+	if waiter == nil {
+		t.FailNow()
+	}
+	defer waiter()
+	// The waiter holds the lock file that is there now: a third publisher
+	// opening it must wait.
+	if _, err := d.Lock(ctx, 150*time.Millisecond, nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("a third Lock beside the waiter's: %v, want ErrLocked", err)
+	}
+}
+
+// TestLockSweepsAfterADeadHolder: a holder that never released the lock
+// (killed: its pid is still in the lock file) leaves temporary files; the
+// next Lock removes them all, with the directories they alone kept, and
+// says so. After a holder that released the lock nothing is walked.
+func TestLockSweepsAfterADeadHolder(t *testing.T) {
+	d, _ := NewDir(t.TempDir())
+	ctx := context.Background()
+	if err := d.Put(ctx, "pool/main/a/app/app.deb", strings.NewReader("deb")); err != nil {
+		t.Fatal(err)
+	}
+	plant := func(files ...string) {
+		for _, f := range files {
+			full := filepath.Join(d.Root, f)
+			os.MkdirAll(filepath.Dir(full), 0o755)
+			if err := os.WriteFile(full, []byte("half"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	temps := []string{"pool/main/b/big/.tmp-big.deb-1x", "pool/main/a/app/.tmp-app.deb-undo-9-2", "dists/stable/.tmp-InRelease-3"}
+	plant(temps...)
+	if err := os.WriteFile(filepath.Join(d.Root, ".lock"), []byte("4194301\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	unlock, err := d.Lock(ctx, 0, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if list, _ := d.List(""); !slices.Equal(list, []string{".lock", "pool/main/a/app/app.deb"}) {
+		t.Errorf("after a dead holder's lock: %v", list)
+	}
+	if _, err := os.Stat(filepath.Join(d.Root, "pool/main/b")); err == nil {
+		t.Error("the directory only a temporary file kept is still there")
+	}
+	for _, f := range temps {
+		if !strings.Contains(log.String(), "removing "+f+": left by publisher pid 4194301") {
+			t.Errorf("the log does not name %s:\n%s", f, &log)
+		}
+	}
+
+	// The last holder released the lock: no publisher died, so the
+	// repository is not walked (a file planted since stays; prune sweeps
+	// every temporary file).
+	plant("dists/stable/.tmp-Release-4")
+	unlock, err = d.Lock(ctx, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Stat(filepath.Join(d.Root, "dists/stable/.tmp-Release-4")); err != nil {
+		t.Errorf("a lock after a clean release swept: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/wharf-pkg/wharf/internal/deb"
+	"github.com/wharf-pkg/wharf/internal/inspect"
 	"github.com/wharf-pkg/wharf/internal/maintscript"
 )
 
@@ -228,11 +229,11 @@ func TestBuildAndInspect(t *testing.T) {
 		}
 	}
 	js, _, code := wharfRun(t, nil, "inspect", "--json", pkg)
-	var rep pkgReport
+	var rep inspect.Report
 	if err := json.Unmarshal([]byte(js), &rep); code != 0 || err != nil {
 		t.Fatalf("inspect --json: exit %d, %v\n%s", code, err, js)
 	}
-	if rep.Format != "deb" || rep.Metadata[0] != (field{"Package", "demo"}) || rep.Scripts["postinst"] == "" ||
+	if rep.Format != "deb" || rep.Metadata[0] != (inspect.Field{Name: "Package", Value: "demo"}) || rep.Scripts["postinst"] == "" ||
 		!strings.Contains(rep.Units["/lib/systemd/system/demo.service"], "User=demo") {
 		t.Errorf("inspect --json report: %+v", rep)
 	}
@@ -381,11 +382,11 @@ func TestInspectRPM(t *testing.T) {
 		t.Fatalf("build: %s", stderr)
 	}
 	js, stderr, code := wharfRun(t, nil, "inspect", "--json", strings.TrimSpace(out))
-	var rep pkgReport
+	var rep inspect.Report
 	if err := json.Unmarshal([]byte(js), &rep); code != 0 || err != nil {
 		t.Fatalf("inspect: %d %v %s", code, err, stderr)
 	}
-	if rep.Format != "rpm" || rep.Metadata[0] != (field{"Name", "demo"}) || !strings.Contains(rep.Scripts["posttrans"], "demo.service") ||
+	if rep.Format != "rpm" || rep.Metadata[0] != (inspect.Field{Name: "Name", Value: "demo"}) || !strings.Contains(rep.Scripts["posttrans"], "demo.service") ||
 		!strings.Contains(rep.Units["/usr/lib/systemd/system/demo.service"], "User=demo") || len(rep.Conffiles) != 1 {
 		t.Errorf("inspect rpm: %+v", rep)
 	}

@@ -1,4 +1,4 @@
-package main
+package inspect
 
 import (
 	"encoding/json"
@@ -16,13 +16,13 @@ import (
 // thousands of distributions take, far below what would hurt.
 const maxSBOM = 64 << 20
 
-// printSBOM prints the CycloneDX SBOM a wharf package installs at
+// SBOM returns the CycloneDX SBOM a wharf package installs at
 // <prefix>/sbom.cdx.json. The prefix is the directory holding the venv
 // (venv/pyvenv.cfg), so a file of that name in the app tree is not taken
 // for it.
-func printSBOM(w io.Writer, pkgPath string) error {
+func SBOM(pkgPath string) ([]byte, error) {
 	if !slices.ContainsFunc([]string{".deb", ".rpm", ".tar.zst", ".tar.xz", ".tar.gz"}, func(ext string) bool { return strings.HasSuffix(pkgPath, ext) }) {
-		return usage.Errorf("%s: not a package wharf can read (.deb, .rpm, .tar.zst, .tar.xz, .tar.gz)", pkgPath)
+		return nil, usage.Errorf("%s: not a package wharf can read (.deb, .rpm, .tar.zst, .tar.xz, .tar.gz)", pkgPath)
 	}
 	docs := map[string][]byte{} // by directory
 	prefixes := map[string]bool{}
@@ -47,7 +47,7 @@ func printSBOM(w io.Writer, pkgPath string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("inspect %w", err)
+		return nil, fmt.Errorf("inspect %w", err)
 	}
 	var found []string
 	for dir := range docs {
@@ -57,16 +57,15 @@ func printSBOM(w io.Writer, pkgPath string) error {
 	}
 	switch len(found) {
 	case 0:
-		return fmt.Errorf("%s has no SBOM (<prefix>/sbom.cdx.json beside the venv): it was not built by a wharf that writes one", pkgPath)
+		return nil, fmt.Errorf("%s has no SBOM (<prefix>/sbom.cdx.json beside the venv): it was not built by a wharf that writes one", pkgPath)
 	case 1:
 	default:
 		slices.Sort(found)
-		return fmt.Errorf("%s holds %d SBOMs (%s): one per package is expected", pkgPath, len(found), strings.Join(found, ", "))
+		return nil, fmt.Errorf("%s holds %d SBOMs (%s): one per package is expected", pkgPath, len(found), strings.Join(found, ", "))
 	}
 	doc := docs[found[0]]
 	if !json.Valid(doc) {
-		return fmt.Errorf("%s: %ssbom.cdx.json is not JSON", pkgPath, found[0])
+		return nil, fmt.Errorf("%s: %ssbom.cdx.json is not JSON", pkgPath, found[0])
 	}
-	_, err = w.Write(doc)
-	return err
+	return doc, nil
 }

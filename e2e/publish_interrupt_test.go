@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/publish"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/stage"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // bigPayloadMiB is the random (incompressible) payload of the package a
@@ -110,62 +110,6 @@ func writePackage(t *testing.T, file string, write func(io.Writer) error) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// repoTree is every path under root with its mode and its content or
-// symlink target: the repository byte for byte.
-func repoTree(t *testing.T, root string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		what := ""
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			what = "-> " + target
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			what = string(b)
-		}
-		m[rel] = fi.Mode().String() + " " + what
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func treeChanges(want, got map[string]string) []string {
-	var out []string
-	for k, v := range want {
-		if w, ok := got[k]; !ok {
-			out = append(out, "missing "+k)
-		} else if w != v {
-			out = append(out, "changed "+k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			out = append(out, "added "+k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // tempFiles lists the publishers' temporary files (.tmp-*) under root.
@@ -343,7 +287,7 @@ func TestPublishInterrupted(t *testing.T) {
 			if c.format == "rpm" {
 				pkg = f.bigRPM
 			}
-			before := repoTree(t, f.repo)
+			before := testenv.TreeState(t, f.repo)
 			pub := startPublish(t, f.publishArgs(pkg))
 			tmp := pub.waitForPoolTemp(t, f.repo)
 			sent := time.Now()
@@ -358,7 +302,7 @@ func TestPublishInterrupted(t *testing.T) {
 			if took > 2*time.Second {
 				t.Errorf("wharf took %v to stop after %v, want under 2 s", took, c.sig)
 			}
-			if changes := treeChanges(before, repoTree(t, f.repo)); len(changes) > 0 {
+			if changes := testenv.TreeChanges(before, testenv.TreeState(t, f.repo)); len(changes) > 0 {
 				t.Fatalf("the interrupted publish changed the repository:\n%s\n%s", strings.Join(changes, "\n"), stderr)
 			}
 			if listed(t, f.repo, "big", c.format) {

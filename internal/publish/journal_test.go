@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/wharf-pkg/wharf/internal/repostore"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 // faultStore makes write number at (counting Put, PutNoSync, Remove,
@@ -86,62 +85,6 @@ func (f *faultStore) Symlink(a, b string) error {
 	return f.Store.Symlink(a, b)
 }
 
-// treeState is every path under root with its mode and its content or
-// symlink target: what "byte for byte as it was" compares.
-func treeState(t *testing.T, root string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		var what string
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			what = "-> " + target
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			what = string(b)
-		}
-		m[rel] = fi.Mode().String() + " " + what
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func stateDiff(want, got map[string]string) string {
-	var out []string
-	for k, v := range want {
-		if w, ok := got[k]; !ok {
-			out = append(out, "missing "+k)
-		} else if w != v {
-			out = append(out, "changed "+k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			out = append(out, "added "+k)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
-}
-
 // TestFailedChangeIsUndone fails a publish at each of its writes in turn,
 // by an error of the store and by an interrupt (its context cancelled):
 // the publish returns the error, the repository is byte for byte as it was
@@ -158,7 +101,7 @@ func TestFailedChangeIsUndone(t *testing.T) {
 	}
 	v2 := []string{pkgSpec{"deb", "app", "2.0-1", "amd64", "x"}.build(t, src), pkgSpec{"rpm", "app", "2.0-1", "x86_64", "x"}.build(t, src),
 		pkgSpec{"rpm", "tool", "2.0-1", "noarch", "x"}.build(t, src)}
-	before := treeState(t, base)
+	before := testenv.TreeState(t, base)
 
 	dry := t.TempDir()
 	copyDir(t, base, dry)
@@ -210,7 +153,7 @@ func TestFailedChangeIsUndone(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			undone++
-			if d := stateDiff(before, treeState(t, dir)); d != "" {
+			if d := strings.Join(testenv.TreeChanges(before, testenv.TreeState(t, dir)), "\n"); d != "" {
 				t.Fatalf("%s (%v): the repository changed:\n%s", name, err, d)
 			}
 			if undone%3 != 1 {

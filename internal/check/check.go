@@ -27,6 +27,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/systemd"
 )
@@ -171,13 +172,17 @@ func checkFormat(m *meta, p distro.Profile) Result {
 	if m.format == distro.RPM {
 		tool = "rpm"
 	}
-	if m.compression == "" {
+	if m.compressor == "" {
 		return pass(name, fmt.Sprintf(".%s with an uncompressed payload, which every %s reads", m.format, tool))
 	}
-	if err := p.CanRead(m.compression); err != nil {
-		return fail(name, fmt.Sprintf("%s payload (%s): %v", m.compression, m.compressionWhere, err))
+	kind, err := compress.Parse(m.compressor)
+	if err != nil {
+		return fail(name, fmt.Sprintf("%s payload (%s): no target wharf knows reads it", m.compressor, m.compressionWhere))
 	}
-	return pass(name, fmt.Sprintf(".%s, %s payload: %s's %s reads it", m.format, m.compression, p.Distro.Name, tool))
+	if err := p.CanRead(kind); err != nil {
+		return fail(name, fmt.Sprintf("%s payload (%s): %v", kind, m.compressionWhere, err))
+	}
+	return pass(name, fmt.Sprintf(".%s, %s payload: %s's %s reads it", m.format, kind, p.Distro.Name, tool))
 }
 
 func checkArch(m *meta, p distro.Profile) Result {

@@ -24,10 +24,10 @@ import (
 type meta struct {
 	format           distro.Format
 	name, arch       string
-	compression      distro.Compression // "" for an uncompressed payload
-	compressionWhere string             // "data.tar.zst", "PAYLOADCOMPRESSOR"
-	depends          []string           // one relation each, as written
-	signed           []sigPacket        // rpm signature header entries
+	compressor       string      // as the package names it; "" for an uncompressed payload
+	compressionWhere string      // "data.tar.zst", "PAYLOADCOMPRESSOR"
+	depends          []string    // one relation each, as written
+	signed           []sigPacket // rpm signature header entries
 }
 
 // profileArch is the profile arch of the package's own, "" when it has
@@ -62,16 +62,7 @@ func debMeta(p string) (*meta, error) {
 	m.arch, _ = info.Field("Architecture")
 	if info.Compression != "" {
 		m.compressionWhere = "data.tar." + info.Compression
-		switch info.Compression {
-		case "zst":
-			m.compression = distro.Zstd
-		case "xz":
-			m.compression = distro.Xz
-		case "gz":
-			m.compression = distro.Gzip
-		default:
-			m.compression = distro.Compression(info.Compression)
-		}
+		m.compressor = info.Compression
 	}
 	for _, field := range []string{"Pre-Depends", "Depends"} {
 		v, _ := info.Field(field)
@@ -95,11 +86,9 @@ func rpmMeta(p string) (*meta, error) {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	m := &meta{format: distro.RPM, name: info.Name, arch: info.Arch, compressionWhere: "PAYLOADCOMPRESSOR"}
-	switch c := info.PayloadCompressor; c {
-	case "", "gzip":
-		m.compression = distro.Gzip // rpm's default when the tag is absent
-	default:
-		m.compression = distro.Compression(c)
+	m.compressor = info.PayloadCompressor
+	if m.compressor == "" {
+		m.compressor = "gzip" // rpm's default when the tag is absent
 	}
 	for _, d := range info.Requires {
 		m.depends = append(m.depends, d.String())

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/pep508"
 	"github.com/wharf-pkg/wharf/internal/platformtag"
 )
@@ -40,15 +41,6 @@ func ParseFormat(s string) (Format, error) {
 // ControlField is the deb control field naming the release a package was
 // built for ("X-Wharf-Target: debian-12"): the repository files it there.
 const ControlField = "X-Wharf-Target"
-
-// Compression names a payload compressor.
-type Compression string
-
-const (
-	Zstd Compression = "zstd"
-	Xz   Compression = "xz"
-	Gzip Compression = "gzip"
-)
 
 // UserTool is how a distro creates system users when systemd-sysusers is absent.
 type UserTool string
@@ -83,11 +75,11 @@ type Distro struct {
 	GlibcMajor  int
 	GlibcMinor  int
 	Format      Format
-	Compression Compression
+	Compression compress.Kind
 	// Reads are the payload compressors the release's dpkg or rpm can
 	// unpack: dpkg reads zstd from 1.21.18 (Debian 12), rpm from 4.14.2
 	// (RHEL 8.2).
-	Reads []Compression
+	Reads []compress.Kind
 	// NoCaret is set for rpm releases before 4.15, which cannot read a
 	// caret (^) in a version: wharf writes local versions ("1.2+abc") so.
 	NoCaret bool
@@ -211,7 +203,7 @@ func (c Catalog) Names() []string {
 
 // CanRead says whether the release's package manager unpacks payloads
 // compressed with c, naming what it does read when not.
-func (d Distro) CanRead(c Compression) error {
+func (d Distro) CanRead(c compress.Kind) error {
 	for _, r := range d.Reads {
 		if r == c {
 			return nil
@@ -219,7 +211,7 @@ func (d Distro) CanRead(c Compression) error {
 	}
 	var names []string
 	for _, r := range d.Reads {
-		names = append(names, string(r))
+		names = append(names, r.String())
 	}
 	return fmt.Errorf("%s cannot unpack %s payloads (its package manager reads %s)", d.Name, c, strings.Join(names, ", "))
 }

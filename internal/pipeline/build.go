@@ -260,7 +260,7 @@ func (p *Plan) checkCompression(opts Options) error {
 				continue // unpacked by tar on the host, not by dpkg or rpm
 			}
 			kind, _, _ := compress.ParseSpec(p.Compression)
-			if err := t.CanRead(distro.Compression(kind.String())); err != nil {
+			if err := t.CanRead(kind); err != nil {
 				return flagOrInput(opts.Compression != "", fmt.Errorf("compression %s for %s: %w; choose another, or pass --force-compression to build it anyway", p.Compression, t.Name(), err))
 			}
 		}

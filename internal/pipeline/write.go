@@ -165,7 +165,7 @@ func (p *Plan) commit(ctx context.Context, opts Options, j job, spoolDir string)
 // compression is the payload compressor and level for target t:
 // --compression or the project's setting, else the target's default.
 func (p *Plan) compression(t distro.Profile) (compress.Kind, int, error) {
-	c := string(t.Compression)
+	c := t.Compression.String()
 	if p.Compression != "" {
 		c = p.Compression
 	}

@@ -26,19 +26,19 @@ type RepoOptions struct {
 
 // AddFlags registers the flags on c.
 func (o *RepoOptions) AddFlags(c *cobra.Command) {
-	c.Flags().StringVar(&o.Repo, "repo", "", "repository directory (required)")
+	c.Flags().StringVar(&o.Repo, "repo", "", "repository: a directory or s3://bucket/prefix (required)")
 	c.Flags().StringVar(&o.Key, "key", "", "armored OpenPGP secret key file (default: $"+signing.EnvKey+")")
 	c.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another publisher")
 }
 
 // publisher opens the repository and loads the signing key.
-func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) {
+func (o *RepoOptions) publisher(ctx context.Context, e env, create bool) (*publish.Publisher, error) {
 	if o.Repo == "" {
 		return nil, usageError{errors.New("--repo is required")}
 	}
 	// Only publish creates a repository; the other commands must not leave
 	// a lock or a key in a directory that was none.
-	if !create {
+	if !create && !repostore.IsS3URL(o.Repo) {
 		if err := requireRepository(o.Repo); err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) 
 		}
 		return nil, fmt.Errorf("signing key %s: %w", from, err)
 	}
-	store, err := repostore.NewDir(o.Repo)
+	store, err := openStore(ctx, e, o.Repo, create)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func runPublish(ctx context.Context, e env, opts PublishOptions, files []string)
 	if err := opts.check(); err != nil {
 		return err
 	}
-	p, err := opts.publisher(e, true)
+	p, err := opts.publisher(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func runPromote(ctx context.Context, e env, opts PromoteOptions, name, version s
 			return usageError{fmt.Errorf("%s: %w", flag, err)}
 		}
 	}
-	p, err := opts.publisher(e, false)
+	p, err := opts.publisher(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func runYank(ctx context.Context, e env, opts YankOptions, name, version string)
 	if err := publish.CheckChannel(opts.Channel); err != nil {
 		return usageError{fmt.Errorf("--channel: %w", err)}
 	}
-	p, err := opts.publisher(e, false)
+	p, err := opts.publisher(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ func runPrune(ctx context.Context, e env, opts PruneOptions) error {
 	if opts.Keep < 1 {
 		return usageError{errors.New("--keep N is required, N at least 1")}
 	}
-	p, err := opts.publisher(e, false)
+	p, err := opts.publisher(ctx, e, false)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func Start(t testing.TB) *Server {
 		"-s3", "-s3.port=" + s3Port, "-s3.port.grpc=" + ports[7], "-s3.config=" + cfgFile,
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
 		"-debug.port=" + ports[8], "-iam.port=" + ports[9], "-webdav.port=" + ports[10],
-		"-master.telemetry=false", "-volume.max=0", "-master.volumeSizeLimitMB=64",
+		"-master.telemetry=false", "-volume.max=20", "-master.volumeSizeLimitMB=64",
 		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"), "-s3.localSocket=" + filepath.Join(dir, "s3.sock"),
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {

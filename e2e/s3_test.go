@@ -152,11 +152,13 @@ func TestS3Repository(t *testing.T) {
 	f := newS3Fixture(t)
 	v1 := buildS3Apps(t, "1.0.0", "s3app")
 	f.publish("staging", v1["s3app"]...)
-	if got := f.list(); !regexp.MustCompile(`(?m)^staging\s+s3app\s+1\.0\.0-1\s`).MatchString(got) {
+	if got := f.list(); !regexp.MustCompile(`(?m)^staging\s+s3app\s+1\.0\.0-1\+deb12\s`).MatchString(got) {
 		t.Errorf("repo list after publish:\n%s", got)
 	}
-	if _, stderr, code := f.wharf("promote", "s3app", "1.0.0-1", "--from", "staging", "--to", "stable", "--repo", f.repo, "--key", f.key); code != 0 {
-		t.Fatalf("promote: %s", stderr)
+	for _, name := range []string{"s3app", "s3app-py311"} {
+		if _, stderr, code := f.wharf("promote", name, "1.0.0-1", "--from", "staging", "--to", "stable", "--repo", f.repo, "--key", f.key); code != 0 {
+			t.Fatalf("promote %s: %s", name, stderr)
+		}
 	}
 	if got := strings.Join(f.apt("stable", "s3app"), " "); got != "1.0.0-1+deb12" {
 		t.Errorf("apt sees %q in stable", got)
@@ -211,7 +213,7 @@ func TestS3Repository(t *testing.T) {
 		}
 		list := f.list()
 		for _, n := range names {
-			if !regexp.MustCompile(`(?m)^stable\s+` + n + `\s+1\.0\.0-1\s`).MatchString(list) {
+			if !regexp.MustCompile(`(?m)^stable\s+` + n + `\s+1\.0\.0-1\+deb12\s`).MatchString(list) {
 				t.Errorf("repo list lacks %s:\n%s", n, list)
 			}
 			if got := strings.Join(f.apt("stable", n), " "); got != "1.0.0-1+deb12" {

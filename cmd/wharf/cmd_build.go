@@ -89,11 +89,22 @@ func runBuild(c *cobra.Command, e env, dir string, opts BuildOptions) error {
 	osRelease, _ := os.ReadFile("/etc/os-release")
 	var iterations pipeline.IterationCounter
 	if opts.Repo != "" {
-		// An empty directory is a repository yet to be published to.
-		if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
-			return fmt.Errorf("--repo %s is not a repository directory", opts.Repo)
+		// An empty directory (or bucket prefix) is a repository yet to be
+		// published to.
+		var store repostore.Store
+		if repostore.IsS3URL(opts.Repo) {
+			s, err := openStore(c.Context(), e, opts.Repo, true)
+			if err != nil {
+				return err
+			}
+			store = s
+		} else {
+			if st, err := os.Stat(opts.Repo); err != nil || !st.IsDir() {
+				return fmt.Errorf("--repo %s is not a repository directory", opts.Repo)
+			}
+			store = &repostore.Dir{Root: opts.Repo}
 		}
-		iterations = repoIterations{&repostore.Dir{Root: opts.Repo}}
+		iterations = repoIterations{store}
 	}
 	rep := newReporter(e)
 	defer rep.Done()

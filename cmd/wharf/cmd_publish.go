@@ -28,19 +28,19 @@ type RepoOptions struct {
 
 // AddFlags registers the flags on c.
 func (o *RepoOptions) AddFlags(c *cobra.Command) {
-	c.Flags().StringVar(&o.Repo, "repo", "", "repository directory (required)")
+	c.Flags().StringVar(&o.Repo, "repo", "", "repository: a directory or s3://bucket/prefix (required)")
 	c.Flags().StringVar(&o.Key, "key", "", "armored OpenPGP secret key file (default: $"+signing.EnvKey+")")
 	c.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another publisher")
 }
 
 // publisher opens the repository and loads the signing key.
-func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) {
+func (o *RepoOptions) publisher(ctx context.Context, e env, create bool) (*publish.Publisher, error) {
 	if o.Repo == "" {
 		return nil, usage.Errorf("--repo is required")
 	}
 	// Only publish creates a repository; the other commands must not leave
 	// a lock or a key in a directory that was none.
-	if !create {
+	if !create && !repostore.IsS3URL(o.Repo) {
 		if err := requireRepository(o.Repo); err != nil {
 			return nil, err
 		}
@@ -64,7 +64,7 @@ func (o *RepoOptions) publisher(e env, create bool) (*publish.Publisher, error) 
 		}
 		return nil, fmt.Errorf("signing key %s: %w", from, err)
 	}
-	store, err := repostore.NewDir(o.Repo)
+	store, err := openStore(ctx, e, o.Repo, create)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func runPublish(ctx context.Context, e env, opts PublishOptions, files []string)
 		return err
 	}
 	before := repoBefore(opts.Repo)
-	p, err := opts.publisher(e, true)
+	p, err := opts.publisher(ctx, e, true)
 	if err != nil {
 		before.restore(opts.Repo)
 		return err
@@ -194,6 +194,9 @@ const (
 )
 
 func repoBefore(dir string) repoState {
+	if repostore.IsS3URL(dir) {
+		return repoInUse // an object store has no directory to take away
+	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -256,7 +259,7 @@ func runPromote(ctx context.Context, e env, opts PromoteOptions, name, version s
 			return usage.Errorf("%s: %w", flag, err)
 		}
 	}
-	p, err := opts.publisher(e, false)
+	p, err := opts.publisher(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -302,7 +305,7 @@ func runYank(ctx context.Context, e env, opts YankOptions, name, version string)
 	if err := publish.CheckChannel(opts.Channel); err != nil {
 		return usage.Errorf("--channel: %w", err)
 	}
-	p, err := opts.publisher(e, false)
+	p, err := opts.publisher(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -350,7 +353,7 @@ func runPrune(ctx context.Context, e env, opts PruneOptions) error {
 	if opts.Keep < 1 {
 		return usage.Errorf("--keep N is required, N at least 1")
 	}
-	p, err := opts.publisher(e, false)
+	p, err := opts.publisher(ctx, e, false)
 	if err != nil {
 		return err
 	}

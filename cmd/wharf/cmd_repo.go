@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-pkg/wharf/internal/publish"
-	"github.com/wharf-pkg/wharf/internal/repostore"
 	"github.com/wharf-pkg/wharf/internal/usage"
 )
 
@@ -21,7 +21,7 @@ type RepoListOptions struct {
 
 // AddFlags registers the flags on c.
 func (o *RepoListOptions) AddFlags(c *cobra.Command) {
-	c.Flags().StringVar(&o.Repo, "repo", "", "repository directory (required)")
+	c.Flags().StringVar(&o.Repo, "repo", "", "repository: a directory or s3://bucket/prefix (required)")
 	c.Flags().BoolVar(&o.JSON, "json", false, "print channels and versions as JSON")
 }
 
@@ -37,7 +37,7 @@ func newRepoCommand(e env) *cobra.Command {
 		Use:   "list --repo DIR [--json]",
 		Short: "List channels, packages and versions (deb and rpm)",
 		Args:  exactArgs(0),
-		RunE:  func(c *cobra.Command, args []string) error { return runRepoList(e, opts) },
+		RunE:  func(c *cobra.Command, args []string) error { return runRepoList(c.Context(), e, opts) },
 	}
 	opts.AddFlags(list)
 	var cc ClientConfigOptions
@@ -51,7 +51,7 @@ preferences pin so that the repository's packages beat the distribution's of
 the same name; for RHEL and Amazon Linux a dnf .repo file with gpgcheck and
 repo_gpgcheck.`,
 		Args: exactArgs(0),
-		RunE: func(c *cobra.Command, args []string) error { return runClientConfig(e, cc) },
+		RunE: func(c *cobra.Command, args []string) error { return runClientConfig(c.Context(), e, cc) },
 	}
 	cc.AddFlags(client)
 	c.AddCommand(list, client)
@@ -65,14 +65,14 @@ type ClientConfigOptions struct {
 
 // AddFlags registers the flags on c.
 func (o *ClientConfigOptions) AddFlags(c *cobra.Command) {
-	c.Flags().StringVar(&o.Repo, "repo", "", "repository directory (required)")
+	c.Flags().StringVar(&o.Repo, "repo", "", "repository: a directory or s3://bucket/prefix (required)")
 	c.Flags().StringVar(&o.URL, "url", "", "URL the repository is served at, e.g. https://repo.example.com/ (required)")
 	c.Flags().StringVar(&o.Distro, "distro", "", "release of the server, e.g. debian-12 or rhel-9 (required)")
 	c.Flags().StringVar(&o.Channel, "channel", "", "channel the server installs from, e.g. stable (required)")
 	c.Flags().StringVar(&o.Name, "name", "", "name of the files written on the server (default: from the repository's Origin)")
 }
 
-func runClientConfig(e env, o ClientConfigOptions) error {
+func runClientConfig(ctx context.Context, e env, o ClientConfigOptions) error {
 	for _, f := range []struct{ flag, value string }{{"--repo", o.Repo}, {"--url", o.URL}, {"--distro", o.Distro}, {"--channel", o.Channel}} {
 		if f.value == "" {
 			return usage.Errorf("%s is required", f.flag)
@@ -81,10 +81,11 @@ func runClientConfig(e env, o ClientConfigOptions) error {
 	if err := publish.CheckDistro(o.Distro); err != nil {
 		return usage.Errorf("--distro: %w", err)
 	}
-	if err := requireRepository(o.Repo); err != nil {
+	store, err := openStore(ctx, e, o.Repo, false)
+	if err != nil {
 		return err
 	}
-	script, notes, err := publish.ClientConfig(&repostore.Dir{Root: o.Repo}, publish.ClientOptions{URL: o.URL, Distro: o.Distro, Channel: o.Channel, Name: o.Name})
+	script, notes, err := publish.ClientConfig(store, publish.ClientOptions{URL: o.URL, Distro: o.Distro, Channel: o.Channel, Name: o.Name})
 	if errors.Is(err, publish.ErrBadOption) {
 		return usage.Wrap(err)
 	}
@@ -98,14 +99,12 @@ func runClientConfig(e env, o ClientConfigOptions) error {
 	return err
 }
 
-func runRepoList(e env, opts RepoListOptions) error {
-	if opts.Repo == "" {
-		return usage.Errorf("--repo is required")
-	}
-	if err := requireRepository(opts.Repo); err != nil {
+func runRepoList(ctx context.Context, e env, opts RepoListOptions) error {
+	store, err := openStore(ctx, e, opts.Repo, false)
+	if err != nil {
 		return err
 	}
-	channels, err := publish.List(&repostore.Dir{Root: opts.Repo})
+	channels, err := publish.List(store)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,10 @@ func (c *countingStore) Link(a, b string) error {
 }
 func (c *countingStore) Symlink(a, b string) error {
 	c.tick("symlink " + b + " -> " + a)
-	return c.Store.Symlink(a, b)
+	return c.Store.(repostore.DirSwitcher).Symlink(a, b)
+}
+func (c *countingStore) Readlink(p string) (string, error) {
+	return c.Store.(repostore.DirSwitcher).Readlink(p)
 }
 
 // TestKilledPublish kills a publish before each of its writes in turn and

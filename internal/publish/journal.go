@@ -57,7 +57,13 @@ func (j *journal) note(p string) error {
 		return nil
 	}
 	step := undoStep{path: p}
-	if target, err := j.Store.Readlink(p); err == nil {
+	sw, switches := j.Store.(repostore.DirSwitcher)
+	var target string
+	var linkErr error = fs.ErrNotExist
+	if switches {
+		target, linkErr = sw.Readlink(p)
+	}
+	if linkErr == nil {
 		step.target = target
 	} else if _, err := j.Store.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		step.created = true
@@ -126,11 +132,29 @@ func (j *journal) Link(oldpath, newpath string) error {
 	return j.Store.Link(oldpath, newpath)
 }
 
-func (j *journal) Symlink(target, p string) error {
+// switchingJournal is the journal of a store that switches directories by
+// symlink (a repostore.DirSwitcher): only such a store's journal is one, so
+// publish picks the same write order through the journal as without it.
+type switchingJournal struct{ *journal }
+
+func (j switchingJournal) Symlink(target, p string) error {
 	if err := j.note(p); err != nil {
 		return err
 	}
-	return j.Store.Symlink(target, p)
+	return j.Store.(repostore.DirSwitcher).Symlink(target, p)
+}
+
+func (j switchingJournal) Readlink(p string) (string, error) {
+	return j.Store.(repostore.DirSwitcher).Readlink(p)
+}
+
+// store is the journal as the change writes through it: a DirSwitcher when
+// the journalled store is one.
+func (j *journal) store() repostore.Store {
+	if _, ok := j.Store.(repostore.DirSwitcher); ok {
+		return switchingJournal{j}
+	}
+	return j
 }
 
 // undo puts back, newest first, every path the change wrote. It goes on
@@ -152,8 +176,8 @@ func (j *journal) undo() error {
 			if err = j.Store.Rename(s.backup, s.path); err == nil {
 				err = j.Store.Remove(s.backup)
 			}
-		default:
-			err = j.Store.Symlink(s.target, s.path)
+		default: // a symlink: noted only on a DirSwitcher
+			err = j.Store.(repostore.DirSwitcher).Symlink(s.target, s.path)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("undo: %w", err))

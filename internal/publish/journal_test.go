@@ -82,7 +82,11 @@ func (f *faultStore) Symlink(a, b string) error {
 	if err := f.tick(); err != nil {
 		return err
 	}
-	return f.Store.Symlink(a, b)
+	return f.Store.(repostore.DirSwitcher).Symlink(a, b)
+}
+
+func (f *faultStore) Readlink(p string) (string, error) {
+	return f.Store.(repostore.DirSwitcher).Readlink(p)
 }
 
 // TestFailedChangeIsUndone fails a publish at each of its writes in turn,

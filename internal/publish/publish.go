@@ -111,7 +111,7 @@ func (p *Publisher) begin(ctx context.Context) (q *Publisher, r *repository, end
 		}
 	}()
 	changer := *p
-	changer.Store = j
+	changer.Store = j.store()
 	q = &changer
 	if r, err = openRepository(q.Store, q.NewLayout); err != nil {
 		return nil, nil, nil, err
@@ -501,13 +501,19 @@ func (p *Publisher) writeApt(ctx context.Context, r *repository, s *suite, signe
 			published[path.Join(distsDir, s.name, f.Path)] = f.Sums.SHA256
 		}
 	}
+	_, switches := p.Store.(repostore.DirSwitcher)
+	if !switches {
+		files = byHashFirst(files)
+	}
 	for _, f := range files {
 		if f.Link != "" {
 			if _, err := p.Store.Stat(f.Path); err == nil {
 				continue // named by its hash: already this content
 			}
-			if err := p.Store.Link(f.Link, f.Path); err == nil {
-				continue
+			if switches {
+				if err := p.Store.Link(f.Link, f.Path); err == nil {
+					continue
+				}
 			}
 		} else if sum, ok := published[f.Path]; ok && p.holds(f.Path, f.Data, sum) {
 			continue
@@ -543,6 +549,10 @@ func (p *Publisher) holds(name string, data []byte, sum string) bool {
 }
 
 func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo, signer Signer) error {
+	sw, ok := p.Store.(repostore.DirSwitcher)
+	if !ok {
+		return p.writeYumObjects(ctx, r, y, signer)
+	}
 	for _, arch := range y.yumArches(r.settings) {
 		start := time.Now()
 		root := path.Join(y.root, arch)
@@ -589,7 +599,7 @@ func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo, sig
 				}
 			}
 		}
-		if err := p.Store.Symlink(next, path.Join(root, "repodata")); err != nil {
+		if err := sw.Symlink(next, path.Join(root, "repodata")); err != nil {
 			return err
 		}
 		y.arch[arch] = old + 1

@@ -233,13 +233,12 @@ func (r *repository) yumPlace(channel string, rel release) (*yumRepo, error) {
 	}()
 	for _, f := range files {
 		arch := path.Base(path.Dir(f))
-		target, err := r.store.Readlink(f)
-		if err != nil {
-			return nil, fmt.Errorf("load yum repository %s: %w", f, err)
+		rev, err := r.yumRevision(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a first revision cut short: none yet
 		}
-		rev, err := strconv.Atoi(strings.TrimPrefix(target, ".repodata-"))
-		if err != nil || !strings.HasPrefix(target, ".repodata-") {
-			return nil, fmt.Errorf("load yum repository %s: symlink to %q is not a wharf revision", f, target)
+		if err != nil {
+			return nil, err
 		}
 		sub, err := fs.Sub(fsys, path.Join(root, arch))
 		if err != nil {
@@ -265,6 +264,27 @@ func (r *repository) yumPlace(channel string, rel release) (*yumRepo, error) {
 	}
 	r.yums[root] = y
 	return y, nil
+}
+
+// yumRevision is the revision the repodata symlink f points to; on a store
+// without symlinks (an object store) 0 once its repomd.xml is there.
+func (r *repository) yumRevision(f string) (int, error) {
+	sw, ok := r.store.(repostore.DirSwitcher)
+	if !ok {
+		if _, err := r.store.Stat(path.Join(f, "repomd.xml")); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	target, err := sw.Readlink(f)
+	if err != nil {
+		return 0, fmt.Errorf("load yum repository %s: %w", f, err)
+	}
+	rev, err := strconv.Atoi(strings.TrimPrefix(target, ".repodata-"))
+	if err != nil || !strings.HasPrefix(target, ".repodata-") {
+		return 0, fmt.Errorf("load yum repository %s: symlink to %q is not a wharf revision", f, target)
+	}
+	return rev, nil
 }
 
 // repodataLinks lists the <arch>/repodata entries of the yum repositories

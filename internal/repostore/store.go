@@ -1,8 +1,10 @@
 // Package repostore is where a published repository's files live: a small
 // storage interface with the operations a publisher needs (atomic Put,
-// Rename, Link, Symlink, List, Remove) and a local-directory implementation.
-// Repository metadata code talks only to Store, so an object store can be
-// added later without touching it.
+// Rename, Link, List, Remove, Lock), a local-directory implementation (Dir)
+// and an S3-compatible object store (S3). Repository metadata code talks
+// only to Store; what only some stores can do (switch a directory at once
+// through a symlink) is an optional interface, DirSwitcher, that a
+// publisher asks for and orders its writes by.
 //
 // A local Dir writes every file through a temporary name in the same
 // directory and renames it into place (rename(2) is atomic on POSIX file
@@ -44,14 +46,20 @@ type Store interface {
 	// Link makes newpath hold the same content as oldpath, atomically
 	// (a hard link where the store has them, a copy otherwise).
 	Link(oldpath, newpath string) error
+	// Lock serializes publishers; the returned function releases it.
+	Lock(ctx context.Context, timeout time.Duration, log io.Writer) (unlock func() error, err error)
+}
+
+// DirSwitcher is a Store that can replace a whole directory of files in one
+// step, through a symlink (a local Dir). An object store has no such
+// switch: there a publisher writes new, uniquely named objects first and
+// the few top files that name them last.
+type DirSwitcher interface {
 	// Symlink makes path resolve to target (relative to path's
-	// directory), atomically replacing what path was: the one-step switch
-	// of a directory of files that must change together.
+	// directory), atomically replacing what path was.
 	Symlink(target, path string) error
 	// Readlink returns the target of the symlink at path.
 	Readlink(path string) (string, error)
-	// Lock serializes publishers; the returned function releases it.
-	Lock(ctx context.Context, timeout time.Duration, log io.Writer) (unlock func() error, err error)
 }
 
 // Syncer is a Store that can defer durability across many writes: a

@@ -82,9 +82,14 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 		if err != nil {
 			return job{}, err
 		}
-		// The tarball is .tar.zst, or .tar.gz on request.
+		// A tarball is .tar.zst unless a compressor is asked for: the
+		// target's own default is its deb's or rpm's.
 		comp, level := compress.Zstd, 0
-		if c, l, _ := p.compression(t); c == compress.Gzip || c == compress.Zstd {
+		if p.Compression != "" {
+			c, l, err := p.compression(t)
+			if err != nil {
+				return job{}, err
+			}
 			comp, level = c, l
 		}
 		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)

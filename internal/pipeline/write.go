@@ -96,7 +96,11 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 		a.Version, a.Arch = version, t.Arch
 		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: st.tree, Install: install, Uninstall: uninstall}
 		gen = func(ctx context.Context, w io.Writer, _ string) error {
-			return tarball.Write(ctx, w, pkg, tarball.Options{Compression: comp, Level: level, MTime: p.Epoch})
+			// Handed over, not kept: tarball.Write lets its install.sh (a
+			// line per file) go before the payload.
+			handed := pkg
+			pkg = tarball.Package{}
+			return tarball.Write(ctx, w, handed, tarball.Options{Compression: comp, Level: level, MTime: p.Epoch})
 		}
 	default:
 		return job{}, inputf("format %s is not supported yet", f)

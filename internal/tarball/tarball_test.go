@@ -21,8 +21,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/wharf-pkg/wharf/internal/maintscript"
 	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/maintscript"
 	"github.com/wharf-pkg/wharf/internal/stage"
 )
 

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -48,9 +49,20 @@ func notifyContext(parent context.Context, sigs ...os.Signal) (context.Context, 
 	return ctx, func() { signal.Stop(ch); cancel(nil) }
 }
 
+// goHeapLimit keeps a tarball of 100,000 small files at 123 MiB peak RSS
+// (162 MiB without) for about a tenth more CPU; a larger live heap only
+// makes the collector run more often.
+const goHeapLimit = 96 << 20
+
 func main() {
 	ctx, stop := notifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	e := env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTTY: isTerminal(os.Stderr)}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft bound on the Go heap: a build's live heap is its staged
+		// tree (tens of MB for 100,000 files), which GOGC alone lets grow
+		// to twice that; the package buffers live outside the heap.
+		debug.SetMemoryLimit(goHeapLimit)
+	}
 	code := run(ctx, e, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -28,7 +28,8 @@ func newGzipWriter(ctx context.Context, w io.Writer, level int) (io.WriteCloser,
 		level = Gzip.Level()
 	}
 	f := blockFormat{
-		size: gzipBlock,
+		size:      gzipBlock,
+		readAhead: 1,
 		// Stored blocks cost 5 bytes in 64 KiB, and a sync flush 5 more.
 		outSize:  gzipBlock + gzipBlock/1024 + 64,
 		dictSize: gzipDict,

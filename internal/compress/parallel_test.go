@@ -69,9 +69,17 @@ func randomData(n int) []byte {
 // given in turn (all at once if none).
 func compressWith(t *testing.T, k Kind, level, procs int, data []byte, chunks ...int) []byte {
 	t.Helper()
+	return compressWithWriter(t, procs, data, func(w io.Writer) (io.WriteCloser, error) {
+		return NewWriter(context.Background(), w, k, level)
+	}, chunks...)
+}
+
+// compressWithWriter is compressWith for a writer newWriter makes.
+func compressWithWriter(t *testing.T, procs int, data []byte, newWriter func(io.Writer) (io.WriteCloser, error), chunks ...int) []byte {
+	t.Helper()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	var buf bytes.Buffer
-	w, err := NewWriter(context.Background(), &buf, k, level)
+	w, err := newWriter(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +192,21 @@ func TestSameBytesOnAnyThreadCount(t *testing.T) {
 	data := mixedData(9<<20 - 12345)
 	for _, k := range []Kind{Xz, Gzip} {
 		t.Run(k.String(), func(t *testing.T) {
-			ref := compressWith(t, k, 0, 1, data)
-			if got := compressWith(t, k, 0, 2, data, 1, 511, 65536, 4093, 3<<20); !bytes.Equal(got, ref) {
+			// xz's default blocks (16 MiB) would make this one block: the
+			// test cuts it into 2 MiB blocks, which only the block size
+			// tells from the default.
+			bs := xzTestBlock
+			newWriter := func(w io.Writer) (io.WriteCloser, error) {
+				if k == Xz {
+					return newXzTestWriter(w, bs)
+				}
+				return NewWriter(context.Background(), w, k, 0)
+			}
+			ref := compressWithWriter(t, 1, data, newWriter)
+			if got := compressWithWriter(t, 2, data, newWriter, 1, 511, 65536, 4093, 3<<20); !bytes.Equal(got, ref) {
 				t.Errorf("2 threads, ragged writes: %d bytes differ from 1 thread's %d", len(got), len(ref))
 			}
-			if got := compressWith(t, k, 0, 4, data); !bytes.Equal(got, ref) {
+			if got := compressWithWriter(t, 4, data, newWriter); !bytes.Equal(got, ref) {
 				t.Errorf("4 threads: %d bytes differ from 1 thread's %d", len(got), len(ref))
 			}
 			checkWithTools(t, k, ref, data)
@@ -198,7 +216,7 @@ func TestSameBytesOnAnyThreadCount(t *testing.T) {
 			// liblzma's own multi-threaded encoder, through xz(1), makes
 			// the same bytes (no block of this data is stored by the probe).
 			if version := xzToolLiblzma(t); version == xzLiblzma {
-				cmd := exec.Command(testenv.Tool(t, "xz"), "-T2", fmt.Sprintf("--block-size=%d", xzBlockSize(defaultXzPreset)), fmt.Sprintf("-%d", defaultXzPreset), "-c")
+				cmd := exec.Command(testenv.Tool(t, "xz"), append([]string{"-T2", fmt.Sprintf("--block-size=%d", bs)}, xzToolPreset(defaultXzPreset)...)...)
 				cmd.Stdin = bytes.NewReader(data)
 				if out, err := cmd.Output(); err != nil || !bytes.Equal(out, ref) {
 					t.Errorf("%v: xz -T2 makes other bytes (%d, ours %d): %v", cmd.Args, len(out), len(ref), err)
@@ -207,7 +225,6 @@ func TestSameBytesOnAnyThreadCount(t *testing.T) {
 				t.Logf("no comparison with xz(1): its liblzma is %q, ours %q", version, xzLiblzma)
 			}
 			blocks := xzBlocks(t, ref)
-			bs := xzBlockSize(defaultXzPreset)
 			if want := (len(data) + bs - 1) / bs; len(blocks) != want {
 				t.Fatalf("%d blocks, want %d of %d bytes", len(blocks), want, bs)
 			}
@@ -220,6 +237,16 @@ func TestSameBytesOnAnyThreadCount(t *testing.T) {
 	}
 }
 
+// xzTestBlock is the block size of tests that need several blocks of a
+// few MiB of data.
+const xzTestBlock = 2 << 20
+
+// xzToolPreset is xz(1)'s filter for wharf's preset: liblzma's preset
+// with wharf's dictionary, writing to stdout.
+func xzToolPreset(preset int) []string {
+	return []string{fmt.Sprintf("--lzma2=preset=%d,dict=%dMiB", preset, xzDict[preset]>>20), "-c"}
+}
+
 // TestXzStoresIncompressibleBlocks: blocks of random data are stored
 // (LZMA2 uncompressed chunks, which liblzma marks with a 4 KiB
 // dictionary) without trying LZMA2, on any thread count; the block after
@@ -228,9 +255,10 @@ func TestXzStoresIncompressibleBlocks(t *testing.T) {
 	if xzLiblzma == "" {
 		t.Skip("no probe without liblzma: " + xzEncoder)
 	}
-	data := append(randomData(8<<20), mixedData(2<<20)...)
-	out := compressWith(t, Xz, 0, 1, data)
-	if got := compressWith(t, Xz, 0, 4, data); !bytes.Equal(got, out) {
+	data := append(randomData(4*xzTestBlock), mixedData(xzTestBlock)...)
+	newWriter := func(w io.Writer) (io.WriteCloser, error) { return newXzTestWriter(w, xzTestBlock) }
+	out := compressWithWriter(t, 1, data, newWriter)
+	if got := compressWithWriter(t, 4, data, newWriter); !bytes.Equal(got, out) {
 		t.Error("4 threads make other bytes than 1")
 	}
 	checkWithTools(t, Xz, out, data)
@@ -238,7 +266,7 @@ func TestXzStoresIncompressibleBlocks(t *testing.T) {
 	for _, b := range xzBlocks(t, out) {
 		filters = append(filters, b.filter)
 	}
-	if want := []string{"--lzma2=dict=4KiB", "--lzma2=dict=4KiB", "--lzma2=dict=2MiB"}; strings.Join(filters, " ") != strings.Join(want, " ") {
+	if want := []string{"--lzma2=dict=4KiB", "--lzma2=dict=4KiB", "--lzma2=dict=4KiB", "--lzma2=dict=4KiB", "--lzma2=dict=4MiB"}; strings.Join(filters, " ") != strings.Join(want, " ") {
 		t.Errorf("blocks %q, want %q", filters, want)
 	}
 }
@@ -374,13 +402,16 @@ func TestCancel(t *testing.T) {
 }
 
 // TestXzMemory: liblzma's own estimate of the default encoder's memory
-// with two threads stays within 60 MiB.
+// with two threads, plus every block buffer counted whole, stays within
+// issue 11's 150 MiB for a build (an upper bound: the output buffers are
+// touched only as far as a block compresses; a whole build of the
+// mixed payload peaks at 136 MiB).
 func TestXzMemory(t *testing.T) {
 	m := xzMemUsage(0, 2)
 	if m == 0 {
 		t.Skip("no estimate: " + xzEncoder)
 	}
-	if m > 60<<20 {
+	if m > 150<<20 {
 		t.Errorf("the default xz encoder needs %.1f MiB with 2 threads", float64(m)/(1<<20))
 	}
 	t.Logf("%s: %.1f MiB with 2 threads", xzEncoder, float64(m)/(1<<20))

@@ -9,10 +9,12 @@ import (
 
 // defaultXzPreset is the xz preset of level 0 (Kind.Level): chosen by
 // measurement, see the package doc.
-const defaultXzPreset = 2
+const defaultXzPreset = 1
 
-// xzDict is the LZMA2 dictionary size of each xz preset, as liblzma sets it.
-var xzDict = [10]int{256 << 10, 1 << 20, 2 << 20, 4 << 20, 4 << 20, 8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20}
+// xzDict is the LZMA2 dictionary size wharf uses at each xz preset:
+// liblzma's, but at least 4 MiB (presets 0 to 2 have 256 KiB to 2 MiB),
+// which is what took the default within 1.12 times xz -6 (package doc).
+var xzDict = [10]int{4 << 20, 4 << 20, 4 << 20, 4 << 20, 4 << 20, 8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20}
 
 // xzPreset is the preset that level (0: the default) stands for.
 func xzPreset(level int) int {
@@ -23,15 +25,12 @@ func xzPreset(level int) int {
 }
 
 // xzBlockSize is the uncompressed size of every .xz block at preset: the
-// unit the threads share out, and what fixes the output. It is 4 MiB up to
-// preset 2, which keeps two threads within about 60 MiB, and from preset 3
-// three times the dictionary, as xz -T0 would choose (a block smaller than
-// the dictionary would waste it).
+// unit the threads share out, and what fixes the output. It is three times
+// the dictionary, as xz -T0 chooses, but at least 16 MiB: each block starts
+// with an empty dictionary and fresh models, and 4 MiB blocks cost 8 % of
+// size at preset 2 on a mixed tree (package doc).
 func xzBlockSize(preset int) int {
-	if preset <= 2 {
-		return 4 << 20
-	}
-	return 3 * xzDict[preset]
+	return max(16<<20, 3*xzDict[preset])
 }
 
 var errWriteAfterClose = errors.New("write after close")

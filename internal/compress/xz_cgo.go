@@ -17,7 +17,7 @@ typedef struct {
 	lzma_options_lzma lzma;
 } wharf_xz_enc;
 
-static wharf_xz_enc *wharf_xz_enc_new(uint32_t preset) {
+static wharf_xz_enc *wharf_xz_enc_new(uint32_t preset, uint32_t dict_size) {
 	wharf_xz_enc *e = calloc(1, sizeof *e); // strm = LZMA_STREAM_INIT
 	if (e == NULL)
 		return NULL;
@@ -25,6 +25,7 @@ static wharf_xz_enc *wharf_xz_enc_new(uint32_t preset) {
 		free(e);
 		return NULL;
 	}
+	e->lzma.dict_size = dict_size;
 	e->filters[0].id = LZMA_FILTER_LZMA2;
 	e->filters[0].options = &e->lzma;
 	e->filters[1].id = LZMA_VLI_UNKNOWN;
@@ -143,16 +144,16 @@ const xzLiblzma = C.LZMA_VERSION_STRING
 const xzChunk = 64 << 10
 
 func newXzWriter(ctx context.Context, w io.Writer, level int) (io.WriteCloser, error) {
-	return newBlockWriter(ctx, w, xzFormat(xzPreset(level)), &xzCodec{}), nil
+	preset := xzPreset(level)
+	return newBlockWriter(ctx, w, xzFormat(preset, xzBlockSize(preset)), &xzCodec{}), nil
 }
 
-func xzFormat(preset int) blockFormat {
-	bs := xzBlockSize(preset)
+func xzFormat(preset, bs int) blockFormat {
 	return blockFormat{
 		size:    bs,
 		outSize: int(C.lzma_block_buffer_bound(C.size_t(bs))),
 		newEncoder: func() (blockEncoder, error) {
-			e := C.wharf_xz_enc_new(C.uint32_t(preset))
+			e := C.wharf_xz_enc_new(C.uint32_t(preset), C.uint32_t(xzDict[preset]))
 			if e == nil {
 				return nil, fmt.Errorf("xz: start the encoder (preset %d): out of memory", preset)
 			}
@@ -314,12 +315,12 @@ func (x *xzBlockEncoder) incompressible(in, scratch []byte) bool {
 // hands.
 func xzMemUsage(level, threads int) uint64 {
 	preset := xzPreset(level)
-	e := C.wharf_xz_enc_new(C.uint32_t(preset))
+	e := C.wharf_xz_enc_new(C.uint32_t(preset), C.uint32_t(xzDict[preset]))
 	if e == nil {
 		return 0
 	}
 	defer C.wharf_xz_enc_free(e)
-	return uint64(threads)*uint64(C.wharf_xz_enc_memusage(e)) + blockMem(xzFormat(preset), threads)
+	return uint64(threads)*uint64(C.wharf_xz_enc_memusage(e)) + blockMem(xzFormat(preset, xzBlockSize(preset)), threads)
 }
 
 func xzError(ret C.lzma_ret) error {

@@ -51,7 +51,7 @@ func bigPackage(t testing.TB) Package {
 // md5sums check against what it unpacked.
 func TestSameBytesAnyProcs(t *testing.T) {
 	p := bigPackage(t)
-	for _, c := range []Compression{Zstd, Gzip} {
+	for _, c := range []Compression{Zstd, Xz, Gzip} {
 		t.Run(c.String(), func(t *testing.T) {
 			var want []byte
 			for _, procs := range []int{1, 2, 4, 2} {

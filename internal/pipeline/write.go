@@ -98,15 +98,24 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 		if err != nil {
 			return job{}, err
 		}
-		// The tarball is .tar.zst, or .tar.gz on request.
+		// A tarball is .tar.zst unless a compressor is asked for: the
+		// target's own default is its deb's or rpm's.
 		comp, level := compress.Zstd, 0
-		if c, l, _ := p.compression(t); c == compress.Gzip || c == compress.Zstd {
+		if p.Compression != "" {
+			c, l, err := p.compression(t)
+			if err != nil {
+				return job{}, err
+			}
 			comp, level = c, l
 		}
 		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)
 		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: tree, Install: install, Uninstall: uninstall}
 		gen = func(ctx context.Context, w io.Writer, _ string) error {
-			return tarball.Write(ctx, w, pkg, tarball.Options{Compression: comp, Level: level, MTime: p.Epoch})
+			// Handed over, not kept: tarball.Write lets its install.sh (a
+			// line per file) go before the payload.
+			handed := pkg
+			pkg = tarball.Package{}
+			return tarball.Write(ctx, w, handed, tarball.Options{Compression: comp, Level: level, MTime: p.Epoch})
 		}
 	default:
 		return job{}, inputf("format %s is not supported yet", f)

@@ -57,7 +57,7 @@ func bigCase(t testing.TB) testCase {
 // every file digest with rpm -V.
 func TestSameBytesAnyProcs(t *testing.T) {
 	tc := bigCase(t)
-	for _, c := range []Compression{Zstd, Gzip} {
+	for _, c := range []Compression{Zstd, Xz, Gzip} {
 		t.Run(c.String(), func(t *testing.T) {
 			var want []byte
 			for _, procs := range []int{1, 2, 4, 2} {

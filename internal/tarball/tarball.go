@@ -131,6 +131,10 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 			return fmt.Errorf("write %s of %s: %w", f.name, p.Name, err)
 		}
 	}
+	// The scripts list every file (megabytes for 100,000 of them): let
+	// them go before the payload, this copy of p being the last holder
+	// once the caller has let go too.
+	p.Install, p.Uninstall, readme = "", "", ""
 	root := top + "root"
 	if err := tw.WriteHeader(header(&tar.Header{Typeflag: tar.TypeDir, Name: root + "/", Mode: 0o755})); err != nil {
 		return fmt.Errorf("write tarball of %s: %w", p.Name, err)

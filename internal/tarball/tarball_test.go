@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/maintscript"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/testenv"
@@ -123,7 +124,7 @@ func golden(t *testing.T, name string, got []byte) {
 var compressions = []struct {
 	c       Compression
 	tarFlag string
-}{{Zstd, "--zstd"}, {Gzip, "-z"}}
+}{{Zstd, "--zstd"}, {Xz, "-J"}, {Gzip, "-z"}}
 
 // TestGolden compares the tiny tarball byte for byte, and its listing by
 // the real GNU tar.
@@ -164,14 +165,22 @@ func TestContents(t *testing.T) {
 			out := write(t, p, tc.c)
 			r := bytes.NewReader(out)
 			var zr io.Reader
-			if tc.c == Zstd {
+			switch tc.c {
+			case Zstd:
 				d, err := zstd.NewReader(r)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer d.Close()
 				zr = d
-			} else {
+			case Xz:
+				d, err := compress.NewReader(r, compress.Xz)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+				zr = d
+			default:
 				g, err := gzip.NewReader(r)
 				if err != nil {
 					t.Fatal(err)

@@ -131,8 +131,8 @@ func TestKilledBuildIsSwept(t *testing.T) {
 		t.Fatalf("the next build: %v\n%s", err, stderr)
 	}
 	got := listDir(out)
-	if len(got) != 1 || !strings.HasSuffix(got[0], ".deb") {
-		t.Errorf("the out dir holds %v after the next build, want only its package (swept %v)", got, leftOut)
+	if len(got) != 2 || !strings.HasSuffix(got[0], ".deb") || got[1] != got[0]+".cdx.json" {
+		t.Errorf("the out dir holds %v after the next build, want only its package and SBOM (swept %v)", got, leftOut)
 	}
 	if left := listDir(tmp); len(left) != 0 {
 		t.Errorf("the temp dir holds %v after the next build (was %v)", left, leftTmp)

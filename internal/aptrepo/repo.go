@@ -326,7 +326,8 @@ func Render(repo *Repo, signer Signer) ([]File, error) {
 	}
 	// Compress and digest every index at once, each gzip on all cores.
 	var wg sync.WaitGroup
-	for _, ix := range indexes {
+	gzErrs := make([]error, len(indexes))
+	for i, ix := range indexes {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -334,11 +335,14 @@ func Render(repo *Repo, signer Signer) ([]File, error) {
 		}()
 		go func() {
 			defer wg.Done()
-			ix.gz = repostore.Gzip(ix.plain)
+			ix.gz, gzErrs[i] = repostore.Gzip(ix.plain)
 			ix.sums[1] = indexSums(ix.gz)
 		}()
 	}
 	wg.Wait()
+	if err := errors.Join(gzErrs...); err != nil {
+		return nil, fmt.Errorf("render %s: %w", repo.Suite, err)
+	}
 	var named, byHash []File
 	for _, ix := range indexes {
 		for i, data := range [][]byte{ix.plain, ix.gz} {

@@ -21,12 +21,5 @@ func ParseCompression(s string) (Compression, error) { return compress.Parse(s) 
 
 // decompressor opens a member by its name's extension ("" is uncompressed).
 func decompressor(ext string, r io.Reader) (io.ReadCloser, error) {
-	if ext == "" {
-		return io.NopCloser(r), nil
-	}
-	k, err := compress.Parse(ext)
-	if err != nil {
-		return nil, err
-	}
-	return compress.NewReader(r, k)
+	return compress.NewReaderExt(r, ext)
 }

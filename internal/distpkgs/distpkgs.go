@@ -20,13 +20,13 @@ package distpkgs
 
 import (
 	"bufio"
-	"compress/gzip"
 	"embed"
 	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
@@ -93,7 +93,7 @@ func load(name string) (map[string]struct{}, error) {
 		return nil, err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	zr, err := compress.NewReader(f, compress.Gzip)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}

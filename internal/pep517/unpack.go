@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"compress/bzip2"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ulikunitz/xz"
+	"github.com/wharf-pkg/wharf/internal/compress"
 )
 
 // ErrUnsafeArchive is wrapped by the error for an sdist member that could
@@ -58,7 +57,7 @@ func unpackLimit(src, dest string, limit int64) error {
 		}
 		err = u.zip(f, fi.Size())
 	case strings.HasSuffix(lower, ".tar.gz"), strings.HasSuffix(lower, ".tgz"):
-		zr, gerr := gzip.NewReader(f)
+		zr, gerr := compress.NewReader(f, compress.Gzip)
 		if gerr != nil {
 			return fmt.Errorf("read %s: %w", u.src, gerr)
 		}
@@ -66,7 +65,7 @@ func unpackLimit(src, dest string, limit int64) error {
 	case strings.HasSuffix(lower, ".tar.bz2"):
 		err = u.tar(bzip2.NewReader(f))
 	case strings.HasSuffix(lower, ".tar.xz"):
-		xr, xerr := xz.NewReader(f)
+		xr, xerr := compress.NewReader(f, compress.Xz)
 		if xerr != nil {
 			return fmt.Errorf("read %s: %w", u.src, xerr)
 		}

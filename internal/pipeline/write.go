@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -455,7 +453,7 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 	}
 	changelog := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
 		c.Package, c.Version, p.buildNote(), c.Maintainer, p.Epoch.Format("Mon, 02 Jan 2006 15:04:05 -0700"))
-	gz, err := gzipBytes([]byte(changelog))
+	gz, err := compress.Bytes([]byte(changelog), compress.Gzip, 9) // lintian wants changelogs at gzip -9
 	if err != nil {
 		return err
 	}
@@ -472,21 +470,4 @@ func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
 		"",
 	}, "\n")
 	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))
-}
-
-// gzipBytes compresses without a name or time in the header, so the result
-// is reproducible.
-func gzipBytes(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

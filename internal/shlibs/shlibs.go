@@ -23,13 +23,13 @@ package shlibs
 
 import (
 	"bufio"
-	"compress/gzip"
 	"embed"
 	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
@@ -106,7 +106,7 @@ func load(name string) (map[string]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	zr, err := compress.NewReader(f, compress.Gzip)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}

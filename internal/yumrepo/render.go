@@ -2,7 +2,6 @@ package yumrepo
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -511,20 +510,9 @@ func hasForbidden(s string) bool {
 // header carries a time or name.
 func compressDoc(data []byte, c compress.Kind) ([]byte, error) {
 	if c == compress.Gzip {
-		return repostore.Gzip(data), nil
+		return repostore.Gzip(data)
 	}
-	var buf bytes.Buffer
-	zw, err := compress.NewWriter(context.Background(), &buf, c, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return compress.Bytes(data, c, 0)
 }
 
 func sha256Hex(b []byte) string {

@@ -14,7 +14,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
@@ -31,8 +30,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ulikunitz/xz"
-
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
@@ -121,14 +119,7 @@ func fetchPackages(ctx context.Context, client *http.Client, mirror, suite strin
 // readIndex decompresses one index and returns the package names in it.
 func readIndex(r io.Reader, ext string) (map[string]bool, error) {
 	var err error
-	switch ext {
-	case "xz":
-		r, err = xz.NewReader(bufio.NewReader(r))
-	case "gz":
-		r, err = gzip.NewReader(r)
-	default:
-		err = fmt.Errorf("unknown compression %q", ext)
-	}
+	r, err = compress.NewReaderExt(bufio.NewReader(r), ext)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +203,7 @@ func parsePackages(r io.Reader) (map[string]bool, error) {
 // time in the header so that the same index gives the same bytes.
 func encode(names map[string]bool) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := compress.NewWriter(context.Background(), &buf, compress.Gzip, 9)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/debarchive"
 )
 
@@ -95,7 +95,7 @@ func fetchContents(ctx context.Context, client *http.Client, url, triplet string
 	if err != nil {
 		return nil, err
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	zr, err := compress.NewReader(bytes.NewReader(b), compress.Gzip)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", url, err)
 	}
@@ -219,7 +219,7 @@ func policyName(soname string) string {
 // time in the header so that the same index gives the same bytes.
 func encode(table map[string]string) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := compress.NewWriter(context.Background(), &buf, compress.Gzip, 9)
 	if err != nil {
 		return nil, err
 	}

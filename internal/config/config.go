@@ -622,7 +622,7 @@ func (p *Project) apply(raw rawConfig, proj rawProject) error {
 		return p.fail("description", "%v", err)
 	}
 	p.Prefix = str(raw.Prefix, "/opt/"+p.Name)
-	if err := checkPrefix(p.Prefix); err != nil {
+	if err := CheckPrefix(p.Prefix); err != nil {
 		return p.fail("prefix", "%q %v, such as /opt/%s", p.Prefix, err, p.Name)
 	}
 	if err := p.applyRequirements(raw); err != nil {
@@ -921,9 +921,9 @@ func (p *Project) inside(rel string) error {
 	return nil
 }
 
-// checkPrefix wants a clean absolute directory of safe characters that is
+// CheckPrefix wants a clean absolute directory of safe characters that is
 // no system directory: the package owns it, and remove/purge delete it.
-func checkPrefix(prefix string) error {
+func CheckPrefix(prefix string) error {
 	if !path.IsAbs(prefix) || path.Clean(prefix) != prefix || prefix == "/" {
 		return errors.New("must be a clean absolute directory")
 	}

@@ -165,6 +165,9 @@ func fail(name, reason string, details ...string) Result {
 
 func checkFormat(m *meta, p distro.Profile) Result {
 	const name = "format"
+	if m.format == distro.Tar {
+		return checkTarballFormat(m, p)
+	}
 	if m.format != p.Format {
 		return fail(name, fmt.Sprintf("%s is a .%s package, but %s installs .%s packages", m.name, m.format, p.Distro.Name, p.Format))
 	}
@@ -187,6 +190,9 @@ func checkFormat(m *meta, p distro.Profile) Result {
 
 func checkArch(m *meta, p distro.Profile) Result {
 	const name = "arch"
+	if m.format == distro.Tar {
+		return skip(name, "a tarball records no architecture: the elf check tests its compiled code's machine")
+	}
 	want := p.Arch
 	if m.format == distro.Deb {
 		want = p.DebArch()
@@ -252,4 +258,25 @@ func checkDirectives(units []unit, p distro.Profile) Result {
 		return fail(name, fmt.Sprintf("%d directive(s) unknown to %s's systemd %d", len(bad), p.Distro.Name, p.Systemd), bad...)
 	}
 	return pass(name, fmt.Sprintf("%d unit(s): every directive is known to systemd %d", len(units), p.Systemd))
+}
+
+// checkTarballFormat: a tarball installs on any target with its install.sh;
+// what the server needs is the decompressor that tar -xf calls.
+func checkTarballFormat(m *meta, p distro.Profile) Result {
+	const name = "format"
+	kind, err := compress.Parse(m.compressor)
+	if err != nil {
+		return fail(name, fmt.Sprintf("a .tar.%s tarball: no compressor wharf knows (zst, xz, gz)", m.compressor))
+	}
+	install := "apt-get install"
+	if p.Format == distro.RPM {
+		install = "dnf install"
+	}
+	switch kind {
+	case compress.Gzip:
+		return pass(name, fmt.Sprintf("a gzip tarball: every %s unpacks it with tar -xf and runs its install.sh", p.Distro.Name))
+	case compress.Xz:
+		return pass(name, fmt.Sprintf("an xz tarball: %s unpacks it with tar -xf where xz is installed (%s xz-utils / xz), then runs its install.sh", p.Distro.Name, install))
+	}
+	return pass(name, fmt.Sprintf("a zstd tarball: %s unpacks it with tar -xf once the zstd program is installed (%s zstd; minimal images lack it), then runs its install.sh", p.Distro.Name, install))
 }

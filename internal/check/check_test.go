@@ -19,6 +19,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/signing"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/systemd"
+	"github.com/wharf-pkg/wharf/internal/tarball"
 	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
@@ -331,5 +332,61 @@ func TestUnknownTarget(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), filepath.Join(t.TempDir(), "missing.deb"), Options{Target: "debian-12", Catalog: distro.Builtin()}); err == nil || !strings.Contains(err.Error(), "missing.deb") {
 		t.Fatalf("err = %v, want it to name the missing file", err)
+	}
+}
+
+func writeTarball(t *testing.T, c compress.Kind, files map[string]string) string {
+	t.Helper()
+	tree := stage.New()
+	for p, body := range files {
+		if err := tree.AddFile(p, mode(p), []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pkg := tarball.Package{Name: "checkme", Version: "1.0", Target: "debian-12", Tree: tree,
+		Install: "#!/bin/sh\nset -e\n\npkg=checkme\nversion=1.0\n", Uninstall: "#!/bin/sh\n"}
+	p := filepath.Join(t.TempDir(), tarball.FileName("checkme", "1.0", "debian-12", c))
+	var buf bytes.Buffer
+	if err := tarball.Write(context.Background(), &buf, pkg, tarball.Options{Compression: c, MTime: epoch}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTarball: a wharf tarball is checked like a package: the compressor
+// tar needs, its name from install.sh, and the payload checks (a build
+// path planted in a script fails the audit); what a tarball has not
+// (architecture, dependencies, signature) is skipped, saying why.
+func TestTarball(t *testing.T) {
+	for _, c := range []compress.Kind{compress.Zstd, compress.Xz, compress.Gzip} {
+		p := writeTarball(t, c, map[string]string{"/opt/checkme/app.py": "print()\n"})
+		rep := run(t, p, "debian-12")
+		want := map[string]Status{"format": Pass, "arch": Skip, "relocation": Pass, "dependencies": Skip, "signature": Skip, "name": Pass}
+		for _, r := range rep.Results {
+			if s, ok := want[r.Check]; ok && r.Status != s {
+				t.Errorf("%s: %s is %s (%s), want %s", c, r.Check, r.Status, r.Reason, s)
+			}
+			if r.Check == "format" && !strings.Contains(r.Reason, c.String()) {
+				t.Errorf("%s: format reason %q does not name the compressor", c, r.Reason)
+			}
+		}
+		if rep.Failed() {
+			t.Errorf("%s: a clean tarball fails: %+v", c, rep.Results)
+		}
+	}
+	leak := writeTarball(t, compress.Zstd, map[string]string{"/opt/checkme/bin/tool": "#!/home/ci/build/venv/bin/python\nprint()\n"})
+	rep := run(t, leak, "debian-12")
+	if r := result(t, rep, "relocation"); r.Status != Fail || !strings.Contains(strings.Join(append([]string{r.Reason}, r.Details...), " "), "/opt/checkme/bin/tool") {
+		t.Errorf("planted build path in a tarball: %+v", r)
+	}
+	bad := filepath.Join(t.TempDir(), "checkme-1.0-debian-12.tar.gz")
+	if err := os.WriteFile(bad, []byte("not gzip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), bad, Options{Target: "debian-12", Catalog: distro.Builtin(), HostArch: "x86_64"}); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("a broken tarball: err = %v, want one naming it", err)
 	}
 }

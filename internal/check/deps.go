@@ -81,6 +81,9 @@ var pythonDep = regexp.MustCompile(`^python(3\.[0-9]+)$|^python\(abi\) = (3\.[0-
 
 func checkDependencies(m *meta, p distro.Profile) Result {
 	const name = "dependencies"
+	if m.format == distro.Tar {
+		return skip(name, "not applicable: a tarball declares no dependencies; install.sh checks none")
+	}
 	var bad []string
 	for _, rel := range m.depends {
 		if why := wrongFamily(rel, p.Format); why != "" {

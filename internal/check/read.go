@@ -1,6 +1,7 @@
 package check
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/wharf-pkg/wharf/internal/audit"
+	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/elfdeps"
@@ -48,8 +50,50 @@ func readMeta(p string) (*meta, error) {
 		return debMeta(p)
 	case strings.HasSuffix(p, ".rpm"):
 		return rpmMeta(p)
+	case strings.Contains(path.Base(p), ".tar."):
+		return tarMeta(p)
 	}
-	return nil, fmt.Errorf("%s: not a package wharf can check (.deb, .rpm)", p)
+	return nil, fmt.Errorf("%s: not a package wharf can check (.deb, .rpm, a wharf tarball .tar.zst, .tar.xz, .tar.gz)", p)
+}
+
+// tarMeta reads a wharf tarball ("<name>-<version>-<target>.tar.<ext>"):
+// its compressor from the name and the package name from the pkg= line of
+// its install.sh. A tarball declares no dependencies and carries no
+// signature.
+func tarMeta(p string) (*meta, error) {
+	base := path.Base(p)
+	ext := base[strings.LastIndex(base, ".tar.")+len(".tar."):]
+	m := &meta{format: distro.Tar, compressor: ext, compressionWhere: "the file name's ." + ext}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := compress.NewReaderExt(bufio.NewReader(f), ext)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return nil, fmt.Errorf("%s: no install.sh in the top directory: not a wharf tarball (%v)", p, err)
+		}
+		if top, rest, _ := strings.Cut(strings.TrimPrefix(h.Name, "./"), "/"); top == "" || rest != "install.sh" {
+			continue
+		}
+		// pkg= is among the first lines; the rest (one line a file) can be
+		// megabytes.
+		sc := bufio.NewScanner(io.LimitReader(tr, 64<<10))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "pkg="); ok {
+				m.name = strings.Trim(v, `'"`)
+				return m, nil
+			}
+		}
+		return nil, fmt.Errorf("%s: its install.sh names no package (pkg=): not a wharf tarball", p)
+	}
 }
 
 func debMeta(p string) (*meta, error) {

@@ -121,6 +121,9 @@ var rpmSince = map[packet.PublicKeyAlgorithm]string{
 
 func checkSignature(m *meta, p distro.Profile) Result {
 	const name = "signature"
+	if m.format == distro.Tar {
+		return skip(name, "not applicable: a tarball carries no signature; sign or checksum it where it is shipped")
+	}
 	if m.format == distro.Deb {
 		return skip(name, "not applicable: a .deb carries no signature apt checks; apt verifies the repository's signed Release file (wharf publish signs it)")
 	}

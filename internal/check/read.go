@@ -78,7 +78,7 @@ func tarMeta(p string) (*meta, error) {
 	for {
 		h, err := tr.Next()
 		if err != nil {
-			return nil, fmt.Errorf("%s: no install.sh in the top directory: not a wharf tarball (%v)", p, err)
+			return nil, fmt.Errorf("%s: no install.sh in the top directory: not a wharf tarball (%w)", p, err)
 		}
 		if top, rest, _ := strings.Cut(strings.TrimPrefix(h.Name, "./"), "/"); top == "" || rest != "install.sh" {
 			continue

@@ -18,7 +18,6 @@ import (
 	"github.com/wharf-pkg/wharf/internal/maintscript"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/shlibs"
-	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/tarball"
 )
 
@@ -420,54 +419,22 @@ func (p *Plan) debPackage(st *staged, t distro.Profile) (deb.Package, error) {
 		return deb.Package{}, err
 	}
 	tree := st.tree.Clone()
-	if err := addDebDocs(tree, p, control); err != nil {
+	if err := deb.AddDocs(tree, control, debDocs(p)); err != nil {
 		return deb.Package{}, err
 	}
 	return deb.Package{Control: control, Scripts: scripts, Tree: tree}, nil
 }
 
-// addDebDocs adds what Debian policy wants of every package: a copyright
-// file and a changelog, plus lintian overrides for what a self-contained app
-// under /opt does on purpose.
-func addDebDocs(tree *stage.Tree, p *Plan, c deb.Control) error {
-	doc := "/usr/share/doc/" + c.Package
-	var cr strings.Builder
-	fmt.Fprintf(&cr, "%s\n\nPackaged by wharf for %s.\n\n", c.Summary, c.Maintainer)
-	license := p.Project.License
-	if license == "" {
-		license = "not stated by the project"
-	}
-	fmt.Fprintf(&cr, "License: %s\n\n", license)
-	if p.Project.Vendor != "" {
-		fmt.Fprintf(&cr, "Vendor: %s\n\n", p.Project.Vendor)
-	}
-	fmt.Fprintf(&cr, "The Python distributions bundled under %s/venv carry their own\nlicense files in their .dist-info directories.\n", p.Project.Prefix)
+// debDocs are the project's facts for the Debian docs of its package
+// (deb.AddDocs).
+func debDocs(p *Plan) deb.Docs {
+	d := deb.Docs{License: p.Project.License, Vendor: p.Project.Vendor, VenvDir: p.Project.Prefix + "/venv",
+		Note: p.buildNote(), Time: p.Epoch, CustomFields: []string{distro.ControlField}}
 	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
 		if data, err := readFile(p.Project.Dir, lic); err == nil {
-			fmt.Fprintf(&cr, "\nThe project's %s:\n\n%s", lic, data)
+			d.LicenseFile, d.LicenseText = lic, data
 			break
 		}
 	}
-	if err := tree.AddFile(doc+"/copyright", 0o644, []byte(cr.String())); err != nil {
-		return err
-	}
-	changelog := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
-		c.Package, c.Version, p.buildNote(), c.Maintainer, p.Epoch.Format("Mon, 02 Jan 2006 15:04:05 -0700"))
-	gz, err := compress.Bytes([]byte(changelog), compress.Gzip, 9) // lintian wants changelogs at gzip -9
-	if err != nil {
-		return err
-	}
-	if err := tree.AddFile(doc+"/changelog.Debian.gz", 0o644, gz); err != nil {
-		return err
-	}
-	overrides := strings.Join([]string{
-		"# A self-contained application lives under /opt by design (FHS 3.13).",
-		c.Package + ": dir-or-file-in-opt",
-		"# The package is built for a fleet, not uploaded to Debian: no bug to close.",
-		c.Package + ": initial-upload-closes-no-bugs",
-		"# wharf publish routes the package to its release's suite by this field.",
-		c.Package + ": unknown-field " + distro.ControlField,
-		"",
-	}, "\n")
-	return tree.AddFile("/usr/share/lintian/overrides/"+c.Package, 0o644, []byte(overrides))
+	return d
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzLauncherExecsOnlyThePython: for every prefix the config accepts, a
-// console-script launcher (pip's "#!python" or "#!/bin/sh '''exec'" form)
+// console-script launcher (pip's "#!python" form, or its /bin/sh exec form)
 // run by the real kernel and sh starts exactly the venv's python with the
 // script and its arguments, and nothing else runs; a prefix that could
 // carry shell syntax is refused by the config before any launcher is made.

@@ -5,57 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/usage"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
-
-func TestSplitWords(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-		err  bool
-	}{
-		{"gunicorn -b 127.0.0.1:8000 app:app", []string{"gunicorn", "-b", "127.0.0.1:8000", "app:app"}, false},
-		{`python -c 'print("a b")'`, []string{"python", "-c", `print("a b")`}, false},
-		{`echo "a \"b\" c" d\ e`, []string{"echo", `a "b" c`, "d e"}, false},
-		{"  spaced\t\targs  ", []string{"spaced", "args"}, false},
-		{"open 'quote", nil, true},
-		{`open "quote`, nil, true},
-	}
-	for _, tt := range tests {
-		got, err := splitWords(tt.in)
-		if (err != nil) != tt.err || !tt.err && !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitWords(%q) = %q, %v", tt.in, got, err)
-		}
-	}
-}
-
-func TestExecStart(t *testing.T) {
-	tree := stage.New()
-	if err := tree.AddFile("/opt/a/venv/bin/gunicorn", 0o755, []byte("#!x")); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		cmd  string
-		want []string
-	}{
-		{"gunicorn app:app", []string{"/opt/a/venv/bin/gunicorn", "app:app"}},
-		{"sleep 10", []string{"sleep", "10"}},
-		{"/usr/bin/env x", []string{"/usr/bin/env", "x"}},
-		{"gunicorn -b 127.0.0.1:$PORT app:app", []string{"/bin/sh", "-c", "exec gunicorn -b 127.0.0.1:$PORT app:app"}},
-	}
-	for _, tt := range tests {
-		got, err := execStart(tt.cmd, "/opt/a/venv/bin", tree)
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("execStart(%q) = %q, %v; want %q", tt.cmd, got, err, tt.want)
-		}
-	}
-}
 
 func TestWrap(t *testing.T) {
 	long := strings.Repeat("word ", 40)

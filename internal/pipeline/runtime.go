@@ -144,7 +144,12 @@ func (p *Plan) stageUnits(st *staged, t distro.Profile, c claims) error {
 	for _, s := range proj.Services {
 		key := "services." + keyPart(s.Name)
 		unit := proj.UnitName(s)
-		argv, err := execStart(s.Command, st.layout.Bin(), st.tree)
+		argv, err := systemd.ExecStartArgv(s.Command, func(program string) string {
+			if _, ok := st.tree.Get(path.Join(st.layout.Bin(), program)); ok {
+				return path.Join(st.layout.Bin(), program)
+			}
+			return program
+		})
 		if err != nil {
 			return p.keyErr(key+".command", "%v", err)
 		}

@@ -90,8 +90,8 @@ func (s *S3) Lock(ctx context.Context, timeout time.Duration, log io.Writer) (fu
 			return nil, err
 		}
 		cur, curETag, err := s.readLease(ctx)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // deleted in between: try to create it again
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errPrecondition) {
+			continue // deleted or rewritten while read: look again
 		}
 		if err != nil {
 			return nil, err
@@ -254,11 +254,14 @@ func (s *S3) readLease(ctx context.Context) (leaseRecord, string, error) {
 		return leaseRecord{}, "", fmt.Errorf("lease %s: %w", s, s.wrap(err))
 	}
 	defer obj.Close()
-	info, err := obj.Stat()
+	// Read first, then Stat: the ETag is then the one of the body read.
+	// (Stat first sends a request of its own, and the read after it asks
+	// If-Match that ETag: a lease renewed in between fails it with 412.)
+	data, err := io.ReadAll(io.LimitReader(obj, 64<<10))
 	if err != nil {
 		return leaseRecord{}, "", fmt.Errorf("lease %s: %w", s, s.wrap(err))
 	}
-	data, err := io.ReadAll(io.LimitReader(obj, 64<<10))
+	info, err := obj.Stat()
 	if err != nil {
 		return leaseRecord{}, "", fmt.Errorf("lease %s: %w", s, s.wrap(err))
 	}

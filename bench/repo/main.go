@@ -269,6 +269,9 @@ func (b *bench) run(rounds int, work string) error {
 
 // prepare makes (or finds in the work directory) the packages and the key.
 func (b *bench) prepare() error {
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return err
+	}
 	b.key = filepath.Join(b.dir, "key.asc")
 	if _, err := os.Stat(b.key); err != nil {
 		k, err := signing.GenerateKey("Bench", "bench@example.com", signing.RSA4096, time.Now().Add(-time.Hour))

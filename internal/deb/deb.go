@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/spool"
 
 	"github.com/wharf-pkg/wharf/internal/archive/ar"
 	"github.com/wharf-pkg/wharf/internal/stage"
@@ -104,26 +105,26 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 		mtime = time.Unix(0, 0)
 	}
 
-	spool, err := os.CreateTemp(opts.TempDir, "wharf-deb-data-*")
+	dataSpool, err := os.CreateTemp(opts.TempDir, "wharf-deb-data-*")
 	if err != nil {
 		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
 	}
 	defer func() {
-		cerr := spool.Close()
-		rerr := os.Remove(spool.Name())
+		cerr := dataSpool.Close()
+		rerr := os.Remove(dataSpool.Name())
 		if err == nil {
 			err = errors.Join(cerr, rerr)
 		}
 	}()
-	sums, err := writeData(ctx, spool, entries, opts.Compression, opts.Level, mtime)
+	sums, err := writeData(ctx, dataSpool, entries, opts.Compression, opts.Level, mtime)
 	if err != nil {
 		return fmt.Errorf("deb %s: data.tar: %w", name, err)
 	}
-	dataSize, err := spool.Seek(0, io.SeekCurrent)
+	dataSize, err := dataSpool.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
 	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+	if _, err := dataSpool.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("deb %s: spool data.tar: %w", name, err)
 	}
 	control, err := controlTar(ctx, p, entries, sums, opts.Compression, mtime)
@@ -158,7 +159,7 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) (err error
 	if _, err := w.Write(head.Bytes()); err != nil {
 		return fmt.Errorf("deb %s: %w", name, err)
 	}
-	n, err := copyFile(ctx, w, spool, dataSize)
+	n, err := spool.Copy(ctx, w, dataSpool, dataSize)
 	if err == nil && n != dataSize {
 		err = fmt.Errorf("spool holds %d bytes, wrote %d", n, dataSize)
 	}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/archive/cpio"
 	"github.com/wharf-pkg/wharf/internal/compress"
+	"github.com/wharf-pkg/wharf/internal/spool"
 
 	"github.com/wharf-pkg/wharf/internal/stage"
 )
@@ -194,7 +195,7 @@ func Write(ctx context.Context, w io.Writer, p Package, opts Options) error {
 	}
 	if err == nil {
 		var n int64
-		n, err = copyFile(ctx, w, tmp, pay.compressedSize)
+		n, err = spool.Copy(ctx, w, tmp, pay.compressedSize)
 		if err == nil && n != pay.compressedSize {
 			err = fmt.Errorf("payload spool holds %d bytes, wrote %d", n, pay.compressedSize)
 		}

@@ -1,4 +1,6 @@
-package deb
+// Package spool copies a spooled part of a package (a temp file) into the
+// output, honouring cancellation: the deb and rpm writers share it.
+package spool
 
 import (
 	"context"
@@ -10,12 +12,12 @@ import (
 // some milliseconds of copying.
 const copyStep = 4 << 20
 
-// copyFile copies n bytes of f to w, stopping once ctx is done. A w that is
+// Copy copies n bytes of f to w, stopping once ctx is done. A w that is
 // itself a file gets them in the kernel (copy_file_range); any other w
 // gets copyStep writes while the next step is read on another goroutine,
 // so reading the spool overlaps what w does with the bytes (the build
 // hashes the package as it writes it).
-func copyFile(ctx context.Context, w io.Writer, f *os.File, n int64) (int64, error) {
+func Copy(ctx context.Context, w io.Writer, f *os.File, n int64) (int64, error) {
 	if _, ok := w.(*os.File); ok {
 		var done int64
 		for done < n {

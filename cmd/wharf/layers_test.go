@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -174,5 +178,49 @@ func TestLintLayersFollowTheDoc(t *testing.T) {
 	}
 	if string(got) != want {
 		t.Errorf(".golangci.yml is not what docs/architecture.md's layers give: run WHARF_UPDATE_LINT=1 go test ./cmd/wharf -run Lint")
+	}
+}
+
+// maxInternalImports bounds how many internal packages one package may
+// import; only the build pipeline, which orchestrates them, is exempt.
+const maxInternalImports = 12
+
+// TestInternalImportFanOut keeps packages small in what they know: a
+// package that needs more than maxInternalImports others is doing the
+// orchestrator's job.
+func TestInternalImportFanOut(t *testing.T) {
+	root := filepath.Join("..", "..", "internal")
+	fset := token.NewFileSet()
+	counts := map[string]map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") || strings.Contains(p, "testdata") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join("..", ".."), filepath.Dir(p))
+		pkg := filepath.ToSlash(rel)
+		if counts[pkg] == nil {
+			counts[pkg] = map[string]bool{}
+		}
+		for _, imp := range f.Imports {
+			if path, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(path, modulePath+"/internal/") {
+				counts[pkg][path] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts["internal/pipeline"]) <= maxInternalImports {
+		t.Errorf("the walk found %d imports of internal/pipeline: it must find them all", len(counts["internal/pipeline"]))
+	}
+	for pkg, imps := range counts {
+		if pkg != "internal/pipeline" && len(imps) > maxInternalImports {
+			t.Errorf("%s imports %d internal packages (at most %d outside the pipeline)", pkg, len(imps), maxInternalImports)
+		}
 	}
 }

@@ -29,12 +29,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/wharf-pkg/wharf/internal/lockfile"
-	"github.com/wharf-pkg/wharf/internal/lockfile/pipfilelock"
-	"github.com/wharf-pkg/wharf/internal/lockfile/poetrylock"
-	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
-	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
-	"github.com/wharf-pkg/wharf/internal/lockfile/uvlock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/lockinput"
 	"github.com/wharf-pkg/wharf/internal/pep508"
 	"github.com/wharf-pkg/wharf/internal/usage"
 )
@@ -256,7 +251,8 @@ func (p *Plan) readDeps(py pyproject) map[string]string {
 		}
 	}
 	if p.Lock != "" {
-		locked, err := readLock(p.Dir, p.Lock)
+		in, err := lockinput.Read(p.Dir, p.Lock, nil)
+		locked := in.Locked
 		if err != nil {
 			p.Undecided = append(p.Undecided, fmt.Sprintf("could not read %s (wharf build will fail the same way until it is fixed): %v", p.Lock, err))
 		} else {
@@ -288,29 +284,6 @@ func (p *Plan) readDeps(py pyproject) map[string]string {
 		}
 	}
 	return deps
-}
-
-func readLock(dir, name string) (lockfile.Locked, error) {
-	data, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		return lockfile.Locked{}, err
-	}
-	sibling := func(s string) []byte {
-		b, _ := os.ReadFile(filepath.Join(dir, s))
-		return b
-	}
-	switch name {
-	case "uv.lock":
-		return uvlock.Parse(data, uvlock.Options{File: name})
-	case "poetry.lock":
-		return poetrylock.Parse(data, poetrylock.Options{File: name, Pyproject: sibling("pyproject.toml")})
-	case "Pipfile.lock":
-		return pipfilelock.Parse(data, pipfilelock.Options{File: name, Pipfile: sibling("Pipfile")})
-	case "pylock.toml":
-		return pylock.Parse(data, pylock.Options{File: name})
-	}
-	l, err := requirements.Parse(name, requirements.FS(os.DirFS(dir)), requirements.Options{})
-	return lockfile.FromLock(name, l), err
 }
 
 // source is one scanned Python file.

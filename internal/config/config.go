@@ -1339,10 +1339,6 @@ func (p *Project) applyBuild(raw *rawBuild) error {
 	return nil
 }
 
-// DebName is the Debian package name: Debian allows no '_' (policy 5.6.1),
-// so it becomes '-'.
-func (p *Project) DebName() string { return strings.ReplaceAll(p.Name, "_", "-") }
-
 // EnvFile is the generated environment file's installed path.
 func (p *Project) EnvFile() string { return "/etc/" + p.Name + "/" + p.Name + ".env" }
 

@@ -326,3 +326,24 @@ func CheckSourceName(name string) error {
 	}
 	return nil
 }
+
+// Alternative is one package a relation names, with its version
+// constraint: "libpq5" and "(>= 13)" of "libpq5 (>= 13) | libpq-dev".
+type Alternative struct{ Name, Constraint string }
+
+// Alternatives splits a relation of Policy 7.1 into the packages it
+// accepts, in order; any one of them satisfies it.
+func Alternatives(rel string) []Alternative {
+	var out []Alternative
+	for _, alt := range strings.Split(rel, "|") {
+		alt = strings.TrimSpace(alt)
+		name, constraint := alt, ""
+		if i := strings.IndexAny(alt, " (["); i >= 0 {
+			name, constraint = alt[:i], strings.TrimSpace(alt[i:])
+		}
+		if name != "" {
+			out = append(out, Alternative{Name: name, Constraint: constraint})
+		}
+	}
+	return out
+}

@@ -9,11 +9,11 @@ import (
 	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
-// Docs is what Debian policy wants in every binary package beside its
+// docFacts is what Debian policy wants in every binary package beside its
 // payload: /usr/share/doc/<package>/copyright and changelog.Debian.gz, and
 // the lintian overrides of what a self-contained app under /opt does on
 // purpose.
-type Docs struct {
+type docFacts struct {
 	License     string // the project's license expression; "" when not stated
 	Vendor      string
 	VenvDir     string // where the bundled distributions live, named in copyright
@@ -26,9 +26,9 @@ type Docs struct {
 	CustomFields []string
 }
 
-// AddDocs adds the copyright file, the changelog and the lintian overrides
+// addDocs adds the copyright file, the changelog and the lintian overrides
 // of the package c to tree.
-func AddDocs(tree *stage.Tree, c Control, d Docs) error {
+func addDocs(tree *stage.Tree, c Control, d docFacts) error {
 	doc := "/usr/share/doc/" + c.Package
 	var cr strings.Builder
 	fmt.Fprintf(&cr, "%s\n\nPackaged by wharf for %s.\n\n", c.Summary, c.Maintainer)

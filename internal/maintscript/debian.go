@@ -3,6 +3,8 @@ package maintscript
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 )
 
 // Debian returns the maintainer scripts for a .deb, keyed "preinst",
@@ -35,7 +37,8 @@ import (
 //
 // The expert's dialect scripts (DebHooks) run last, after wharf's part,
 // with dpkg's arguments; their exit status is the script's.
-func Debian(in Intent) (map[string]string, error) {
+func Debian(m pkgmodel.Intent) (map[string]string, error) {
+	in := intent(m)
 	if err := in.validate(); err != nil {
 		return nil, fmt.Errorf("debian maintainer scripts: %w", err)
 	}
@@ -63,21 +66,21 @@ func Debian(in Intent) (map[string]string, error) {
 	return out, nil
 }
 
-func (in Intent) debPreinst() string {
+func (in intent) debPreinst() string {
 	if !in.tracked() {
 		return ""
 	}
-	hooks := in.has(BeforeInstall) || in.has(BeforeUpgrade)
+	hooks := in.has(pkgmodel.BeforeInstall) || in.has(pkgmodel.BeforeUpgrade)
 	configured := ""
 	if hooks {
 		configured = "\twharf_configured\n"
 	}
-	return in.preamble(debDialect, parts{state: true, record: true, configured: hooks, hooks: []Hook{BeforeInstall, BeforeUpgrade}}) + `case "$1" in
+	return in.preamble(debDialect, parts{state: true, record: true, configured: hooks, hooks: []pkgmodel.Hook{pkgmodel.BeforeInstall, pkgmodel.BeforeUpgrade}}) + `case "$1" in
 install)
 	# Without a record this is an install, even when dpkg still has the
 	# configuration of a removed version.
 	rm -f "$wharf_state"
-` + configured + in.callHook(BeforeInstall, "\t", "nothing was installed") + `	;;
+` + configured + in.callHook(pkgmodel.BeforeInstall, "\t", "nothing was installed") + `	;;
 upgrade)
 	if [ ! -f "$wharf_state" ]; then
 		# The installed version was made before wharf kept a record: its
@@ -85,12 +88,12 @@ upgrade)
 		wharf_old=${2#*:}
 		wharf_record "${wharf_old%-*}" "$2"
 	fi
-` + configured + in.callHook(BeforeUpgrade, "\t", "the installed version stays") + `	;;
+` + configured + in.callHook(pkgmodel.BeforeUpgrade, "\t", "the installed version stays") + `	;;
 esac
 `
 }
 
-func (in Intent) debPostinst() string {
+func (in intent) debPostinst() string {
 	var cfg strings.Builder
 	if in.User != "" {
 		cfg.WriteString(in.debCreateUser())
@@ -111,7 +114,7 @@ func (in Intent) debPostinst() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(in.preamble(debDialect, parts{systemd: true, invoke: true, startUnits: true, configured: true, record: true, known: in.enableNew(debDialect, "") != "", hooks: []Hook{AfterInstall, AfterUpgrade}}))
+	b.WriteString(in.preamble(debDialect, parts{systemd: true, invoke: true, startUnits: true, configured: true, record: true, known: in.enableNew(debDialect, "") != "", hooks: []pkgmodel.Hook{pkgmodel.AfterInstall, pkgmodel.AfterUpgrade}}))
 	b.WriteString("case \"$1\" in\nconfigure)\n" + cfg.String() + "\t;;\n")
 	if len(in.startUnits()) > 0 {
 		fmt.Fprintf(&b, `abort-upgrade | abort-remove | abort-deconfigure)
@@ -132,7 +135,7 @@ func (in Intent) debPostinst() string {
 
 // debCreateUser prefers sysusers.d, the declaration the package ships, and
 // falls back to adduser(8) (Debian's tool) or useradd(8).
-func (in Intent) debCreateUser() string {
+func (in intent) debCreateUser() string {
 	u, h := q(in.User), q(in.Home)
 	var b strings.Builder
 	b.WriteString("\t# The service user, once.\n")
@@ -150,13 +153,13 @@ func (in Intent) debCreateUser() string {
 	return b.String()
 }
 
-func (in Intent) debPrerm() string {
+func (in intent) debPrerm() string {
 	stop := ""
 	if len(in.allUnits()) > 0 {
 		stop = "\tif systemd_running; then\n\t\tfor unit in $units; do\n\t\t\twharf_invoke stop \"$unit\" || true\n\t\tdone\n\tfi\n"
 	}
 	var remove strings.Builder
-	remove.WriteString(in.removalHook(BeforeRemove, "\t", "remove", "nothing was removed"))
+	remove.WriteString(in.removalHook(pkgmodel.BeforeRemove, "\t", "remove", "nothing was removed"))
 	remove.WriteString(stop)
 	if rm := in.removeBytecode("\t"); rm != "" {
 		remove.WriteString("\t# Byte-code is not in the package: remove it so dpkg can remove the directories.\n" + rm)
@@ -165,7 +168,7 @@ func (in Intent) debPrerm() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(in.preamble(debDialect, parts{systemd: true, invoke: true, units: true, hooks: []Hook{BeforeRemove}}))
+	b.WriteString(in.preamble(debDialect, parts{systemd: true, invoke: true, units: true, hooks: []pkgmodel.Hook{pkgmodel.BeforeRemove}}))
 	b.WriteString("case \"$1\" in\nremove)\n" + remove.String() + "\t;;\n")
 	if stop != "" {
 		b.WriteString("deconfigure)\n" + stop + "\t;;\n")
@@ -174,7 +177,7 @@ func (in Intent) debPrerm() string {
 	return b.String()
 }
 
-func (in Intent) debPostrm() string {
+func (in intent) debPostrm() string {
 	var remove, purge strings.Builder
 	if len(in.allUnits()) > 0 {
 		remove.WriteString("\tif systemd_running; then\n\t\tsystemctl --system daemon-reload >/dev/null || true\n\tfi\n")
@@ -204,15 +207,15 @@ func (in Intent) debPostrm() string {
 	}
 	if in.tracked() {
 		remove.WriteString("\trm -f \"$wharf_state\"\n")
-		remove.WriteString(in.removalHook(AfterRemove, "\t", "remove", "the package is removed"))
+		remove.WriteString(in.removalHook(pkgmodel.AfterRemove, "\t", "remove", "the package is removed"))
 		purge.WriteString("\trm -f \"$wharf_state\"\n\trmdir " + stateDir + " 2>/dev/null || true\n")
-		purge.WriteString(in.removalHook(AfterPurge, "\t", "purge", "the package is purged"))
+		purge.WriteString(in.removalHook(pkgmodel.AfterPurge, "\t", "purge", "the package is purged"))
 	}
 	if remove.Len() == 0 && purge.Len() == 0 {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(in.preamble(debDialect, parts{systemd: true, units: true, state: true, hooks: []Hook{AfterRemove, AfterPurge}}))
+	b.WriteString(in.preamble(debDialect, parts{systemd: true, units: true, state: true, hooks: []pkgmodel.Hook{pkgmodel.AfterRemove, pkgmodel.AfterPurge}}))
 	b.WriteString("case \"$1\" in\n")
 	if remove.Len() > 0 {
 		b.WriteString("remove)\n" + remove.String() + "\t;;\n")

@@ -4,10 +4,11 @@ import (
 	"fmt"
 
 	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 )
 
 func ExampleRPM() {
-	s, err := maintscript.RPM(maintscript.Intent{
+	s, err := maintscript.RPM(pkgmodel.Intent{
 		Package: "myapp",
 		Units:   []string{"myapp.service"},
 		Prefix:  "/opt/myapp",

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/testenv"
 )
@@ -25,36 +26,36 @@ import (
 // intentField is one way free text reaches the scripts.
 type intentField struct {
 	name string // what an error must name
-	set  func(in *Intent, v string)
+	set  func(in *pkgmodel.Intent, v string)
 	// path is what v becomes; nil for names, which have a fixed grammar.
 	path func(v string) string
 }
 
 func intentFields() []intentField {
 	return []intentField{
-		{"package name", func(in *Intent, v string) { in.Package = v }, nil},
-		{"user", func(in *Intent, v string) { in.User, in.Group = v, v }, nil},
-		{"unit", func(in *Intent, v string) { in.Units = append(in.Units, v+".service") }, nil},
-		{"home", func(in *Intent, v string) { in.Home = "/var/lib/demo/" + v }, func(v string) string { return "/var/lib/demo/" + v }},
-		{"sysusers file", func(in *Intent, v string) { in.SysusersFile = "/usr/lib/sysusers.d/" + v }, func(v string) string { return "/usr/lib/sysusers.d/" + v }},
-		{"python", func(in *Intent, v string) { in.PythonPath = "/opt/" + v + "/bin/python3" }, func(v string) string { return "/opt/" + v + "/bin/python3" }},
-		{"compile dir", func(in *Intent, v string) { in.CompileDirs = []string{"/opt/demo/" + v} }, func(v string) string { return "/opt/demo/" + v }},
-		{"prefix", func(in *Intent, v string) { in.Prefix = "/opt/demo/" + v }, func(v string) string { return "/opt/demo/" + v }},
-		{"purge path", func(in *Intent, v string) { in.PurgePaths = []string{"/var/lib/demo/" + v} }, func(v string) string { return "/var/lib/demo/" + v }},
-		{"tmpfiles file", func(in *Intent, v string) { in.TmpfilesFile = "/usr/lib/tmpfiles.d/" + v }, func(v string) string { return "/usr/lib/tmpfiles.d/" + v }},
-		{"timer", func(in *Intent, v string) { in.Timers = append(in.Timers, v+".timer") }, nil},
-		{"version", func(in *Intent, v string) { in.Version, in.DebVersion, in.RPMVersion = v, v, v }, nil},
+		{"package name", func(in *pkgmodel.Intent, v string) { in.Package = v }, nil},
+		{"user", func(in *pkgmodel.Intent, v string) { in.User, in.Group = v, v }, nil},
+		{"unit", func(in *pkgmodel.Intent, v string) { in.Units = append(in.Units, v+".service") }, nil},
+		{"home", func(in *pkgmodel.Intent, v string) { in.Home = "/var/lib/demo/" + v }, func(v string) string { return "/var/lib/demo/" + v }},
+		{"sysusers file", func(in *pkgmodel.Intent, v string) { in.SysusersFile = "/usr/lib/sysusers.d/" + v }, func(v string) string { return "/usr/lib/sysusers.d/" + v }},
+		{"python", func(in *pkgmodel.Intent, v string) { in.PythonPath = "/opt/" + v + "/bin/python3" }, func(v string) string { return "/opt/" + v + "/bin/python3" }},
+		{"compile dir", func(in *pkgmodel.Intent, v string) { in.CompileDirs = []string{"/opt/demo/" + v} }, func(v string) string { return "/opt/demo/" + v }},
+		{"prefix", func(in *pkgmodel.Intent, v string) { in.Prefix = "/opt/demo/" + v }, func(v string) string { return "/opt/demo/" + v }},
+		{"purge path", func(in *pkgmodel.Intent, v string) { in.PurgePaths = []string{"/var/lib/demo/" + v} }, func(v string) string { return "/var/lib/demo/" + v }},
+		{"tmpfiles file", func(in *pkgmodel.Intent, v string) { in.TmpfilesFile = "/usr/lib/tmpfiles.d/" + v }, func(v string) string { return "/usr/lib/tmpfiles.d/" + v }},
+		{"timer", func(in *pkgmodel.Intent, v string) { in.Timers = append(in.Timers, v+".timer") }, nil},
+		{"version", func(in *pkgmodel.Intent, v string) { in.Version, in.DebVersion, in.RPMVersion = v, v, v }, nil},
 		// The release command is never refused: sh reads it back quoted.
-		{"release", func(in *Intent, v string) { in.Release.Command = v }, nil},
+		{"release", func(in *pkgmodel.Intent, v string) { in.Release.Command = v }, nil},
 		// A hook body is text the scripts carry verbatim in a here-document.
-		{"hook", func(in *Intent, v string) {
-			in.Hooks = map[Hook]string{AfterUpgrade: v, BeforeRemove: "#!/bin/sh\n" + v}
+		{"hook", func(in *pkgmodel.Intent, v string) {
+			in.Hooks = map[pkgmodel.Hook]string{pkgmodel.AfterUpgrade: v, pkgmodel.BeforeRemove: "#!/bin/sh\n" + v}
 		}, nil},
 	}
 }
 
-func hostileIntent() Intent {
-	return Intent{
+func hostileIntent() pkgmodel.Intent {
+	return pkgmodel.Intent{
 		Package:      "demo",
 		User:         "demo",
 		Group:        "demo",
@@ -64,7 +65,7 @@ func hostileIntent() Intent {
 		Units:        []string{"demo.service"},
 		Timers:       []string{"demo-cleanup.timer"},
 		TmpfilesFile: "/usr/lib/tmpfiles.d/demo.conf",
-		Release:      &Release{Command: "true", EnvFile: "/etc/demo/demo.env", WorkDir: "/opt/demo/app", Path: "/usr/bin:/bin", StateDir: "/var/lib/demo"},
+		Release:      &pkgmodel.Release{Command: "true", EnvFile: "/etc/demo/demo.env", WorkDir: "/opt/demo/app", Path: "/usr/bin:/bin", StateDir: "/var/lib/demo"},
 		PythonPath:   "/usr/bin/python3",
 		CompileDirs:  []string{"/opt/demo/app"},
 		Prefix:       "/opt/demo",
@@ -96,7 +97,7 @@ func (f intentField) wantRefused(v string) bool {
 }
 
 // allScripts renders every script of in, keyed by a file name.
-func allScripts(t *testing.T, in Intent, version string, tree *stage.Tree) (map[string]string, error) {
+func allScripts(t *testing.T, in pkgmodel.Intent, version string, tree *stage.Tree) (map[string]string, error) {
 	t.Helper()
 	deb, err := Debian(in)
 	if err != nil {
@@ -235,7 +236,7 @@ func TestShellHostileRun(t *testing.T) {
 		}
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			home, conf := "/var/lib/demo"+sub, "/etc/demo"+sub
-			in := Intent{
+			in := pkgmodel.Intent{
 				Package: "demo", User: "demo", Group: "demo", Home: home,
 				SysusersFile: "/usr/lib/sysusers.d/demo.conf",
 				Prefix:       "/opt/demo", PurgePaths: []string{home, conf},

@@ -31,27 +31,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 )
-
-// Hook is a moment of the package's life the app's own script runs at, the
-// same on deb, rpm and the tarball: the scripts translate dpkg's arguments
-// and rpm's counts into it (docs/lifecycle.md has the exact order).
-type Hook string
-
-const (
-	BeforeInstall Hook = "before-install" // before the first install's files
-	AfterInstall  Hook = "after-install"  // configured, just before the services start
-	BeforeUpgrade Hook = "before-upgrade" // before an upgrade's, downgrade's or reinstall's files
-	AfterUpgrade  Hook = "after-upgrade"  // configured, just before the services restart
-	BeforeRemove  Hook = "before-remove"  // before the services stop for a removal
-	AfterRemove   Hook = "after-remove"   // the files are gone
-	AfterPurge    Hook = "after-purge"    // the state is gone too (deb and tarball only: rpm has no purge)
-)
-
-// Hooks lists the intent hooks in lifecycle order.
-func Hooks() []Hook {
-	return []Hook{BeforeInstall, AfterInstall, BeforeUpgrade, AfterUpgrade, BeforeRemove, AfterRemove, AfterPurge}
-}
 
 // The dialect scripts an app may give for one format only; they run after
 // wharf's part with the package manager's own arguments.
@@ -60,46 +42,8 @@ var (
 	rpmScripts = []string{"pretrans", "pre", "post", "preun", "postun", "posttrans"}
 )
 
-// Start says whether installing the package starts its services and timers,
-// the same way on deb and rpm.
-type Start string
-
-const (
-	StartAlways Start = "always" // enable and start on install, restart on upgrade (the default, "")
-	StartPreset Start = "preset" // enable as "systemctl preset" says, start what it enabled
-	StartNever  Start = "never"  // neither enable nor start; an upgrade restarts only what runs
-)
-
-// Intent is what the scripts must achieve, independent of the dialect.
-type Intent struct {
-	Package string
-	// Version is the app's version as built ("2.0"): WHARF_NEW_VERSION of an
-	// install or upgrade, WHARF_OLD_VERSION of a removal, and what wharf's
-	// record of the configured version keeps. DebVersion and RPMVersion are
-	// the package's own ("1:2.0-1", "2.0-1.el9"), by which an upgrade is told
-	// from a downgrade; "" means Version.
-	Version, DebVersion, RPMVersion string
-	User, Group                     string // the service user; Group "" or equal to User (sysusers "u" makes that group)
-	Home                            string // the user's home and state directory: /var/lib/<name>
-	SysusersFile                    string // /usr/lib/sysusers.d/<name>.conf, installed by the package
-	Units                           []string
-	// Timers are timer units, enabled and started like the services; a
-	// service with a timer of the same name is started by it, not by install.
-	Timers       []string
-	TmpfilesFile string // /usr/lib/tmpfiles.d/<name>.conf, applied at configure
-	Start        Start
-	PythonPath   string   // /usr/bin/python3.11
-	CompileDirs  []string // directories to byte-compile at install
-	Prefix       string   // /opt/<name>: byte-code under it is removed with the package
-	PurgePaths   []string // removed on purge: state, generated config, logs
-	Hooks        map[Hook]string
-	// DebHooks and RPMHooks are the expert's dialect scripts, by name
-	// ("postinst", "posttrans"), for that format only.
-	DebHooks map[string]string
-	RPMHooks map[string]string
-	Owned    []Owned  // files handed to the service user at configure
-	Release  *Release // the app's release step, nil for none
-}
+// intent is the package's pkgmodel.Intent with the renderings as methods.
+type intent pkgmodel.Intent
 
 // ErrInvalid is wrapped by every error about an unusable Intent.
 var ErrInvalid = errors.New("invalid maintainer script intent")
@@ -116,7 +60,7 @@ func invalid(pkg, field, value, why string) error {
 	return fmt.Errorf("%w for %s: %s %q: %s", ErrInvalid, pkg, field, value, why)
 }
 
-func (in Intent) validate() error {
+func (in intent) validate() error {
 	p := in.Package
 	if !packageRE.MatchString(p) {
 		return invalid(p, "package name", p, "want a Debian/RPM package name")
@@ -183,7 +127,7 @@ func (in Intent) validate() error {
 		}
 	}
 	switch in.Start {
-	case "", StartAlways, StartPreset, StartNever:
+	case "", pkgmodel.StartAlways, pkgmodel.StartPreset, pkgmodel.StartNever:
 	default:
 		return invalid(p, "start", string(in.Start), `want "always", "preset" or "never"`)
 	}
@@ -195,7 +139,7 @@ func (in Intent) validate() error {
 		}
 	}
 	for _, h := range slices.Sorted(maps.Keys(in.Hooks)) {
-		if !slices.Contains(Hooks(), h) {
+		if !slices.Contains(pkgmodel.Hooks(), h) {
 			return invalid(p, "hook", string(h), "not one of before-install, after-install, before-upgrade, after-upgrade, before-remove, after-remove, after-purge")
 		}
 		if err := CheckHook(in.Hooks[h]); err != nil {
@@ -327,7 +271,7 @@ func runHook(body string) string {
 // the module compiles on first import instead. -f rewrites every .pyc: after
 // an upgrade a source can keep its old mtime and size, and a stale .pyc would
 // win. CompileDirs therefore must not hold byte-code shipped in the payload.
-func (in Intent) compile(indent string) string {
+func (in intent) compile(indent string) string {
 	if len(in.CompileDirs) == 0 {
 		return ""
 	}
@@ -341,7 +285,7 @@ func (in Intent) compile(indent string) string {
 
 // removeBytecode deletes __pycache__ directories under the prefix, so that
 // the package manager can remove the then-empty directories.
-func (in Intent) removeBytecode(indent string) string {
+func (in intent) removeBytecode(indent string) string {
 	if in.Prefix == "" {
 		return ""
 	}
@@ -352,7 +296,7 @@ func (in Intent) removeBytecode(indent string) string {
 
 // makeHome creates the state directory if it is missing, owned by the user;
 // an existing one keeps the owner and mode an administrator gave it.
-func (in Intent) makeHome(indent string) string {
+func (in intent) makeHome(indent string) string {
 	if in.User == "" {
 		return ""
 	}

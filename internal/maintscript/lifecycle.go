@@ -7,6 +7,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 )
 
 // The parts of the lifecycle the three dialects share: wharf's record of
@@ -37,20 +39,20 @@ const stateDir = "/var/lib/wharf"
 
 // tracked reports whether the scripts keep the record: only hooks, the
 // release step and units need to know what was configured before.
-func (in Intent) tracked() bool {
+func (in intent) tracked() bool {
 	return len(in.Hooks) > 0 || in.Release != nil || len(in.Units)+len(in.Timers) > 0
 }
 
 // timerDriven reports whether a service is started by a timer of the same
 // name rather than at install.
-func (in Intent) timerDriven(unit string) bool {
+func (in intent) timerDriven(unit string) bool {
 	base, ok := strings.CutSuffix(unit, ".service")
 	return ok && slices.Contains(in.Timers, base+".timer")
 }
 
 // startUnits are the units install enables and starts: the services no
 // timer starts, then the timers.
-func (in Intent) startUnits() []string {
+func (in intent) startUnits() []string {
 	var out []string
 	for _, u := range in.Units {
 		if !in.timerDriven(u) {
@@ -67,7 +69,7 @@ func (in Intent) startUnits() []string {
 
 // allUnits are every unit, timers first: stopping a timer first keeps it
 // from starting its service again while that stops.
-func (in Intent) allUnits() []string {
+func (in intent) allUnits() []string {
 	out := slices.Clone(in.Timers)
 	for _, u := range in.Units {
 		if !slices.Contains(out, u) {
@@ -77,15 +79,15 @@ func (in Intent) allUnits() []string {
 	return out
 }
 
-func (in Intent) start() Start {
+func (in intent) start() pkgmodel.Start {
 	if in.Start == "" {
-		return StartAlways
+		return pkgmodel.StartAlways
 	}
 	return in.Start
 }
 
 // pkgVersion is the package's version as d orders it.
-func (in Intent) pkgVersion(d dialect) string {
+func (in intent) pkgVersion(d dialect) string {
 	v := in.DebVersion
 	if d == rpmDialect {
 		v = in.RPMVersion
@@ -99,7 +101,7 @@ func (in Intent) pkgVersion(d dialect) string {
 // unitVars sets $units (every unit, for stopping) and $start_units, as
 // asked. Unit names hold no blanks or glob characters (validate checks), so
 // "for unit in $units" splits them safely.
-func (in Intent) unitVars(all, start bool) string {
+func (in intent) unitVars(all, start bool) string {
 	var b strings.Builder
 	if units := in.allUnits(); all && len(units) > 0 {
 		fmt.Fprintf(&b, "units=%s\n", q(strings.Join(units, " ")))
@@ -197,13 +199,13 @@ type parts struct {
 	configured bool // wharf_configured and what it needs
 	record     bool // wharf_record
 	known      bool // wharf_known
-	hooks      []Hook
+	hooks      []pkgmodel.Hook
 }
 
 // preamble defines what the script's body uses, then a blank line; "" for
 // nothing. The tarball's scripts define systemd_running and $wharf_state
 // (under their --root) themselves.
-func (in Intent) preamble(d dialect, p parts) string {
+func (in intent) preamble(d dialect, p parts) string {
 	var b strings.Builder
 	hasUnits := len(in.allUnits()) > 0
 	switch {
@@ -223,7 +225,7 @@ func (in Intent) preamble(d dialect, p parts) string {
 	}
 	removal := false
 	for _, h := range p.hooks {
-		removal = removal || in.has(h) && (h == BeforeRemove || h == AfterRemove || h == AfterPurge)
+		removal = removal || in.has(h) && (h == pkgmodel.BeforeRemove || h == pkgmodel.AfterRemove || h == pkgmodel.AfterPurge)
 	}
 	if tracked && (p.configured || removal) {
 		fmt.Fprintf(&b, "wharf_version=%s\n", q(in.Version))
@@ -246,20 +248,20 @@ func (in Intent) preamble(d dialect, p parts) string {
 }
 
 // has reports whether the app has hook h.
-func (in Intent) has(h Hook) bool {
+func (in intent) has(h pkgmodel.Hook) bool {
 	_, ok := in.Hooks[h]
 	return ok
 }
 
 // hookFunc is the sh function name of an intent hook.
-func hookFunc(h Hook) string { return "wharf_" + strings.ReplaceAll(string(h), "-", "_") }
+func hookFunc(h pkgmodel.Hook) string { return "wharf_" + strings.ReplaceAll(string(h), "-", "_") }
 
 // hookFuncs defines a function per hook of in among hooks, and the helpers
 // they use; "" when the app has none of them. Each function writes the
 // body (a here-document, kept at the start of the line) to a temporary
 // file and runs it through its interpreter with no arguments, stdin from
 // /dev/null and the WHARF_* variables the script exported.
-func (in Intent) hookFuncs(hooks ...Hook) string {
+func (in intent) hookFuncs(hooks ...pkgmodel.Hook) string {
 	var defs strings.Builder
 	for _, h := range hooks {
 		body, ok := in.Hooks[h]
@@ -298,7 +300,7 @@ wharf_hook_failed() {
 
 // callHook runs hook h when the app has it; its failure ends the script
 // saying what that means.
-func (in Intent) callHook(h Hook, indent, consequence string) string {
+func (in intent) callHook(h pkgmodel.Hook, indent, consequence string) string {
 	if !in.has(h) {
 		return ""
 	}
@@ -317,12 +319,12 @@ func notConfigured(d dialect) string {
 }
 
 // callAfterHook runs after-install or after-upgrade as $WHARF_ACTION says.
-func (in Intent) callAfterHook(d dialect, indent string) string {
-	return in.callEither(AfterInstall, AfterUpgrade, indent, notConfigured(d), notConfigured(d))
+func (in intent) callAfterHook(d dialect, indent string) string {
+	return in.callEither(pkgmodel.AfterInstall, pkgmodel.AfterUpgrade, indent, notConfigured(d), notConfigured(d))
 }
 
 // callEither runs inst on an install and upg otherwise ($WHARF_ACTION).
-func (in Intent) callEither(inst, upg Hook, indent, instWhat, upgWhat string) string {
+func (in intent) callEither(inst, upg pkgmodel.Hook, indent, instWhat, upgWhat string) string {
 	i, u := in.callHook(inst, indent+"\t", instWhat), in.callHook(upg, indent+"\t", upgWhat)
 	switch {
 	case i == "" && u == "":
@@ -337,7 +339,7 @@ func (in Intent) callEither(inst, upg Hook, indent, instWhat, upgWhat string) st
 
 // removalHook runs hook h of a removal ("remove" or "purge") of this
 // version, when the app has it.
-func (in Intent) removalHook(h Hook, indent, action, what string) string {
+func (in intent) removalHook(h pkgmodel.Hook, indent, action, what string) string {
 	call := in.callHook(h, indent, what)
 	if call == "" {
 		return ""
@@ -349,7 +351,7 @@ func (in Intent) removalHook(h Hook, indent, action, what string) string {
 // and the release step may need); root prefixes the path ("" or `"$root"`).
 // A file in a tmpfiles.d directory goes by its name, so that an
 // administrator's same-named file in /etc/tmpfiles.d wins, as at boot.
-func (in Intent) tmpfiles(indent, rootArg, root string) string {
+func (in intent) tmpfiles(indent, rootArg, root string) string {
 	if in.TmpfilesFile == "" {
 		return ""
 	}
@@ -367,7 +369,7 @@ func (in Intent) tmpfiles(indent, rootArg, root string) string {
 // wharf_known); the ones configured before keep the administrator's choice.
 // It only writes symlinks, so it works in a chroot. Debian's enablement
 // goes through deb-systemd-helper, which records it for the purge.
-func (in Intent) enableNew(d dialect, indent string) string {
+func (in intent) enableNew(d dialect, indent string) string {
 	if len(in.startUnits()) == 0 {
 		return ""
 	}
@@ -377,7 +379,7 @@ func (in Intent) enableNew(d dialect, indent string) string {
 		root = `${root:+"--root=$root"} `
 	}
 	switch in.start() {
-	case StartAlways:
+	case pkgmodel.StartAlways:
 		what = `start = "always": enable`
 		switch d {
 		case debDialect:
@@ -387,7 +389,7 @@ func (in Intent) enableNew(d dialect, indent string) string {
 		default:
 			act = "systemctl " + root + "enable \"$unit\" >/dev/null 2>&1 || echo \"$pkg: enabling $unit failed\" >&2\n"
 		}
-	case StartPreset:
+	case pkgmodel.StartPreset:
 		what = `start = "preset": enable as the system's presets say`
 		switch d {
 		case debDialect:
@@ -397,7 +399,7 @@ func (in Intent) enableNew(d dialect, indent string) string {
 		default:
 			act = "systemctl " + root + "preset \"$unit\" >/dev/null 2>&1 || echo \"$pkg: applying the preset of $unit failed\" >&2\n"
 		}
-	case StartNever:
+	case pkgmodel.StartNever:
 		if d != debDialect {
 			return ""
 		}
@@ -439,7 +441,7 @@ wharf_invoke() {
 // start or restart; a disabled one that runs is restarted, so it runs the
 // new code. With start = "never" nothing starts: an upgrade restarts only
 // what runs.
-func (in Intent) startUnitsStep(d dialect, indent string) string {
+func (in intent) startUnitsStep(d dialect, indent string) string {
 	if len(in.startUnits()) == 0 {
 		return ""
 	}
@@ -452,7 +454,7 @@ func (in Intent) startUnitsStep(d dialect, indent string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%sif systemd_running; then\n%s\t%s\n", indent, indent, reload)
-	if in.start() == StartNever {
+	if in.start() == pkgmodel.StartNever {
 		fmt.Fprintf(&b, "%s\t# start = \"never\": restart only what runs.\n", indent)
 		fmt.Fprintf(&b, "%s\tfor unit in $start_units; do\n%s\t\t%s \"$unit\"%s\n%s\tdone\n", indent, indent, invoke(d, "try-restart"), fail("try-restart"), indent)
 	} else {

@@ -14,25 +14,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-func loadIntents(t testing.TB) map[string]Intent {
+func loadIntents(t testing.TB) map[string]pkgmodel.Intent {
 	t.Helper()
 	files, err := filepath.Glob("testdata/intents/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no intents in testdata/intents: %v", err)
 	}
-	out := map[string]Intent{}
+	out := map[string]pkgmodel.Intent{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var in Intent
+		var in pkgmodel.Intent
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
@@ -45,7 +46,7 @@ func loadIntents(t testing.TB) map[string]Intent {
 
 // rendered returns every script of both dialects for in, keyed
 // "debian/postinst", "rpm/post"...; an absent script is left out.
-func rendered(in Intent) (map[string]string, error) {
+func rendered(in pkgmodel.Intent) (map[string]string, error) {
 	rpm, err := RPM(in)
 	if err != nil {
 		return nil, err
@@ -93,7 +94,7 @@ func TestGolden(t *testing.T) {
 
 // checkScripts compares the scripts with testdata/golden/<dir>/, which holds
 // exactly those files.
-func checkScripts(t *testing.T, dir string, in Intent) {
+func checkScripts(t *testing.T, dir string, in pkgmodel.Intent) {
 	t.Helper()
 	scripts, err := rendered(in)
 	if err != nil {
@@ -184,7 +185,7 @@ type scenario struct {
 	Name    string
 	Dialect string // "debian" (default) or "rpm"
 	Systemd string // "running" or "chroot"
-	Start   Start
+	Start   pkgmodel.Start
 	Tools   []string // stubs on PATH
 	Users   []string
 	Groups  []string
@@ -215,15 +216,15 @@ type scenario struct {
 // /etc/systemd and /var/lib (wharf's record), which the test shadows with
 // bind mounts in a private mount namespace. Every hook logs its name and
 // the WHARF_* variables; failHook exits 3 after that.
-func lifecycleIntent(root, python, v string, sc scenario) Intent {
-	hooks := map[Hook]string{}
-	for _, h := range Hooks() {
+func lifecycleIntent(root, python, v string, sc scenario) pkgmodel.Intent {
+	hooks := map[pkgmodel.Hook]string{}
+	for _, h := range pkgmodel.Hooks() {
 		hooks[h] = fmt.Sprintf("echo \"hook %s $WHARF_ACTION $WHARF_OLD_VERSION $WHARF_NEW_VERSION\" >>\"$WHARF_TEST_LOG\"\n", h)
 		if string(h) == sc.FailHook {
 			hooks[h] += "exit 3\n"
 		}
 	}
-	in := Intent{
+	in := pkgmodel.Intent{
 		Package:      "myapp",
 		Version:      v,
 		DebVersion:   v + "-1",
@@ -245,7 +246,7 @@ func lifecycleIntent(root, python, v string, sc scenario) Intent {
 		in.Timers = []string{"myapp-cleanup.timer"}
 	}
 	if sc.Release {
-		in.Release = &Release{
+		in.Release = &pkgmodel.Release{
 			Command:  "echo \"release $STATE_DIRECTORY\" >>" + Quote(root+"/calls.log") + " && echo released && test ! -e " + Quote(root+"/fail-release"),
 			EnvFile:  root + "/etc/myapp/myapp.env",
 			WorkDir:  root + "/opt/myapp/app",
@@ -514,11 +515,11 @@ func TestBadHookNamed(t *testing.T) {
 	for _, body := range []string{"", " \n", "#!/bin/sh\n\x00\x01", "\xff\xfe", "#!bash\necho hi\n", "#!\n"} {
 		for _, tc := range []struct {
 			name string
-			in   Intent
+			in   pkgmodel.Intent
 		}{
-			{"after-upgrade hook", Intent{Package: "myapp", Hooks: map[Hook]string{AfterUpgrade: body}}},
-			{"debian/postinst hook", Intent{Package: "myapp", DebHooks: map[string]string{"postinst": body}}},
-			{"rpm/posttrans hook", Intent{Package: "myapp", RPMHooks: map[string]string{"posttrans": body}}},
+			{"after-upgrade hook", pkgmodel.Intent{Package: "myapp", Hooks: map[pkgmodel.Hook]string{pkgmodel.AfterUpgrade: body}}},
+			{"debian/postinst hook", pkgmodel.Intent{Package: "myapp", DebHooks: map[string]string{"postinst": body}}},
+			{"rpm/posttrans hook", pkgmodel.Intent{Package: "myapp", RPMHooks: map[string]string{"posttrans": body}}},
 		} {
 			_, errDeb := Debian(tc.in)
 			_, errRPM := RPM(tc.in)

@@ -3,16 +3,18 @@ package maintscript
 import (
 	"reflect"
 	"testing"
+
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 )
 
 func TestPlanOrder(t *testing.T) {
-	in := Intent{
+	in := pkgmodel.Intent{
 		Package: "demo", User: "demo", Home: "/var/lib/demo", Units: []string{"demo.service", "demo-job.service"},
-		Timers: []string{"demo-job.timer"}, Start: StartPreset, PythonPath: "/usr/bin/python3", CompileDirs: []string{"/opt/demo/app"},
-		Release: &Release{Command: "python manage.py migrate"}, PurgePaths: []string{"/var/lib/demo"},
-		Hooks: map[Hook]string{BeforeUpgrade: "#!/bin/sh\n", AfterUpgrade: "#!/bin/sh\n", AfterPurge: "#!/bin/sh\n"},
+		Timers: []string{"demo-job.timer"}, Start: pkgmodel.StartPreset, PythonPath: "/usr/bin/python3", CompileDirs: []string{"/opt/demo/app"},
+		Release: &pkgmodel.Release{Command: "python manage.py migrate"}, PurgePaths: []string{"/var/lib/demo"},
+		Hooks: map[pkgmodel.Hook]string{pkgmodel.BeforeUpgrade: "#!/bin/sh\n", pkgmodel.AfterUpgrade: "#!/bin/sh\n", pkgmodel.AfterPurge: "#!/bin/sh\n"},
 	}
-	l := in.Plan()
+	l := Plan(in)
 	kinds := func(steps []Step) []string {
 		var out []string
 		for _, s := range steps {

@@ -2,33 +2,10 @@ package maintscript
 
 import (
 	"fmt"
-	"io/fs"
 	"strings"
 )
 
-// Owned is a packaged file whose owner or group is the service user: the
-// package manager unpacks it before the user exists on a first install, so
-// the configure step hands it over.
-type Owned struct {
-	Path         string
-	Owner, Group string // "" means root
-	Mode         fs.FileMode
-}
-
-// Release is the app's one-shot release step (Heroku's "release" process):
-// run on every install and upgrade, after the new files are in place and
-// before the services (re)start, as the service user with the services'
-// environment file, working directory and PATH.
-type Release struct {
-	Command string // a sh command line
-	EnvFile string
-	WorkDir string
-	Path    string // PATH, the venv's bin first
-	// StateDir is set as STATE_DIRECTORY, as systemd sets it for the units.
-	StateDir string
-}
-
-func (in Intent) chownOwned(indent string) string {
+func (in intent) chownOwned(indent string) string {
 	var b strings.Builder
 	for _, o := range in.Owned {
 		fmt.Fprintf(&b, "%[1]sif [ -e %[2]s ]; then\n%[1]s\tchown %[3]s %[2]s\n%[1]s\tchmod %04[4]o %[2]s\n%[1]sfi\n",
@@ -50,7 +27,7 @@ func orRoot(s string) string {
 // output goes to the terminal and, when systemd runs, to the journal as
 // <package>-release. sh has no pipefail: the step's status comes back
 // through a file.
-func (in Intent) runRelease(d dialect, indent string) string {
+func (in intent) runRelease(d dialect, indent string) string {
 	r := in.Release
 	if r == nil {
 		return ""

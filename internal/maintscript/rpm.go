@@ -3,6 +3,8 @@ package maintscript
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 )
 
 // Scriptlets are the bodies of an RPM's scriptlets, run by rpm with /bin/sh
@@ -42,7 +44,8 @@ type Scriptlets struct {
 //
 // The expert's dialect scriptlets (RPMHooks) run last, with rpm's
 // arguments; their exit status is the scriptlet's.
-func RPM(in Intent) (Scriptlets, error) {
+func RPM(m pkgmodel.Intent) (Scriptlets, error) {
+	in := intent(m)
 	if err := in.validate(); err != nil {
 		return Scriptlets{}, fmt.Errorf("rpm scriptlets: %w", err)
 	}
@@ -56,7 +59,7 @@ func RPM(in Intent) (Scriptlets, error) {
 	}, nil
 }
 
-func (in Intent) rpmScriptlet(name, body string) string {
+func (in intent) rpmScriptlet(name, body string) string {
 	hook := in.RPMHooks[name]
 	if body == "" && hook == "" {
 		return ""
@@ -78,26 +81,26 @@ systemd_running() {
 }
 `
 
-func (in Intent) rpmPre() string {
+func (in intent) rpmPre() string {
 	var b strings.Builder
 	if in.tracked() {
-		hooks := in.has(BeforeInstall) || in.has(BeforeUpgrade)
+		hooks := in.has(pkgmodel.BeforeInstall) || in.has(pkgmodel.BeforeUpgrade)
 		configured := ""
 		if hooks {
 			configured = "\twharf_configured\n"
 		}
-		b.WriteString(in.preamble(rpmDialect, parts{state: true, record: true, configured: hooks, hooks: []Hook{BeforeInstall, BeforeUpgrade}}))
+		b.WriteString(in.preamble(rpmDialect, parts{state: true, record: true, configured: hooks, hooks: []pkgmodel.Hook{pkgmodel.BeforeInstall, pkgmodel.BeforeUpgrade}}))
 		b.WriteString(`if [ "$1" -le 1 ]; then
 	# Without an installed instance this is an install, whatever a record says.
 	rm -f "$wharf_state"
-` + configured + in.callHook(BeforeInstall, "\t", "nothing was installed") + `else
+` + configured + in.callHook(pkgmodel.BeforeInstall, "\t", "nothing was installed") + `else
 	if [ ! -f "$wharf_state" ]; then
 		# The installed version was made before wharf kept a record: ask rpm.
 		wharf_q=$(rpm -q --qf '%{VERSION} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n' ` + q(in.Package) + ` 2>/dev/null) || wharf_q=
 		wharf_q=$(printf '%s\n' "$wharf_q" | head -n 1)
 		wharf_record "${wharf_q%% *}" "${wharf_q#* }"
 	fi
-` + configured + in.callHook(BeforeUpgrade, "\t", "the installed version stays") + `fi
+` + configured + in.callHook(pkgmodel.BeforeUpgrade, "\t", "the installed version stays") + `fi
 `)
 	}
 	if in.User != "" {
@@ -116,7 +119,7 @@ func (in Intent) rpmPre() string {
 	return b.String()
 }
 
-func (in Intent) rpmPost() string {
+func (in intent) rpmPost() string {
 	var b strings.Builder
 	b.WriteString(in.makeHome(""))
 	b.WriteString(in.chownOwned(""))
@@ -125,9 +128,9 @@ func (in Intent) rpmPost() string {
 	return b.String()
 }
 
-func (in Intent) rpmPreun() string {
+func (in intent) rpmPreun() string {
 	var b strings.Builder
-	b.WriteString(in.removalHook(BeforeRemove, "\t", "remove", "nothing was removed"))
+	b.WriteString(in.removalHook(pkgmodel.BeforeRemove, "\t", "remove", "nothing was removed"))
 	if units := in.allUnits(); len(units) > 0 {
 		fmt.Fprintf(&b, "\t# %%systemd_preun\n\tsystemctl --no-reload disable --now %s >/dev/null 2>&1 || :\n", qAll(units))
 	}
@@ -135,31 +138,31 @@ func (in Intent) rpmPreun() string {
 	if b.Len() == 0 {
 		return ""
 	}
-	return in.preamble(rpmDialect, parts{hooks: []Hook{BeforeRemove}}) + "# Erase, not upgrade: the new package's %posttrans restarts.\nif [ \"$1\" -eq 0 ]; then\n" + b.String() + "fi\n"
+	return in.preamble(rpmDialect, parts{hooks: []pkgmodel.Hook{pkgmodel.BeforeRemove}}) + "# Erase, not upgrade: the new package's %posttrans restarts.\nif [ \"$1\" -eq 0 ]; then\n" + b.String() + "fi\n"
 }
 
-func (in Intent) rpmPostun() string {
+func (in intent) rpmPostun() string {
 	var b strings.Builder
 	if len(in.allUnits()) > 0 {
 		b.WriteString("if systemd_running; then\n\tsystemctl daemon-reload >/dev/null 2>&1 || :\nfi\n")
 	}
 	if in.tracked() {
 		b.WriteString("if [ \"$1\" -eq 0 ]; then\n\trm -f \"$wharf_state\"\n\trmdir " + stateDir + " 2>/dev/null || :\n")
-		b.WriteString(in.removalHook(AfterRemove, "\t", "remove", "the package is removed"))
+		b.WriteString(in.removalHook(pkgmodel.AfterRemove, "\t", "remove", "the package is removed"))
 		b.WriteString("fi\n")
 	}
 	if b.Len() == 0 {
 		return ""
 	}
-	return in.preamble(rpmDialect, parts{systemd: true, state: true, hooks: []Hook{AfterRemove}}) + b.String()
+	return in.preamble(rpmDialect, parts{systemd: true, state: true, hooks: []pkgmodel.Hook{pkgmodel.AfterRemove}}) + b.String()
 }
 
-func (in Intent) rpmPosttrans() string {
+func (in intent) rpmPosttrans() string {
 	if !in.tracked() {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(in.preamble(rpmDialect, parts{systemd: true, startUnits: true, configured: true, record: true, known: in.enableNew(rpmDialect, "") != "", hooks: []Hook{AfterInstall, AfterUpgrade}}))
+	b.WriteString(in.preamble(rpmDialect, parts{systemd: true, startUnits: true, configured: true, record: true, known: in.enableNew(rpmDialect, "") != "", hooks: []pkgmodel.Hook{pkgmodel.AfterInstall, pkgmodel.AfterUpgrade}}))
 	b.WriteString("wharf_configured\n")
 	b.WriteString(in.runRelease(rpmDialect, ""))
 	b.WriteString(in.callAfterHook(rpmDialect, ""))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
@@ -46,7 +47,8 @@ import (
 //
 // The intent hooks run under --root too, on the host; the dialect hooks are
 // for the deb and the rpm only.
-func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall string, err error) {
+func Shell(m pkgmodel.Intent, version string, tree *stage.Tree) (install, uninstall string, err error) {
+	in := intent(m)
 	if err := in.validate(); err != nil {
 		return "", "", fmt.Errorf("tarball scripts: %w", err)
 	}
@@ -62,7 +64,7 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 	if in.DebVersion == "" {
 		in.DebVersion = version
 	}
-	d := shellData{Intent: in, Version: version}
+	d := shellData{intent: in, Version: version}
 	var manifest strings.Builder
 	for _, e := range tree.Entries() {
 		t := "f"
@@ -101,19 +103,19 @@ func Shell(in Intent, version string, tree *stage.Tree) (install, uninstall stri
 		"release":       func() string { return in.runRelease(tarDialect, "\t") },
 		"callAfterHook": func() string { return in.callAfterHook(tarDialect, "") },
 		"callBeforeHook": func() string {
-			return in.callEither(BeforeInstall, BeforeUpgrade, "", "nothing was installed", "the installed version stays")
+			return in.callEither(pkgmodel.BeforeInstall, pkgmodel.BeforeUpgrade, "", "nothing was installed", "the installed version stays")
 		},
 		"removalHook": func(h, indent, action, what string) string {
-			return in.removalHook(Hook(h), indent, action, what)
+			return in.removalHook(pkgmodel.Hook(h), indent, action, what)
 		},
 		"installPreamble": func() string {
 			return in.preamble(tarDialect, parts{startUnits: true, configured: true, record: true, known: in.enableNew(tarDialect, "") != "",
-				hooks: []Hook{BeforeInstall, BeforeUpgrade, AfterInstall, AfterUpgrade}})
+				hooks: []pkgmodel.Hook{pkgmodel.BeforeInstall, pkgmodel.BeforeUpgrade, pkgmodel.AfterInstall, pkgmodel.AfterUpgrade}})
 		},
 		"uninstallPreamble": func() string {
-			return in.preamble(tarDialect, parts{units: true, hooks: []Hook{BeforeRemove, AfterRemove, AfterPurge}})
+			return in.preamble(tarDialect, parts{units: true, hooks: []pkgmodel.Hook{pkgmodel.BeforeRemove, pkgmodel.AfterRemove, pkgmodel.AfterPurge}})
 		},
-		"has":        func(h string) bool { return in.has(Hook(h)) },
+		"has":        func(h string) bool { return in.has(pkgmodel.Hook(h)) },
 		"enableNew":  func() string { return in.enableNew(tarDialect, "\t") },
 		"startUnits": func() string { return in.startUnitsStep(tarDialect, "\t") },
 		"trim":       func(s string) string { return strings.Trim(s, "\n") },
@@ -142,7 +144,7 @@ func (d shellData) StartUnits() []string { return d.startUnits() }
 func (d shellData) AllUnits() []string { return d.allUnits() }
 
 type shellData struct {
-	Intent
+	intent
 	Version   string
 	Manifest  string  // "T PATH" lines: d(ir), f(ile), l(ink), c(onfig file)
 	Owners    []owner // payload paths not owned by root

@@ -11,13 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
 // shellCase is one testdata/shell/cases/*.json: an intent, a version and the
 // payload entries.
 type shellCase struct {
-	Intent  Intent
+	Intent  pkgmodel.Intent
 	Version string
 	Entries []struct {
 		Path, Kind, Mode, Owner, Group, Target, Content string
@@ -175,7 +176,7 @@ func TestShellManifest(t *testing.T) {
 }
 
 func TestShellNoTree(t *testing.T) {
-	if _, _, err := Shell(Intent{Package: "tool"}, "1.0", nil); err == nil || !strings.Contains(err.Error(), "tool") {
+	if _, _, err := Shell(pkgmodel.Intent{Package: "tool"}, "1.0", nil); err == nil || !strings.Contains(err.Error(), "tool") {
 		t.Errorf("Shell without a tree: error = %v, want one naming the package", err)
 	}
 }

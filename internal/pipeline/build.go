@@ -210,7 +210,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		p.Iteration = opts.Iteration
 	}
 	if p.Iteration == "auto" {
-		if p.Iteration, err = autoIteration(opts, proj.Name, p.Version); err != nil {
+		if p.Iteration, err = p.autoIteration(opts); err != nil {
 			return nil, err
 		}
 	}
@@ -277,56 +277,37 @@ type IterationCounter interface {
 
 // autoIteration is one more than the highest iteration (deb revision
 // "N+deb12", rpm release "N.el9") of this upstream version among the
-// build's target releases, counted over every channel of the repository,
-// 1 when new: the number is free for every package the build writes.
-func autoIteration(opts Options, name string, v pep440.Version) (string, error) {
+// build's target releases, counted by the repository side over every
+// channel, 1 when new: the number is free for every package the build
+// writes.
+func (p *Plan) autoIteration(opts Options) (string, error) {
 	if opts.Iterations == nil {
 		return "", inputf("iteration \"auto\" needs a repository to count from: pass --repo DIR, or --iteration N")
 	}
-	debVersion, err := deb.Version(v, "")
+	debVersion, err := deb.Version(p.Version, "")
 	if err != nil {
-		return "", inputf("version %s: %v", v, err)
+		return "", inputf("version %s: %v", p.Version, err)
 	}
 	if _, after, ok := strings.Cut(debVersion, ":"); ok {
 		debVersion = after
 	}
-	// The plan's targets are chosen after the iteration: resolve them here
-	// the same way (flag, project, build host), to count per release.
+	name := p.Project.Name
 	names := []string{name}
+	if n := deb.PackageName(name); n != name {
+		names = append(names, n)
+	}
 	var distros []string
-	proj, err := config.Load(opts.Dir)
-	if err != nil {
-		return "", err
-	}
-	names = append(names, proj.DebName())
-	wanted := splitList(opts.Targets)
-	if len(wanted) == 0 {
-		wanted = proj.Targets
-	}
-	catalog := distro.Builtin()
-	if len(wanted) == 0 {
-		if d, err := catalog.FromOSRelease(opts.HostOSRelease); err == nil {
-			wanted = []string{d.Name}
+	for _, t := range p.Targets {
+		if !slices.Contains(distros, t.Distro.Name) {
+			distros = append(distros, t.Distro.Name)
 		}
-	}
-	python := opts.Python
-	if python == "" {
-		python = proj.Python
-	}
-	for _, w := range wanted {
-		prof, err := catalog.Resolve(w, opts.HostArch, python)
-		if err != nil {
-			continue // chooseTargets reports it
+		if n := rpm.PackageName(name, t); !slices.Contains(names, n) {
+			names = append(names, n)
 		}
-		distros = append(distros, prof.Distro.Name)
-		names = append(names, rpmName(proj.Name, prof))
-	}
-	if len(distros) == 0 {
-		distros = []string{""} // every release
 	}
 	next := 1
-	for _, distro := range distros {
-		k, err := opts.Iterations.NextIteration(distro, names, []string{debVersion, rpm.VersionRelease(v)})
+	for _, d := range distros {
+		k, err := opts.Iterations.NextIteration(d, names, []string{debVersion, rpm.VersionRelease(p.Version)})
 		if err != nil {
 			return "", fmt.Errorf("iteration auto from %s: %w", opts.Repo, err)
 		}

@@ -5,21 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wharf-pkg/wharf/internal/usage"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
 )
-
-func TestWrap(t *testing.T) {
-	long := strings.Repeat("word ", 40)
-	for _, line := range strings.Split(wrap(long+"\nshort", 78), "\n") {
-		if len(line) > 78 {
-			t.Errorf("line of %d columns: %q", len(line), line)
-		}
-	}
-}
 
 func TestCompressionTheTargetCannotRead(t *testing.T) {
 	dir := t.TempDir()
@@ -110,5 +102,48 @@ func TestWheelVersionMismatchRefused(t *testing.T) {
 	_, _, err := fitBuild(t, app, Options{Targets: []string{"debian-12"}})
 	if err == nil || !strings.Contains(err.Error(), "demo-1.0-py3-none-any.whl") || !strings.Contains(err.Error(), "1.1") {
 		t.Fatalf("mismatched wheel: %v", err)
+	}
+}
+
+// countingRepo answers iteration "auto" as a repository would, and
+// records what the build asked.
+type countingRepo struct {
+	next  map[string]int // by release
+	asked []string
+}
+
+func (c *countingRepo) NextIteration(distro string, names, upstreams []string) (int, error) {
+	c.asked = append(c.asked, distro+" "+strings.Join(names, ",")+" "+strings.Join(upstreams, ","))
+	return c.next[distro], nil
+}
+
+// TestIterationAuto: the build asks the repository side once per target
+// release, with every name its packages will carry and both spellings of
+// the version, and takes the highest answer.
+func TestIterationAuto(t *testing.T) {
+	dir := t.TempDir()
+	toml := "name = \"my_app\"\nversion = \"1!2.0\"\niteration = \"auto\"\ntargets = [\"debian-12\", \"rhel-9\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "wharf.toml"), []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := &countingRepo{next: map[string]int{"debian-12": 4, "rhel-9": 7}}
+	opts := Options{Dir: dir, HostArch: "x86_64", Python: "3.11", Iterations: repo}
+	p, err := NewPlan(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Iteration != "7" {
+		t.Errorf("iteration %s, want 7 (the higher of the two releases)", p.Iteration)
+	}
+	want := []string{
+		"debian-12 my-app,my-app-py311 2.0,2.0", // config spells the name my-app
+		"rhel-9 my-app,my-app-py311 2.0,2.0",
+	}
+	if !slices.Equal(repo.asked, want) {
+		t.Errorf("asked\n%q\nwant\n%q", repo.asked, want)
+	}
+	opts.Iterations = nil
+	if _, err := NewPlan(context.Background(), opts); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "--repo") {
+		t.Errorf("auto without a repository: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,11 +14,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/elffit"
 	"github.com/wharf-pkg/wharf/internal/fetchsession"
 	"github.com/wharf-pkg/wharf/internal/lockfile"
-	"github.com/wharf-pkg/wharf/internal/lockfile/pipfilelock"
-	"github.com/wharf-pkg/wharf/internal/lockfile/poetrylock"
-	"github.com/wharf-pkg/wharf/internal/lockfile/pylock"
-	"github.com/wharf-pkg/wharf/internal/lockfile/requirements"
-	"github.com/wharf-pkg/wharf/internal/lockfile/uvlock"
+	"github.com/wharf-pkg/wharf/internal/lockfile/lockinput"
 	"github.com/wharf-pkg/wharf/internal/pep440"
 	"github.com/wharf-pkg/wharf/internal/pep517"
 	"github.com/wharf-pkg/wharf/internal/platformtag"
@@ -46,38 +41,17 @@ func (p *Plan) readLock(opts Options) (*lockDeps, error) {
 		progress(opts).Warn("no requirements.txt (or lock file) in %s: the venv holds only the app", proj.Dir)
 		return d, nil
 	}
-	data, err := readFile(proj.Dir, d.file)
-	if err != nil {
-		return nil, inputf("read %s: %v", d.file, err)
-	}
-	sibling := func(name string) []byte {
-		b, _ := readFile(proj.Dir, path.Join(path.Dir(d.file), name))
-		return b
-	}
-	switch base := path.Base(d.file); {
-	case base == "uv.lock":
-		d.locked, err = uvlock.Parse(data, uvlock.Options{File: d.file})
-	case base == "poetry.lock":
-		d.locked, err = poetrylock.Parse(data, poetrylock.Options{File: d.file, Pyproject: sibling("pyproject.toml")})
-	case base == "Pipfile.lock":
-		d.locked, err = pipfilelock.Parse(data, pipfilelock.Options{File: d.file, Pipfile: sibling("Pipfile")})
-	case base == "pylock.toml" || strings.HasPrefix(base, "pylock.") && strings.HasSuffix(base, ".toml"):
-		d.locked, err = pylock.Parse(data, pylock.Options{File: d.file})
-	default:
-		env := map[string]string{}
-		for _, kv := range opts.Environ {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				env[k] = v
-			}
+	env := map[string]string{}
+	for _, kv := range opts.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
 		}
-		var lock lockfile.Lock
-		d.pip = true
-		lock, err = requirements.Parse(d.file, requirements.FS(os.DirFS(proj.Dir)), requirements.Options{Env: env})
-		d.locked = lockfile.FromLock("requirements.txt", lock)
 	}
+	in, err := lockinput.Read(proj.Dir, d.file, env)
 	if err != nil {
 		return nil, inputError{err}
 	}
+	d.locked, d.pip = in.Locked, in.Pip
 	progress(opts).Step("read %d pins from %s", len(d.locked.Entries), d.file)
 	return d, nil
 }

@@ -3,12 +3,12 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/wharf-pkg/wharf/internal/config"
 	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 )
 
@@ -20,13 +20,13 @@ func (p *Plan) stageIntent(st *staged, t distro.Profile) error {
 	if proj.Install == config.InstallWheel {
 		compileDirs = []string{st.layout.SitePackages()}
 	}
-	hooks := map[maintscript.Hook]string{}
+	hooks := map[pkgmodel.Hook]string{}
 	for h, file := range proj.Hooks {
 		body, err := p.hookBody("hooks."+string(h), file)
 		if err != nil {
 			return err
 		}
-		hooks[maintscript.Hook(h)] = body
+		hooks[pkgmodel.Hook(h)] = body
 	}
 	dialect := map[string]map[string]string{}
 	for format, scripts := range proj.DialectHooks {
@@ -42,11 +42,11 @@ func (p *Plan) stageIntent(st *staged, t distro.Profile) error {
 	// A version Debian cannot hold fails the deb's own build; the scripts
 	// then order by the app's version.
 	debVersion, _ := deb.Version(p.Version, p.Iteration)
-	st.intent = maintscript.Intent{
+	st.intent = pkgmodel.Intent{
 		Package:      proj.Name,
 		Version:      p.Version.String(),
 		DebVersion:   debVersion,
-		RPMVersion:   p.rpmEVR(t),
+		RPMVersion:   rpm.EVR(p.Version, p.Iteration, t),
 		User:         proj.User,
 		Group:        proj.User,
 		Home:         home,
@@ -54,7 +54,7 @@ func (p *Plan) stageIntent(st *staged, t distro.Profile) error {
 		Units:        st.units,
 		Timers:       st.timers,
 		TmpfilesFile: st.tmpfiles,
-		Start:        maintscript.Start(proj.Start),
+		Start:        pkgmodel.Start(proj.Start),
 		PythonPath:   t.Python.Path,
 		CompileDirs:  compileDirs,
 		Prefix:       proj.Prefix,
@@ -66,7 +66,7 @@ func (p *Plan) stageIntent(st *staged, t distro.Profile) error {
 		Release:      p.release(st),
 	}
 	// What the scripts do, for `wharf inspect` to show without reading sh.
-	plan, err := json.MarshalIndent(st.intent.Plan(), "", "  ")
+	plan, err := json.MarshalIndent(maintscript.Plan(st.intent), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -90,23 +90,13 @@ func (p *Plan) hookBody(key, file string) (string, error) {
 	return string(data), nil
 }
 
-// rpmEVR is the package's [epoch:]version-release as rpm orders it, which
-// the scripts compare to tell an upgrade from a downgrade.
-func (p *Plan) rpmEVR(t distro.Profile) string {
-	evr := rpm.VersionRelease(p.Version) + "-" + p.Iteration + t.ReleaseTag
-	if p.Version.Epoch != 0 {
-		evr = strconv.Itoa(p.Version.Epoch) + ":" + evr
-	}
-	return evr
-}
-
 // release is the app's release step for the maintainer scripts, nil when
 // it has none.
-func (p *Plan) release(st *staged) *maintscript.Release {
+func (p *Plan) release(st *staged) *pkgmodel.Release {
 	if p.Project.Release == "" {
 		return nil
 	}
-	return &maintscript.Release{
+	return &pkgmodel.Release{
 		Command:  p.Project.Release,
 		EnvFile:  p.Project.EnvFile(),
 		WorkDir:  p.workDir(),

@@ -4,32 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/wharf-pkg/wharf/internal/distro"
 )
-
-// TestRPMNameCarriesPython: builds for two Python stacks of one release
-// get two names; the release's default stack keeps the project's.
-func TestRPMNameCarriesPython(t *testing.T) {
-	c := distro.Builtin()
-	for _, tc := range []struct{ target, python, want string }{
-		{"rhel-9", "", "ledger"},
-		{"rhel-9", "3.9", "ledger"},
-		{"rhel-9", "3.11", "ledger-py311"},
-		{"rhel-9", "3.12", "ledger-py312"},
-		{"rhel-8", "3.11", "ledger"},
-		{"rhel-8", "3.6", "ledger-py36"},
-		{"debian-12", "", "ledger"},
-	} {
-		prof, err := c.Resolve(tc.target, "x86_64", tc.python)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := rpmName("ledger", prof); got != tc.want {
-			t.Errorf("rpmName(%s, python %q) = %s, want %s", tc.target, tc.python, got, tc.want)
-		}
-	}
-}
 
 // TestFileNamesNeverShared: two packages of one run that would be written
 // to one file fail the build, naming both targets.

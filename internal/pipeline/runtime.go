@@ -17,7 +17,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/config"
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/ignore"
-	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/systemd"
 )
@@ -464,7 +464,7 @@ func (m *mapping) add(e stage.Entry) error {
 		return err
 	}
 	if (e.Owner != "" || e.Group != "") && e.Kind != stage.Symlink {
-		m.st.owned = append(m.st.owned, maintscript.Owned{Path: e.Path, Owner: e.Owner, Group: e.Group, Mode: e.Mode})
+		m.st.owned = append(m.st.owned, pkgmodel.Owned{Path: e.Path, Owner: e.Owner, Group: e.Group, Mode: e.Mode})
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wharf-pkg/wharf/internal/config"
+	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/sbom"
@@ -91,18 +92,10 @@ func (p *Plan) addSBOMs(tree *stage.Tree, st *staged, a Artifact, t distro.Profi
 func debSystem(t distro.Profile, depends []string) []sbom.SystemDependency {
 	var out []sbom.SystemDependency
 	for _, rel := range depends {
-		alts := strings.Split(rel, "|")
+		alts := deb.Alternatives(rel)
 		for _, alt := range alts {
-			alt = strings.TrimSpace(alt)
-			name, constraint := alt, ""
-			if i := strings.IndexAny(alt, " (["); i >= 0 {
-				name, constraint = alt[:i], strings.TrimSpace(alt[i:])
-			}
-			if name == "" {
-				continue
-			}
 			out = append(out, sbom.SystemDependency{Family: sbom.Deb, Distro: t.Distro.ID, DistroVer: t.Distro.VersionID,
-				Name: name, Constraint: constraint, Relation: strings.TrimSpace(rel), Optional: len(alts) > 1})
+				Name: alt.Name, Constraint: alt.Constraint, Relation: strings.TrimSpace(rel), Optional: len(alts) > 1})
 		}
 	}
 	return out

@@ -14,8 +14,8 @@ import (
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/elfdeps"
 	"github.com/wharf-pkg/wharf/internal/elffit"
-	"github.com/wharf-pkg/wharf/internal/maintscript"
 	"github.com/wharf-pkg/wharf/internal/pep517"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/sbom"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/systemd"
@@ -29,7 +29,7 @@ type staged struct {
 	layout  venv.Layout
 	pure    bool // every wheel is py-none-any: the package is arch-independent
 	units   []string
-	intent  maintscript.Intent
+	intent  pkgmodel.Intent
 	elf     elfdeps.Needs
 	// vendored are the shared objects the wheels carry themselves (auditwheel's
 	// .libs directories): linking them needs no system package.
@@ -38,7 +38,7 @@ type staged struct {
 	// floor check of every target of the group.
 	elfObjects []elffit.File
 	elfRead    bool
-	owned      []maintscript.Owned // files handed to the service user at configure
+	owned      []pkgmodel.Owned    // files handed to the service user at configure
 	sysusers   string              // the sysusers.d file staged
 	timers     []string            // timer units to enable and start (their services are started by them, not at install)
 	tmpfiles   string              // the tmpfiles.d file staged, "" for none
@@ -225,7 +225,7 @@ func (p *Plan) stageSystem(st *staged, t distro.Profile) error {
 			return inputf("%s: config.%q -> %s: %v", proj.File, src, cf.Dest, err)
 		}
 		if cf.Owner != "" || cf.Group != "" {
-			st.owned = append(st.owned, maintscript.Owned{Path: cf.Dest, Owner: cf.Owner, Group: cf.Group, Mode: cf.Mode})
+			st.owned = append(st.owned, pkgmodel.Owned{Path: cf.Dest, Owner: cf.Owner, Group: cf.Group, Mode: cf.Mode})
 		}
 	}
 	if err := p.stageRuntime(st, t); err != nil {

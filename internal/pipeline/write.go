@@ -8,14 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/deb"
 	"github.com/wharf-pkg/wharf/internal/distpkgs"
 	"github.com/wharf-pkg/wharf/internal/distro"
-	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/shlibs"
 	"github.com/wharf-pkg/wharf/internal/tarball"
@@ -31,24 +30,25 @@ type job struct {
 
 // prepare derives the package for target t in format f without writing it.
 func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, error) {
+	m, err := p.model(st, t, f)
+	if err != nil {
+		return job{}, err
+	}
+	a := Artifact{Format: string(f), Target: t.Name()}
 	var (
 		name  string
-		a     Artifact
 		gen   func(context.Context, io.Writer, string) error
 		sboms []sbomFile
 	)
-	a = Artifact{Format: string(f), Target: t.Name(), Name: p.Project.Name}
-	if f == distro.Deb {
-		a.Name = p.Project.DebName()
-	}
 	switch f {
 	case distro.Deb:
-		pkg, err := p.debPackage(st, t)
+		pkg, err := deb.FromModel(m)
 		if err != nil {
-			return job{}, err
+			return job{}, inputError{err}
 		}
+		p.warnDistroName(t, pkg.Control.Package)
 		name = deb.FileName(pkg.Control)
-		a.Version, a.Arch = pkg.Control.Version, pkg.Control.Architecture
+		a.Name, a.Version, a.Arch = pkg.Control.Package, pkg.Control.Version, pkg.Control.Architecture
 		if sboms, err = p.addSBOMs(pkg.Tree, st, a, t, debSystem(t, pkg.Control.Depends)); err != nil {
 			return job{}, err
 		}
@@ -60,18 +60,17 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 			return deb.Write(ctx, w, pkg, deb.Options{Compression: comp, Level: level, MTime: p.Epoch, TempDir: tempDir})
 		}
 	case distro.RPM:
-		pkg, err := p.rpmPackage(st, t)
+		pkg, err := rpm.FromModel(m)
 		if err != nil {
-			return job{}, err
+			return job{}, inputError{err}
 		}
-		pkg.Name, a.Name = rpmName(p.Project.Name, t), rpmName(p.Project.Name, t)
-		if pkg.Name != p.Project.Name {
-			// The same app for another Python stack: one or the other.
-			pkg.Conflicts = append(pkg.Conflicts, rpm.Dependency{Name: p.Project.Name})
+		for _, r := range pkg.Requires {
+			if err := p.checkNotDebianName(t, r.Name); err != nil {
+				return job{}, err
+			}
 		}
 		name = rpm.FileName(pkg)
-		a.Version, a.Arch = pkg.Version+"-"+pkg.Release, pkg.Arch
-		pkg.Tree = st.tree.Clone()
+		a.Name, a.Version, a.Arch = pkg.Name, pkg.Version+"-"+pkg.Release, pkg.Arch
 		if sboms, err = p.addSBOMs(pkg.Tree, st, a, t, rpmSystem(t, pkg.Requires)); err != nil {
 			return job{}, err
 		}
@@ -83,17 +82,15 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 			return rpm.Write(ctx, w, pkg, rpm.Options{Compression: comp, Level: level, TempDir: tempDir})
 		}
 	case distro.Tar:
-		version := p.Version.String() + "-" + p.Iteration
-		a.Version, a.Arch = version, t.Arch
+		a.Name, a.Version, a.Arch = m.Name, tarball.Version(m), t.Arch
 		// A tarball declares no system packages: install.sh checks none.
-		tree := st.tree.Clone()
-		var err error
-		if sboms, err = p.addSBOMs(tree, st, a, t, nil); err != nil {
+		// The SBOM goes in first: install.sh lists every file.
+		if sboms, err = p.addSBOMs(m.Tree, st, a, t, nil); err != nil {
 			return job{}, err
 		}
-		install, uninstall, err := maintscript.Shell(st.intent, version, tree)
+		pkg, err := tarball.FromModel(m)
 		if err != nil {
-			return job{}, err
+			return job{}, inputError{err}
 		}
 		// A tarball is .tar.zst unless a compressor is asked for: the
 		// target's own default is its deb's or rpm's.
@@ -105,8 +102,7 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 			}
 			comp, level = c, l
 		}
-		name = tarball.FileName(p.Project.Name, p.Version.String(), t.Name(), comp)
-		pkg := tarball.Package{Name: p.Project.Name, Version: p.Version.String(), Target: t.Name(), Tree: tree, Install: install, Uninstall: uninstall}
+		name = tarball.FileName(pkg.Name, pkg.Version, pkg.Target, comp)
 		gen = func(ctx context.Context, w io.Writer, _ string) error {
 			// Handed over, not kept: tarball.Write lets its install.sh (a
 			// line per file) go before the payload.
@@ -120,16 +116,51 @@ func (p *Plan) prepare(st *staged, t distro.Profile, f distro.Format) (job, erro
 	return job{art: a, name: name, gen: gen, sboms: sboms}, nil
 }
 
-// rpmName is the rpm name of the app built for t: the project's name for
-// the distro's default Python, else with the Python after it
-// ("myapp-py311"), so that builds for two Python stacks of one release
-// never share a file name, and dnf never moves a server from one stack to
-// the other as an upgrade.
-func rpmName(project string, t distro.Profile) string {
-	if len(t.Distro.Pythons) == 0 || t.Python.Version == t.Distro.Pythons[0].Version {
-		return project
+// model is the neutral package of the staged tree for target t, with its
+// own copy of the tree and the dependencies of format f's family.
+func (p *Plan) model(st *staged, t distro.Profile, f distro.Format) (pkgmodel.Package, error) {
+	proj := p.Project
+	m := pkgmodel.Package{
+		Name:       proj.Name,
+		Version:    p.Version,
+		Iteration:  p.Iteration,
+		Target:     t,
+		Pure:       st.pure,
+		ConfigFile: proj.File,
+		Summary:    proj.Summary,
+		Description: []string{
+			proj.Description,
+			fmt.Sprintf("The application and a Python %s virtualenv with every dependency, installed in %s.", t.Python.Version, proj.Prefix),
+			p.buildNote(),
+		},
+		BuildNote:  p.buildNote(),
+		Maintainer: p.maintainer(),
+		Homepage:   proj.Homepage,
+		License:    proj.License,
+		Vendor:     proj.Vendor,
+		Prefix:     proj.Prefix,
+		BuildTime:  p.Epoch,
+		Tree:       st.tree.Clone(),
+		Intent:     st.intent,
 	}
-	return project + "-py" + strings.ReplaceAll(t.Python.Version, ".", "")
+	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
+		if data, err := readFile(proj.Dir, lic); err == nil {
+			m.LicenseFile, m.LicenseText = lic, data
+			break
+		}
+	}
+	switch f {
+	case distro.Deb:
+		declared := proj.DependsFor("deb", t.Distro.Name, t.Name())
+		libs, err := p.libraryDepends(st, t, declared)
+		if err != nil {
+			return m, err
+		}
+		m.Depends.Deb = append(libs, declared...)
+	case distro.RPM:
+		m.Depends.RPM = append(st.elf.RPM(), proj.DependsFor("rpm", t.Distro.Name, t.Name())...)
+	}
+	return m, nil
 }
 
 // checkFileNames fails when two packages of one run would be written to
@@ -245,21 +276,6 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// debScripts renders the maintainer scripts in the Debian dialect.
-func debScripts(st *staged) (map[deb.Script]string, error) {
-	bodies, err := maintscript.Debian(st.intent)
-	if err != nil {
-		return nil, err
-	}
-	out := map[deb.Script]string{}
-	for _, s := range deb.Scripts() {
-		if body, ok := bodies[s.String()]; ok {
-			out[s] = body
-		}
-	}
-	return out, nil
-}
-
 // buildNote is the line every package description ends with.
 func (p *Plan) buildNote() string {
 	switch {
@@ -273,41 +289,6 @@ func (p *Plan) buildNote() string {
 		dirty = " with uncommitted changes"
 	}
 	return fmt.Sprintf("Built from branch %s, commit %s%s.", p.Git.Branch, p.Git.Commit, dirty)
-}
-
-func (p *Plan) description(python string) string {
-	var parts []string
-	if d := strings.TrimSpace(p.Project.Description); d != "" {
-		parts = append(parts, d)
-	}
-	parts = append(parts, fmt.Sprintf("The application and a Python %s virtualenv with every dependency, installed in %s.", python, p.Project.Prefix))
-	parts = append(parts, p.buildNote())
-	for i, part := range parts {
-		parts[i] = wrap(part, 78)
-	}
-	return strings.Join(parts, "\n\n")
-}
-
-// wrap folds each line of text at spaces so no line passes width columns
-// (Debian descriptions are read on 80-column terminals).
-func wrap(text string, width int) string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		var cur string
-		for _, word := range strings.Fields(line) {
-			switch {
-			case cur == "":
-				cur = word
-			case len(cur)+1+len(word) > width:
-				out = append(out, cur)
-				cur = word
-			default:
-				cur += " " + word
-			}
-		}
-		out = append(out, cur)
-	}
-	return strings.Join(out, "\n")
 }
 
 func (p *Plan) maintainer() string {
@@ -366,75 +347,4 @@ func coveredBy(lib string, declared []string) bool {
 		}
 	}
 	return false
-}
-
-func (p *Plan) debPackage(st *staged, t distro.Profile) (deb.Package, error) {
-	proj := p.Project
-	revision, err := deb.Revision(p.Iteration, t.DebRevisionTag)
-	if err != nil {
-		return deb.Package{}, inputf("%s: %v", t.Name(), err)
-	}
-	version, err := deb.Version(p.Version, revision)
-	if err != nil {
-		return deb.Package{}, inputf("version %s: %v", p.Version, err)
-	}
-	arch := t.DebArch()
-	if st.pure {
-		arch = "all"
-	}
-	declared := proj.DependsFor("deb", t.Distro.Name, t.Name())
-	libs, err := p.libraryDepends(st, t, declared)
-	if err != nil {
-		return deb.Package{}, err
-	}
-	p.warnDistroName(t, proj.DebName())
-	depends := []string{t.Python.Package}
-	// The configure step creates the service user with systemd-sysusers,
-	// adduser or useradd: a minimal root (trixie's) may have none of them.
-	// passwd (useradd) is the smallest.
-	if st.intent.User != "" {
-		depends = append(depends, "passwd | adduser")
-	}
-	for _, d := range append(libs, declared...) {
-		if !slices.Contains(depends, d) {
-			depends = append(depends, d)
-		}
-	}
-	control := deb.Control{
-		Package:      proj.DebName(),
-		Version:      version,
-		Architecture: arch,
-		Maintainer:   p.maintainer(),
-		Section:      "web",
-		Priority:     "optional",
-		Homepage:     proj.Homepage,
-		Summary:      proj.Summary,
-		Description:  p.description(t.Python.Version),
-		Depends:      depends,
-		// wharf publish routes the package to its release's suite by it.
-		Extra: []deb.Field{{Name: distro.ControlField, Value: t.Distro.Name}},
-	}
-	scripts, err := debScripts(st)
-	if err != nil {
-		return deb.Package{}, err
-	}
-	tree := st.tree.Clone()
-	if err := deb.AddDocs(tree, control, debDocs(p)); err != nil {
-		return deb.Package{}, err
-	}
-	return deb.Package{Control: control, Scripts: scripts, Tree: tree}, nil
-}
-
-// debDocs are the project's facts for the Debian docs of its package
-// (deb.AddDocs).
-func debDocs(p *Plan) deb.Docs {
-	d := deb.Docs{License: p.Project.License, Vendor: p.Project.Vendor, VenvDir: p.Project.Prefix + "/venv",
-		Note: p.buildNote(), Time: p.Epoch, CustomFields: []string{distro.ControlField}}
-	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
-		if data, err := readFile(p.Project.Dir, lic); err == nil {
-			d.LicenseFile, d.LicenseText = lic, data
-			break
-		}
-	}
-	return d
 }

@@ -10,11 +10,11 @@ import (
 // field left empty becomes, and how a relation written as Debian does maps
 // to Requires.
 
-// WithDefaults fills what rpm tools want set and the description left
+// withDefaults fills what rpm tools want set and the description left
 // empty: a license (an SPDX LicenseRef, so rpmlint sees one is stated as
 // unknown), a Group (rpmlint treats "Unspecified" as missing) and a
 // BuildHost that does not leak the build machine's name.
-func WithDefaults(p Package) Package {
+func withDefaults(p Package) Package {
 	if p.License == "" {
 		p.License = "LicenseRef-not-stated"
 	}
@@ -29,9 +29,9 @@ func WithDefaults(p Package) Package {
 
 var relationRe = regexp.MustCompile(`^([A-Za-z0-9_.+:()/-]+)\s*(?:\(\s*(>=|<=|>>|<<|=|>|<)\s*([^)\s<>=]+)\s*\))?$`)
 
-// ParseRelation reads a dependency written as Debian does, "name (>= 1.2)",
+// parseRelation reads a dependency written as Debian does, "name (>= 1.2)",
 // into an rpm Requires entry.
-func ParseRelation(s string) (Dependency, error) {
+func parseRelation(s string) (Dependency, error) {
 	m := relationRe.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return Dependency{}, fmt.Errorf("want \"name\" or \"name (>= version)\"")

@@ -16,19 +16,19 @@ func TestParseRelation(t *testing.T) {
 		{"foo (>= )", Dependency{}, true},
 	}
 	for _, tt := range tests {
-		got, err := ParseRelation(tt.in)
+		got, err := parseRelation(tt.in)
 		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("ParseRelation(%q) = %+v, %v", tt.in, got, err)
+			t.Errorf("parseRelation(%q) = %+v, %v", tt.in, got, err)
 		}
 	}
 }
 
 func TestWithDefaultsKeepsWhatIsSet(t *testing.T) {
-	got := WithDefaults(Package{License: "MIT", Group: "System/Servers", BuildHost: "builder"})
+	got := withDefaults(Package{License: "MIT", Group: "System/Servers", BuildHost: "builder"})
 	if got.License != "MIT" || got.Group != "System/Servers" || got.BuildHost != "builder" {
 		t.Errorf("set fields changed: %+v", got)
 	}
-	got = WithDefaults(Package{})
+	got = withDefaults(Package{})
 	if got.License != "LicenseRef-not-stated" || got.Group != "Applications/Internet" || got.BuildHost != "localhost" {
 		t.Errorf("defaults: %+v", got)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/tarball"
 )
@@ -21,7 +22,7 @@ func ExampleWrite() {
 	if err := tree.AddFile("/opt/hello/app.py", 0o644, []byte("print('hello')\n")); err != nil {
 		log.Fatal(err)
 	}
-	install, uninstall, err := maintscript.Shell(maintscript.Intent{Package: "hello", Prefix: "/opt/hello"}, "1.0", tree)
+	install, uninstall, err := maintscript.Shell(pkgmodel.Intent{Package: "hello", Prefix: "/opt/hello"}, "1.0", tree)
 	if err != nil {
 		log.Fatal(err)
 	}

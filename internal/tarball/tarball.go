@@ -27,6 +27,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 )
 
@@ -195,3 +196,21 @@ creates the service user and enables the services. To remove:
 Both take --root DIR to act on a staging root instead of /.
 `, p.Name, p.Version, p.Target, maintscript.Quote(FileName(p.Name, p.Version, p.Target, c)), maintscript.Quote(dir+"/install.sh"), uninstall)
 }
+
+// FromModel maps the neutral package to a tarball, with install.sh and
+// uninstall.sh written from the intent (maintscript.Shell). The package
+// holds m.Tree, which must be complete: the scripts list its files.
+func FromModel(m pkgmodel.Package) (Package, error) {
+	if err := m.Validate(); err != nil {
+		return Package{}, err
+	}
+	install, uninstall, err := maintscript.Shell(m.Intent, Version(m), m.Tree)
+	if err != nil {
+		return Package{}, err
+	}
+	return Package{Name: m.Name, Version: m.Version.String(), Target: m.Target.Name(), Tree: m.Tree, Install: install, Uninstall: uninstall}, nil
+}
+
+// Version is the version install.sh records: the app's, then the
+// iteration ("2.0-1").
+func Version(m pkgmodel.Package) string { return m.Version.String() + "-" + m.Iteration }

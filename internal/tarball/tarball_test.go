@@ -23,6 +23,7 @@ import (
 
 	"github.com/wharf-pkg/wharf/internal/compress"
 	"github.com/wharf-pkg/wharf/internal/maintscript"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/stage"
 	"github.com/wharf-pkg/wharf/internal/testenv"
 )
@@ -33,7 +34,7 @@ var mtime = time.Unix(1700000000, 0)
 
 // spec is a testdata/*.json package: the scripts' intent and the payload.
 type spec struct {
-	Intent                maintscript.Intent
+	Intent                pkgmodel.Intent
 	Name, Version, Target string
 	Entries               []struct {
 		Path, Kind, Mode, Owner, Group, Target, Content string

@@ -3,6 +3,7 @@ package deb
 import (
 	"bytes"
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -103,5 +104,37 @@ func TestAlternatives(t *testing.T) {
 	want := []Alternative{{"libpq5", "(>= 13)"}, {"libpq-dev", ""}, {"x", "[amd64]"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Alternatives = %q, want %q", got, want)
+	}
+}
+
+// TestReadControlReadsToTheEnd: a repository's intake digests the bytes
+// ReadControl reads, so it reads every byte once, and gives the control
+// member's facts without the files.
+func TestReadControlReadsToTheEnd(t *testing.T) {
+	pkg, err := FromModel(model(t, "debian-12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Write(context.Background(), &out, pkg, Options{Compression: Gzip}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := Read(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen bytes.Buffer
+	info, err := ReadControl(io.TeeReader(bytes.NewReader(out.Bytes()), &seen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(seen.Bytes(), out.Bytes()) {
+		t.Errorf("read %d of %d bytes", seen.Len(), out.Len())
+	}
+	if !slices.Equal(info.Fields, full.Fields) || info.Scripts[Postinst] != full.Scripts[Postinst] || len(info.MD5Sums) != len(full.MD5Sums) {
+		t.Error("ReadControl and Read disagree on the control member")
+	}
+	if len(info.Files) != 0 || len(full.Files) == 0 {
+		t.Errorf("files: ReadControl %d, Read %d", len(info.Files), len(full.Files))
 	}
 }

@@ -82,7 +82,18 @@ func Inspect(path string) (*Info, error) {
 
 // Read reads a .deb of the given size from r.
 func Read(r io.ReaderAt, size int64) (*Info, error) {
-	arr := ar.NewReader(bufio.NewReader(io.NewSectionReader(r, 0, size)))
+	return read(bufio.NewReader(io.NewSectionReader(r, 0, size)), true)
+}
+
+// ReadControl reads a .deb from r to its end and returns what its control
+// member holds (fields, scripts, conffiles, md5sums), with no Files: it
+// never decompresses data.tar, only checks that the member is there, so
+// reading a large package costs one pass over its bytes, which a caller
+// can digest on the way (a repository's intake).
+func ReadControl(r io.Reader) (*Info, error) { return read(r, false) }
+
+func read(r io.Reader, withData bool) (*Info, error) {
+	arr := ar.NewReader(r)
 	info := &Info{Scripts: map[Script]string{}}
 	var sawBinary, sawControl, sawData bool
 	for {
@@ -115,8 +126,10 @@ func Read(r io.ReaderAt, size int64) (*Info, error) {
 			sawControl = true
 		case base == "data" && !sawData:
 			info.Compression = strings.TrimPrefix(ext, ".")
-			if err := readData(arr, info.Compression, info); err != nil {
-				return nil, fmt.Errorf("%s: %w", h.Name, err)
+			if withData {
+				if err := readData(arr, info.Compression, info); err != nil {
+					return nil, fmt.Errorf("%s: %w", h.Name, err)
+				}
 			}
 			sawData = true
 		case strings.HasPrefix(h.Name, "_"):

@@ -216,11 +216,10 @@ func (c *counter) Write(p []byte) (int, error) { *c += counter(len(p)); return l
 func (p *Publisher) readDeb(r *repository, file string, br io.Reader) (*input, error) {
 	m, s1, s256 := md5.New(), sha1.New(), sha256.New()
 	var size counter
-	fields, err := aptrepo.ReadControl(io.TeeReader(br, io.MultiWriter(m, s1, s256, &size)))
+	info, err := deb.ReadControl(io.TeeReader(br, io.MultiWriter(m, s1, s256, &size)))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	info := &deb.Info{Fields: fields}
 	name, _ := info.Field("Package")
 	version, _ := info.Field("Version")
 	arch, _ := info.Field("Architecture")

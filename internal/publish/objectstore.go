@@ -45,15 +45,8 @@ func (p *Publisher) writeYumObjects(ctx context.Context, r *repository, y *yumRe
 		start := time.Now()
 		root := path.Join(y.root, arch)
 		pkgs := y.rpmsFor(arch)
-		var missing []yumrepo.Package
-		for _, pkg := range pkgs {
-			if !y.listed[arch][pkg.Location] {
-				missing = append(missing, pkg)
-			}
-		}
-		if err := each(ctx, len(missing), p.workers(), func(ctx context.Context, i int) error {
-			return p.Store.Link(y.poolPath(missing[i]), path.Join(root, missing[i].Location))
-		}); err != nil {
+		linked, err := p.linkUnlisted(ctx, y, arch, pkgs)
+		if err != nil {
 			return err
 		}
 		files, err := yumrepo.Render(pkgs, yumrepo.Options{Time: r.now, Signer: signer})
@@ -101,7 +94,7 @@ func (p *Publisher) writeYumObjects(ctx context.Context, r *repository, y *yumRe
 			}
 		}
 		y.arch[arch]++
-		p.logf("yum repository %s: %d packages written (%d copied, in %s)", root, len(pkgs), len(missing), time.Since(start).Round(time.Millisecond))
+		p.logf("yum repository %s: %d packages written (%d copied, in %s)", root, len(pkgs), linked, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

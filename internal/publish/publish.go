@@ -548,6 +548,22 @@ func (p *Publisher) holds(name string, data []byte, sum string) bool {
 	return err == nil && bytes.Equal(have, data)
 }
 
+// linkUnlisted links the pool files of pkgs that the published revision
+// of y's arch does not list, at once (Link replaces what a killed
+// publisher may have left), and says how many.
+func (p *Publisher) linkUnlisted(ctx context.Context, y *yumRepo, arch string, pkgs []yumrepo.Package) (int, error) {
+	root := path.Join(y.root, arch)
+	var missing []yumrepo.Package
+	for _, pkg := range pkgs {
+		if !y.listed[arch][pkg.Location] {
+			missing = append(missing, pkg)
+		}
+	}
+	return len(missing), each(ctx, len(missing), p.workers(), func(ctx context.Context, i int) error {
+		return p.Store.Link(y.poolPath(missing[i]), path.Join(root, missing[i].Location))
+	})
+}
+
 func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo, signer Signer) error {
 	sw, ok := p.Store.(repostore.DirSwitcher)
 	if !ok {
@@ -557,17 +573,8 @@ func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo, sig
 		start := time.Now()
 		root := path.Join(y.root, arch)
 		pkgs := y.rpmsFor(arch)
-		// Link the pool files the published revision does not list, at
-		// once (Link replaces what a killed publisher may have left).
-		var missing []yumrepo.Package
-		for _, pkg := range pkgs {
-			if !y.listed[arch][pkg.Location] {
-				missing = append(missing, pkg)
-			}
-		}
-		if err := each(ctx, len(missing), p.workers(), func(ctx context.Context, i int) error {
-			return p.Store.Link(y.poolPath(missing[i]), path.Join(root, missing[i].Location))
-		}); err != nil {
+		linked, err := p.linkUnlisted(ctx, y, arch, pkgs)
+		if err != nil {
 			return err
 		}
 		linkedAt := time.Now()
@@ -603,7 +610,7 @@ func (p *Publisher) writeYum(ctx context.Context, r *repository, y *yumRepo, sig
 			return err
 		}
 		y.arch[arch] = old + 1
-		p.logf("yum repository %s: %d packages written (%d linked in %s, rendered in %s, written in %s)", root, len(pkgs), len(missing),
+		p.logf("yum repository %s: %d packages written (%d linked in %s, rendered in %s, written in %s)", root, len(pkgs), linked,
 			linkedAt.Sub(start).Round(time.Millisecond), renderedAt.Sub(linkedAt).Round(time.Millisecond), time.Since(renderedAt).Round(time.Millisecond))
 	}
 	return nil

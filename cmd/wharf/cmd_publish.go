@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +39,7 @@ func (o *RepoOptions) publisher(ctx context.Context, e env, create bool) (*publi
 	// Only publish creates a repository; the other commands must not leave
 	// a lock or a key in a directory that was none.
 	if !create && !repostore.IsS3URL(o.Repo) {
-		if err := requireRepository(o.Repo); err != nil {
+		if err := publish.RequireRepository(o.Repo); err != nil {
 			return nil, err
 		}
 	}
@@ -69,18 +67,6 @@ func (o *RepoOptions) publisher(ctx context.Context, e env, create bool) (*publi
 		return nil, err
 	}
 	return &publish.Publisher{Store: store, Signer: signer, Now: time.Now, Log: e.stderr, LockTimeout: o.LockTimeout}, nil
-}
-
-// requireRepository checks that dir holds a wharf repository: every
-// publish writes its public key there.
-func requireRepository(dir string) error {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("repository %s does not exist (wharf publish creates one)", dir)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "wharf.gpg")); err != nil {
-		return fmt.Errorf("%s is not a wharf repository: it has no wharf.gpg (wharf publish creates one)", dir)
-	}
-	return nil
 }
 
 // PublishOptions are the flags of `wharf publish`.
@@ -165,10 +151,10 @@ func runPublish(ctx context.Context, e env, opts PublishOptions, files []string)
 	if err := opts.check(); err != nil {
 		return err
 	}
-	before := repoBefore(opts.Repo)
+	before := publish.Look(opts.Repo)
 	p, err := opts.publisher(ctx, e, true)
 	if err != nil {
-		before.restore(opts.Repo)
+		before.Restore()
 		return err
 	}
 	p.Distro, p.Architectures, p.Origin, p.Label = opts.Distro, opts.Architectures, opts.Origin, opts.Label
@@ -176,53 +162,11 @@ func runPublish(ctx context.Context, e env, opts PublishOptions, files []string)
 	if err != nil {
 		// The change was undone: a repository directory this publish
 		// made (or found empty) holds only its lock file now.
-		before.restore(opts.Repo)
+		before.Restore()
 		return err
 	}
 	fmt.Fprint(e.stdout, res)
 	return nil
-}
-
-// repoState is what a publish found at --repo: nothing, an empty
-// directory, or a directory with files.
-type repoState int
-
-const (
-	repoMissing repoState = iota
-	repoEmpty
-	repoInUse
-)
-
-func repoBefore(dir string) repoState {
-	if repostore.IsS3URL(dir) {
-		return repoInUse // an object store has no directory to take away
-	}
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return repoMissing
-	case err == nil && len(entries) == 0:
-		return repoEmpty
-	}
-	return repoInUse
-}
-
-// restore takes away what a failed first publish left at dir, whose
-// change was undone: its lock file, and the directory if it made it. (A
-// publisher waiting for that lock takes the new file it then creates: see
-// repostore.Dir.Lock.)
-func (s repoState) restore(dir string) {
-	if s == repoInUse {
-		return
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) > 1 || len(entries) == 1 && entries[0].Name() != ".lock" {
-		return
-	}
-	os.Remove(filepath.Join(dir, ".lock"))
-	if s == repoMissing {
-		os.Remove(dir)
-	}
 }
 
 // PromoteOptions are the flags of `wharf promote`.

@@ -1,4 +1,4 @@
-// Package target holds the distro profiles wharf builds for. A profile fixes
+// Package distro holds the distro profiles wharf builds for. A profile fixes
 // what a package must agree with on the server: the system Python (path,
 // version, dependency name), the glibc version (which manylinux wheels fit),
 // the architecture, the package format and the compressor its dpkg/rpm reads,

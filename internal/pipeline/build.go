@@ -1,4 +1,4 @@
-// Package build turns an app into packages: it plans (project, version,
+// Package pipeline turns an app into packages: it plans (project, version,
 // targets, pins), stages one Tree per target Python and platform, and hands
 // the Tree to each format writer (DESIGN.md, "How data flows").
 package pipeline

@@ -1,6 +1,7 @@
 // Package pipeline turns an app into packages: it plans (project, version,
-// targets, pins), stages one Tree per target Python and platform, and hands
-// the Tree to each format writer (DESIGN.md, "How data flows").
+// targets, pins), stages one Tree per target Python and platform, and for
+// each format fills one neutral pkgmodel.Package, which the format maps
+// and writes (docs/architecture.md, "How a build flows").
 package pipeline
 
 import (

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -94,6 +95,7 @@ type rowSpec struct {
 	format  string // deb, rpm, tar
 	comp    string // zstd, xz, gzip
 	dflt    bool   // wharf with the target's default settings (no --compression)
+	optIn   bool   // run only when -only names it: too long for the default run
 }
 
 func (r rowSpec) id() string { return r.payload + "/" + r.format + "/" + r.comp }
@@ -118,6 +120,9 @@ func allRows() []rowSpec {
 	add("venv-150m", []string{"deb", "rpm", "tar"}, []string{"zstd", "xz", "gzip"})
 	add("venv-1.5g", []string{"deb", "rpm", "tar"}, []string{"zstd"})
 	add("venv-1.5g", []string{"deb"}, []string{"xz", "gzip"})
+	for _, f := range []string{"deb", "rpm", "tar"} {
+		rows = append(rows, rowSpec{payload: "venv-3g", format: f, comp: "zstd", optIn: true})
+	}
 	add("small-100k", []string{"deb", "rpm", "tar"}, []string{"zstd", "gzip"})
 	add("small-100k", []string{"deb"}, []string{"xz"})
 	for _, p := range []string{"mixed-300m", "random-300m"} {
@@ -129,6 +134,9 @@ func allRows() []rowSpec {
 func selectRows(o options) []rowSpec {
 	var out []rowSpec
 	for _, r := range allRows() {
+		if r.optIn && o.only.String() == "" {
+			continue
+		}
 		if o.only.MatchString(r.id()) {
 			out = append(out, r)
 		}
@@ -171,6 +179,7 @@ func run(ctx context.Context, o options, generateOnly bool) error {
 	if err != nil {
 		return err
 	}
+	rss := rssScale{}
 	fmt.Print(measure.Machine())
 	fmt.Print(env.versions())
 	fmt.Printf("RSS      peak resident size of the largest process of each command (ru_maxrss); none reads below this program's own, %s\n", measure.MiB(measure.ResetPeak()))
@@ -203,11 +212,13 @@ func run(ctx context.Context, o options, generateOnly bool) error {
 			return err
 		}
 		b.print(os.Stdout)
+		rss.add(b)
 		if spec.name == "mixed-300m" || spec.name == "random-300m" {
 			pr := env.probe(ctx, spec, app, b.probeDelay())
 			b.printAcceptance(os.Stdout, pr)
 		}
 	}
+	rss.print(os.Stdout)
 	fmt.Printf("\nload %s at the end; the whole run took %s\n", measure.LoadAvg(), time.Since(start).Round(time.Second))
 	if len(env.notes) > 0 {
 		fmt.Println("\nnotes")
@@ -248,4 +259,39 @@ func leftovers(dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// rssScale compares wharf's peak RSS on the smallest and the largest
+// venv-like tree (venv-150m, venv-3g) for each format with zstd: issue 11
+// wants them within 20 % of each other.
+type rssScale map[string]float64 // "payload/format" → median peak MiB
+
+func (r rssScale) add(b *benchRun) {
+	if b.spec.name != "venv-150m" && b.spec.name != "venv-3g" {
+		return
+	}
+	for _, row := range b.rows {
+		if row.spec.comp == "zstd" && row.wharf.ok() {
+			var xs []float64
+			for _, s := range row.wharf.runs {
+				xs = append(xs, float64(s.res.MaxRSS)/miB)
+			}
+			r[b.spec.name+"/"+row.spec.format] = median(xs)
+		}
+	}
+}
+
+func (r rssScale) print(w io.Writer) {
+	var lines []string
+	for _, f := range []string{"deb", "rpm", "tar"} {
+		small, okS := r["venv-150m/"+f]
+		big, okB := r["venv-3g/"+f]
+		if okS && okB {
+			lines = append(lines, fmt.Sprintf("  %s zstd  venv-150m %.0f MiB, venv-3g %.0f MiB: %.2f× (goal ≤ 1.20×)", f, small, big, big/small))
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(w, "\nRSS against the tree's size (wharf, median peak)")
+		fmt.Fprintln(w, strings.Join(lines, "\n"))
+	}
 }

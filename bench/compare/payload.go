@@ -109,6 +109,8 @@ func payloads(quick bool) []payloadSpec {
 			about: "venv-like tree: real wheels unpacked, then generated Python-like text and binary"},
 		{name: "venv-1.5g", kind: kindVenv, bytes: scale(1536*miB, 150*miB), files: n(40000, 4000), realShare: 0.4, binShare: 0.5, binFiles: 0.08,
 			about: "venv-like tree, a mix of text and binary files"},
+		{name: "venv-3g", kind: kindVenv, bytes: scale(3072*miB, 300*miB), files: n(80000, 8000), realShare: 0.4, binShare: 0.5, binFiles: 0.08,
+			about: "venv-like tree, the mix of venv-1.5g at twice its size (-only: not in the default run)"},
 		{name: "small-100k", kind: kindSmall, bytes: scale(100000*kiB, 10000*kiB), files: n(100000, 10000),
 			about: "100,000 Python-like files of 0.5-1.5 KiB, 100 per directory"},
 		{name: "mixed-300m", kind: kindVenv, bytes: scale(300*miB, 60*miB), files: n(3000, 600), realShare: 0.15, binShare: 0.8, binFiles: 0.25,

@@ -7,10 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wharf-pkg/wharf/internal/usage"
 	"github.com/wharf-pkg/wharf/internal/wheel/wheeltest"
@@ -294,5 +299,87 @@ func TestCheckFloorAppTree(t *testing.T) {
 		case c.fault != "" && (err == nil || err.Error() != c.fault || !errors.Is(err, ErrInput)):
 			t.Errorf("%s: %v\nwant %s", c.target, err, c.fault)
 		}
+	}
+}
+
+// TestSniffELF: the pooled sniff finds the same ELF files as one by one
+// would, skips files too small for an ELF header, and reports the first
+// file in order that cannot be opened.
+func TestSniffELF(t *testing.T) {
+	elfHead := append([]byte("\x7fELF"), make([]byte, 60)...)
+	var files []*stage.Entry
+	for i := range 500 {
+		data := bytes.Repeat([]byte{'x'}, 64)
+		switch i % 7 {
+		case 0:
+			data = elfHead
+		case 1:
+			data = elfHead[:10] // short: never opened
+		}
+		files = append(files, &stage.Entry{Path: fmt.Sprintf("/f%d", i), Kind: stage.File, Size: int64(len(data)), Open: stage.Bytes(data)})
+	}
+	for _, workers := range []int{1, 3, 8} {
+		isELF, err := sniffELF(files, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, got := range isELF {
+			if got != (i%7 == 0) {
+				t.Fatalf("%d workers: file %d: ELF %v", workers, i, got)
+			}
+		}
+	}
+	bad := slices.Clone(files)
+	for _, i := range []int{450, 300} {
+		e := *bad[i]
+		e.Open = func() (io.ReadCloser, error) { return nil, fmt.Errorf("gone %d", i) }
+		bad[i] = &e
+	}
+	for _, workers := range []int{1, 8} {
+		if _, err := sniffELF(bad, workers); err == nil || err.Error() != "open /f300: gone 300" {
+			t.Errorf("%d workers: error %v", workers, err)
+		}
+	}
+}
+
+// BenchmarkELFFiles times the ELF sniff of the app tree under
+// $WHARF_BENCH_TREE, one by one and pooled, and reports the CPU time:
+//
+//	WHARF_BENCH_TREE=/var/tmp/wharf-compare/payloads/venv-1.5g-1610612736-40000-g1/app \
+//	  go test -run '^$' -bench ELFFiles -benchtime 3x ./internal/pipeline
+func BenchmarkELFFiles(b *testing.B) {
+	dir := os.Getenv("WHARF_BENCH_TREE")
+	if dir == "" {
+		b.Skip("set WHARF_BENCH_TREE")
+	}
+	var files []*stage.Entry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files = append(files, &stage.Entry{Path: p, Kind: stage.File, Size: info.Size(), Open: fileOpener(p)})
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, workers := range []int{1, min(2*runtime.GOMAXPROCS(0), maxSniffers)} {
+		b.Run(fmt.Sprint(workers), func(b *testing.B) {
+			var before, after syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+			for b.Loop() {
+				if _, err := sniffELF(files, workers); err != nil {
+					b.Fatal(err)
+				}
+			}
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+			cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(len(files)), "files")
+		})
 	}
 }

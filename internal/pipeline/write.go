@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/shlibs"
+	"github.com/wharf-pkg/wharf/internal/spool"
 	"github.com/wharf-pkg/wharf/internal/tarball"
 )
 
@@ -236,7 +238,7 @@ func writeAtomic(ctx context.Context, final, spoolDir string, gen func(io.Writer
 		}
 	}()
 	h := sha256.New()
-	cw := &countingWriter{ctx: ctx, w: io.MultiWriter(tmp, h)}
+	cw := &packageWriter{ctx: ctx, file: tmp, hash: h}
 	if err := gen(cw); err != nil {
 		return 0, "", err
 	}
@@ -259,21 +261,89 @@ func writeAtomic(ctx context.Context, final, spoolDir string, gen func(io.Writer
 	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// countingWriter counts bytes and stops the write once ctx is cancelled
-// (Ctrl-C), so the writer unwinds and the temp file is removed.
-type countingWriter struct {
-	ctx context.Context
-	w   io.Writer
-	n   int64
+// packageWriter writes the package file and hashes it as it goes,
+// counting the bytes, and stops the write once ctx is cancelled (Ctrl-C),
+// so the writer unwinds and the temp file is removed.
+type packageWriter struct {
+	ctx  context.Context
+	file *os.File
+	hash hash.Hash
+	n    int64
+	// flushing is where the writeback started last stops: the kernel
+	// writes the file out behind the build, so the fsync before the
+	// rename has only the tail left to wait for.
+	flushing int64
 }
 
-func (c *countingWriter) Write(b []byte) (int, error) {
+// writebackStep is how much written data is handed to the kernel's
+// writeback at a time.
+const writebackStep = 8 << 20
+
+func (c *packageWriter) Write(b []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	n, err := c.w.Write(b)
+	n, err := c.file.Write(b)
+	c.hash.Write(b[:n])
 	c.n += int64(n)
+	c.writeBehind()
 	return n, err
+}
+
+// writeBehind starts the writeback of what was written since the last
+// call, once that is writebackStep or more.
+func (c *packageWriter) writeBehind() {
+	if c.n-c.flushing >= writebackStep {
+		startWriteback(c.file, c.flushing, c.n-c.flushing)
+		c.flushing = c.n
+	}
+}
+
+// TakeFile takes a writer's spooled payload (spool.FileTaker): the kernel
+// copies it into the package file while this goroutine hashes it from
+// the page cache, so the bytes pass through user space once, not twice.
+func (c *packageWriter) TakeFile(ctx context.Context, f *os.File, n int64) (int64, error) {
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	copied := make(chan error, 1)
+	var done int64
+	go func() {
+		var err error
+		for done < n && err == nil {
+			var m int64
+			m, err = spool.ToFile(ctx, c.file, f, min(n-done, writebackStep))
+			done += m
+			c.n += m
+			c.writeBehind()
+		}
+		copied <- err
+	}()
+	hashed, herr := io.CopyBuffer(c.hash, &ctxReader{ctx: ctx, r: io.NewSectionReader(f, off, n)}, make([]byte, 1<<20))
+	cerr := <-copied
+	switch {
+	case cerr != nil:
+		return done, cerr
+	case herr != nil:
+		return done, herr
+	case hashed != done:
+		return done, fmt.Errorf("hashed %d bytes of the spool, copied %d", hashed, done)
+	}
+	return done, nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
 }
 
 // buildNote is the line every package description ends with.

@@ -12,25 +12,42 @@ import (
 // some milliseconds of copying.
 const copyStep = 4 << 20
 
-// Copy copies n bytes of f to w, stopping once ctx is done. A w that is
-// itself a file gets them in the kernel (copy_file_range); any other w
-// gets copyStep writes while the next step is read on another goroutine,
-// so reading the spool overlaps what w does with the bytes (the build
-// hashes the package as it writes it).
-func Copy(ctx context.Context, w io.Writer, f *os.File, n int64) (int64, error) {
-	if _, ok := w.(*os.File); ok {
-		var done int64
-		for done < n {
-			if err := ctx.Err(); err != nil {
-				return done, err
-			}
-			m, err := io.CopyN(w, f, min(n-done, copyStep))
-			done += m
-			if err != nil {
-				return done, err
-			}
+// FileTaker is an output that takes n bytes of a file, from its offset,
+// its own way: the build's package file copies them in the kernel (ToFile)
+// while it hashes them from the page cache.
+type FileTaker interface {
+	TakeFile(ctx context.Context, f *os.File, n int64) (int64, error)
+}
+
+// ToFile copies n bytes of f, from its offset, to dst in the kernel
+// (copy_file_range: the bytes never pass through user space), in steps
+// between looks at ctx.
+func ToFile(ctx context.Context, dst, f *os.File, n int64) (int64, error) {
+	var done int64
+	for done < n {
+		if err := ctx.Err(); err != nil {
+			return done, err
 		}
-		return done, nil
+		m, err := io.CopyN(dst, f, min(n-done, copyStep))
+		done += m
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// Copy copies n bytes of f, from its offset, to w, stopping once ctx is
+// done. A FileTaker takes them its own way; a w that is itself a file
+// gets them in the kernel (ToFile); any other w gets copyStep writes while
+// the next step is read on another goroutine, so reading the spool
+// overlaps what w does with the bytes.
+func Copy(ctx context.Context, w io.Writer, f *os.File, n int64) (int64, error) {
+	switch out := w.(type) {
+	case FileTaker:
+		return out.TakeFile(ctx, f, n)
+	case *os.File:
+		return ToFile(ctx, out, f, n)
 	}
 	type chunk struct {
 		b   []byte

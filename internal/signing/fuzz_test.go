@@ -29,7 +29,9 @@ func FuzzLoadKey(f *testing.F) {
 			if s != nil {
 				t.Fatal("LoadKey returned a Signer with an error")
 			}
-			if len(passphrase) > 3 && bytes.Contains([]byte(err.Error()), passphrase) {
+			// An error may quote the key's own text (its armor type), so a
+			// passphrase that is also part of the key proves nothing.
+			if len(passphrase) > 3 && !bytes.Contains(key, passphrase) && bytes.Contains([]byte(err.Error()), passphrase) {
 				t.Fatalf("error %q leaks the passphrase", err)
 			}
 			return

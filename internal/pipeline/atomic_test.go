@@ -13,24 +13,8 @@ import (
 	"testing"
 
 	"github.com/wharf-pkg/wharf/internal/spool"
+	"github.com/wharf-pkg/wharf/internal/testenv"
 )
-
-// spoolOf is a spool file holding data, its offset at start.
-func spoolOf(t *testing.T, data []byte, start int64) *os.File {
-	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "spool")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Seek(start, io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
 
 // TestWriteAtomicTakesSpool: a writer's spooled payload handed to the
 // package file (copied in the kernel, hashed on the side) lands between
@@ -43,7 +27,7 @@ func TestWriteAtomicTakesSpool(t *testing.T) {
 		data[i] = byte(rng.Uint32())
 	}
 	const skip = 100 // the spool's offset is where the copy starts
-	f := spoolOf(t, data, skip)
+	f := testenv.OpenFileAt(t, data, skip)
 	dir := t.TempDir()
 	final := filepath.Join(dir, "out.pkg")
 	head, tail := []byte("!<head>\n"), []byte("\n")
@@ -80,7 +64,7 @@ func TestWriteAtomicTakesSpool(t *testing.T) {
 // TestWriteAtomicSpoolCancelled: Ctrl-C during the copy of a spool fails
 // the write and leaves neither the package nor its temp file.
 func TestWriteAtomicSpoolCancelled(t *testing.T) {
-	f := spoolOf(t, make([]byte, 8<<20), 0)
+	f := testenv.OpenFileAt(t, make([]byte, 8<<20), 0)
 	dir := t.TempDir()
 	final := filepath.Join(dir, "out.pkg")
 	ctx, cancel := context.WithCancel(context.Background())

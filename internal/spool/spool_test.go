@@ -7,23 +7,9 @@ import (
 	"io"
 	"os"
 	"testing"
-)
 
-func spoolFile(t *testing.T, data []byte) *os.File {
-	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "spool")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Seek(3, io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
+	"github.com/wharf-pkg/wharf/internal/testenv"
+)
 
 type taker struct{ took int64 }
 
@@ -41,7 +27,7 @@ func TestCopy(t *testing.T) {
 	n := int64(len(want))
 
 	var buf bytes.Buffer
-	if m, err := Copy(context.Background(), &buf, spoolFile(t, data), n); err != nil || m != n || !bytes.Equal(buf.Bytes(), want) {
+	if m, err := Copy(context.Background(), &buf, testenv.OpenFileAt(t, data, 3), n); err != nil || m != n || !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("to a buffer: %d bytes, %v, equal %v", m, err, bytes.Equal(buf.Bytes(), want))
 	}
 	out, err := os.Create(t.TempDir() + "/out")
@@ -49,20 +35,20 @@ func TestCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	if m, err := Copy(context.Background(), out, spoolFile(t, data), n); err != nil || m != n {
+	if m, err := Copy(context.Background(), out, testenv.OpenFileAt(t, data, 3), n); err != nil || m != n {
 		t.Errorf("to a file: %d bytes, %v", m, err)
 	}
 	if got, _ := os.ReadFile(out.Name()); !bytes.Equal(got, want) {
 		t.Errorf("the file holds %d bytes, not the %d wanted", len(got), n)
 	}
 	tk := &taker{}
-	if m, err := Copy(context.Background(), tk, spoolFile(t, data), n); err != nil || m != n || tk.took != n {
+	if m, err := Copy(context.Background(), tk, testenv.OpenFileAt(t, data, 3), n); err != nil || m != n || tk.took != n {
 		t.Errorf("to a FileTaker: %d bytes, took %d, %v", m, tk.took, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, w := range []io.Writer{&bytes.Buffer{}, out} {
-		if _, err := Copy(ctx, w, spoolFile(t, data), n); !errors.Is(err, context.Canceled) {
+		if _, err := Copy(ctx, w, testenv.OpenFileAt(t, data, 3), n); !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled copy to %T: %v", w, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,4 +65,23 @@ func TreeChanges(want, got map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// OpenFileAt is a temp file holding data, open for reading and writing,
+// its offset at off: a spool as the package writers leave it. It is
+// closed when the test ends.
+func OpenFileAt(t testing.TB, data []byte, off int64) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -27,7 +27,7 @@ func model(t *testing.T, target string) pkgmodel.Package {
 	}
 	return pkgmodel.Package{
 		Name: "my_app", Version: pep440.MustParse("2.0"), Iteration: "3", Target: prof, ConfigFile: "pyproject.toml",
-		Summary: "my app", Description: []string{"An app.", "Built by wharf outside version control."},
+		Summary: "my app", Description: []string{"An app."},
 		BuildNote: "Built by wharf outside version control.", Maintainer: "Ops <ops@example.com>",
 		License: "MIT", Prefix: "/opt/my_app", Tree: tree,
 		Depends: pkgmodel.Depends{Deb: []string{"libpq5", "passwd | adduser", "libpq5"}, RPM: []string{"libpq"}},

@@ -22,6 +22,7 @@ import (
 	"github.com/wharf-pkg/wharf/internal/distro"
 	"github.com/wharf-pkg/wharf/internal/gitmeta"
 	"github.com/wharf-pkg/wharf/internal/pep440"
+	"github.com/wharf-pkg/wharf/internal/pkgmodel"
 	"github.com/wharf-pkg/wharf/internal/rpm"
 	"github.com/wharf-pkg/wharf/internal/shlibs"
 	"github.com/wharf-pkg/wharf/internal/usage"
@@ -135,6 +136,10 @@ type Plan struct {
 	// target Python version.
 	buildPythons map[string]string
 	warnedSlowXz bool // the no-cgo xz warning is given once
+	// licenseFile is the app's license file ("LICENSE"), read once for
+	// every package; "" when it has none.
+	licenseFile string
+	licenseText []byte
 }
 
 // Run builds every requested package and returns them in the order written.
@@ -215,13 +220,19 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 			return nil, err
 		}
 	}
-	if !isPositiveInt(p.Iteration) {
+	if !pkgmodel.ValidIteration(p.Iteration) {
 		return nil, flagError(fmt.Errorf("--iteration %q must be a positive integer or auto", p.Iteration))
 	}
 
 	p.Epoch, err = sourceDateEpoch(getenv, p.Git, opts.Now)
 	if err != nil {
 		return nil, err
+	}
+	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
+		if data, err := readFile(proj.Dir, lic); err == nil {
+			p.licenseFile, p.licenseText = lic, data
+			break
+		}
 	}
 	p.OutDir = opts.OutDir
 	if p.OutDir == "" {
@@ -315,18 +326,6 @@ func (p *Plan) autoIteration(opts Options) (string, error) {
 		next = max(next, k)
 	}
 	return strconv.Itoa(next), nil
-}
-
-func isPositiveInt(s string) bool {
-	if s == "" || s[0] == '0' {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // sourceDateEpoch fixes archive mtimes: SOURCE_DATE_EPOCH, else the commit

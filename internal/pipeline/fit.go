@@ -265,8 +265,9 @@ func (p *Plan) checkFloor(opts Options, st *staged, t distro.Profile) error {
 }
 
 // elfFiles reads the ELF files of the staged tree once for all the
-// targets that share it. Every payload file of 64 bytes or more is opened
-// to look for the ELF magic, by a bounded pool of goroutines (one open and
+// targets that share it. Every payload file of 64 bytes or more
+// (hasELFMagic) is opened to look for the ELF magic, by a bounded pool of
+// goroutines (one open and
 // a 4-byte read each: on a tree of 40,000 files, done one by one, it held
 // the build up for about half a second before anything was written); the
 // few that are ELF are then read in order.
@@ -278,7 +279,7 @@ func (st *staged) elfFiles(opts Options) ([]elffit.File, error) {
 	// 100 bytes a file at the build's peak of memory.
 	var files []*stage.Entry
 	for _, e := range st.tree.Sorted() {
-		if e.Kind == stage.File && e.Size >= 64 {
+		if e.Kind == stage.File {
 			files = append(files, e)
 		}
 	}

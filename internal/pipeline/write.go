@@ -133,23 +133,18 @@ func (p *Plan) model(st *staged, t distro.Profile, f distro.Format) (pkgmodel.Pa
 		Description: []string{
 			proj.Description,
 			fmt.Sprintf("The application and a Python %s virtualenv with every dependency, installed in %s.", t.Python.Version, proj.Prefix),
-			p.buildNote(),
 		},
-		BuildNote:  p.buildNote(),
-		Maintainer: p.maintainer(),
-		Homepage:   proj.Homepage,
-		License:    proj.License,
-		Vendor:     proj.Vendor,
-		Prefix:     proj.Prefix,
-		BuildTime:  p.Epoch,
-		Tree:       st.tree.Clone(),
-		Intent:     st.intent,
-	}
-	for _, lic := range []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"} {
-		if data, err := readFile(proj.Dir, lic); err == nil {
-			m.LicenseFile, m.LicenseText = lic, data
-			break
-		}
+		BuildNote:   p.buildNote(),
+		Maintainer:  p.maintainer(),
+		Homepage:    proj.Homepage,
+		License:     proj.License,
+		Vendor:      proj.Vendor,
+		Prefix:      proj.Prefix,
+		BuildTime:   p.Epoch,
+		LicenseFile: p.licenseFile,
+		LicenseText: p.licenseText,
+		Tree:        st.tree.Clone(),
+		Intent:      st.intent,
 	}
 	switch f {
 	case distro.Deb:

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,8 +37,8 @@ type Package struct {
 	ConfigFile string
 
 	Summary string
-	// Description is paragraphs of free text, unwrapped; writers wrap and
-	// encode them for their control files.
+	// Description is paragraphs of free text, unwrapped; Text adds the
+	// build note and folds them, and writers encode that for their files.
 	Description []string
 	BuildNote   string // where the package was built from, one sentence
 	Maintainer  string // "Name <email>"
@@ -70,6 +71,11 @@ var ErrInvalid = errors.New("invalid package")
 
 var iterationRE = regexp.MustCompile(`^[1-9][0-9]*$`)
 
+// ValidIteration tells an iteration a package can carry: a positive
+// integer without leading zeros, the same in a deb revision and an rpm
+// release.
+func ValidIteration(s string) bool { return iterationRE.MatchString(s) }
+
 // Validate checks what every writer relies on; each writer still checks
 // its own format's syntax.
 func (p Package) Validate() error {
@@ -78,7 +84,7 @@ func (p Package) Validate() error {
 		return fmt.Errorf("%w: no name", ErrInvalid)
 	case len(p.Version.Release) == 0:
 		return fmt.Errorf("%w %s: no version", ErrInvalid, p.Name)
-	case !iterationRE.MatchString(p.Iteration):
+	case !ValidIteration(p.Iteration):
 		return fmt.Errorf("%w %s: iteration %q is not a positive integer", ErrInvalid, p.Name, p.Iteration)
 	case p.Target.Distro.Name == "" || p.Target.Arch == "" || p.Target.Python.Package == "":
 		return fmt.Errorf("%w %s: no target", ErrInvalid, p.Name)
@@ -90,12 +96,12 @@ func (p Package) Validate() error {
 	return nil
 }
 
-// Text is the description's paragraphs, each folded at spaces so that no
-// line passes width columns (control files are read on 80-column
-// terminals), separated by blank lines.
+// Text is the description's paragraphs and then the build note, each
+// folded at spaces so that no line passes width columns (control files
+// are read on 80-column terminals), separated by blank lines.
 func (p Package) Text(width int) string {
-	parts := make([]string, 0, len(p.Description))
-	for _, d := range p.Description {
+	parts := make([]string, 0, len(p.Description)+1)
+	for _, d := range append(slices.Clip(p.Description), p.BuildNote) {
 		if d = strings.TrimSpace(d); d != "" {
 			parts = append(parts, wrap(d, width))
 		}

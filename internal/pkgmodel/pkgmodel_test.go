@@ -44,10 +44,10 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestText: paragraphs are folded at 78 columns and kept apart by one
-// blank line; an empty paragraph leaves no gap.
+// TestText: paragraphs, then the build note, are folded at 78 columns and
+// kept apart by one blank line; an empty paragraph leaves no gap.
 func TestText(t *testing.T) {
-	p := Package{Description: []string{"", strings.Repeat("word ", 40) + "\nshort", "  ", "Built by wharf."}}
+	p := Package{Description: []string{"", strings.Repeat("word ", 40) + "\nshort", "  "}, BuildNote: "Built by wharf."}
 	text := p.Text(78)
 	for _, line := range strings.Split(text, "\n") {
 		if len(line) > 78 {

@@ -22,13 +22,23 @@ func PackageName(project string, t distro.Profile) string {
 	return project + "-py" + strings.ReplaceAll(t.Python.Version, ".", "")
 }
 
-// EVR is the package's [epoch:]version-release as rpm orders it.
+// EVR is the [epoch:]version-release of v's package for t as rpm orders
+// it: what FromModel writes.
 func EVR(v pep440.Version, iteration string, t distro.Profile) string {
-	evr := VersionRelease(v) + "-" + iteration + t.ReleaseTag
+	var p Package
+	p.Epoch, p.Version, p.Release = epochVersionRelease(v, iteration, t)
+	return evr(p)
+}
+
+// epochVersionRelease spells v and iteration for an rpm of t: the epoch
+// (nil for none), the version and the release with t's dist tag.
+func epochVersionRelease(v pep440.Version, iteration string, t distro.Profile) (*int, string, string) {
+	var epoch *int
 	if v.Epoch != 0 {
-		evr = fmt.Sprint(v.Epoch) + ":" + evr
+		e := v.Epoch
+		epoch = &e
 	}
-	return evr
+	return epoch, VersionRelease(v), iteration + t.ReleaseTag
 }
 
 // FromModel maps the neutral package to an rpm: the name for the target's
@@ -49,13 +59,7 @@ func FromModel(m pkgmodel.Package) (Package, error) {
 	if m.Pure {
 		arch = "noarch"
 	}
-	release := m.Iteration + t.ReleaseTag
-	var epoch *int
-	if m.Version.Epoch != 0 {
-		e := m.Version.Epoch
-		epoch = &e
-	}
-	version := VersionRelease(m.Version)
+	epoch, version, release := epochVersionRelease(m.Version, m.Iteration, t)
 	requires := []Dependency{{Name: t.Python.Package}}
 	for _, d := range m.Depends.RPM {
 		dep, err := parseRelation(d)

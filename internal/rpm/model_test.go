@@ -25,7 +25,7 @@ func model(t *testing.T, target, python string) pkgmodel.Package {
 	}
 	return pkgmodel.Package{
 		Name: "ledger", Version: pep440.MustParse("1!2.0"), Iteration: "3", Target: prof, ConfigFile: "wharf.toml",
-		Summary: "ledger: books", Description: []string{"Notes: a ledger.", "Built from branch main, commit abc."},
+		Summary: "ledger: books", Description: []string{"Notes: a ledger."},
 		BuildNote: "Built from branch main, commit abc.", Maintainer: "Ops <ops@example.com>",
 		Prefix: "/opt/ledger", Tree: tree, BuildTime: time.Unix(1700000000, 0).UTC(),
 		Depends: pkgmodel.Depends{Deb: []string{"libpq5"}, RPM: []string{"libpq.so.5()(64bit)", "libpq (>= 13)"}},
@@ -96,7 +96,7 @@ func TestFromModel(t *testing.T) {
 	if got := names(info.Conflicts); got != "ledger" {
 		t.Errorf("Conflicts %q, want ledger", got)
 	}
-	if info.License != "LicenseRef-not-stated" || info.Packager != m.Maintainer || !strings.Contains(info.Description, "Notes: a ledger.\n\nBuilt from") {
+	if info.License != "LicenseRef-not-stated" || info.Packager != m.Maintainer || !strings.HasSuffix(info.Description, "Notes: a ledger.\n\nBuilt from branch main, commit abc.") {
 		t.Errorf("license %q packager %q description %q", info.License, info.Packager, info.Description)
 	}
 	if len(info.Changelog) != 1 || info.Changelog[0].Text != "- "+m.BuildNote {

@@ -48,7 +48,7 @@ func Read(dir, file string, env map[string]string) (Input, error) {
 		in.Locked, err = poetrylock.Parse(data, poetrylock.Options{File: file, Pyproject: sibling("pyproject.toml")})
 	case base == "Pipfile.lock":
 		in.Locked, err = pipfilelock.Parse(data, pipfilelock.Options{File: file, Pipfile: sibling("Pipfile")})
-	case IsPylock(base):
+	case isPylock(base):
 		in.Locked, err = pylock.Parse(data, pylock.Options{File: file})
 	default:
 		var lock lockfile.Lock
@@ -58,7 +58,7 @@ func Read(dir, file string, env map[string]string) (Input, error) {
 	return in, err
 }
 
-// IsPylock tells a PEP 751 file name: pylock.toml or pylock.<name>.toml.
-func IsPylock(base string) bool {
+// isPylock tells a PEP 751 file name: pylock.toml or pylock.<name>.toml.
+func isPylock(base string) bool {
 	return base == "pylock.toml" || strings.HasPrefix(base, "pylock.") && strings.HasSuffix(base, ".toml")
 }

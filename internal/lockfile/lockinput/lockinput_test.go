@@ -55,8 +55,8 @@ func TestReadByName(t *testing.T) {
 
 func TestIsPylock(t *testing.T) {
 	for name, want := range map[string]bool{"pylock.toml": true, "pylock.dev.toml": true, "pylock.txt": false, "mypylock.toml": false, "uv.lock": false} {
-		if IsPylock(name) != want {
-			t.Errorf("IsPylock(%s) = %v", name, !want)
+		if isPylock(name) != want {
+			t.Errorf("isPylock(%s) = %v", name, !want)
 		}
 	}
 }
